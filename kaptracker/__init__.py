@@ -1,0 +1,131 @@
+"""KAP Tracker: ketamine-assisted psychotherapy treatment courses for clinics."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .extensions import csrf, db, login_manager, migrate
+
+MIGRATIONS = str(Path(__file__).with_name("migrations"))
+
+
+class ConfigurationError(RuntimeError):
+    pass
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder="../templates",
+        static_folder="../static",
+        instance_relative_config=True,
+    )
+    app.config.from_object("kaptracker.config")
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("KAPTRACKER")
+    if test_config:
+        app.config.from_mapping(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    _configure_database(app)
+    _configure_secret_key(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.session_protection = None  # sessions are revoked server-side instead
+
+    from . import security
+
+    security.init_app(app)
+
+    from . import access, templating
+
+    app.before_request(access.enforce_declared_access)
+    templating.init_app(app)
+
+    from .admin import bp as admin_bp
+    from .audit import bp as audit_bp
+    from .auth import bp as auth_bp
+    from .clients import bp as clients_bp
+    from .main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(clients_bp, url_prefix="/clients")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(audit_bp, url_prefix="/audit")
+    # Static files are public (no patient data).
+    access.public(app.view_functions["static"])
+
+    from . import cli
+
+    cli.init_app(app)
+    return app
+
+
+def _configure_database(app: Flask) -> None:
+    url = app.config.get("DATABASE_URL") or app.config.get("SQLALCHEMY_DATABASE_URI")
+    if not url:
+        url = "sqlite:///" + os.path.join(app.instance_path, "kaptracker.sqlite3")
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
+
+
+def normalise_database_url(url: str) -> str:
+    """postgres:// and postgresql:// (as hosting providers write them) use psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _configure_secret_key(app: Flask) -> None:
+    if app.config.get("SECRET_KEY"):
+        return
+    if app.config.get("TESTING") or app.debug or app.config.get("DEMO"):
+        app.config["SECRET_KEY"] = demo_secret_key(app)
+        return
+    # Management commands (db upgrade, create-user...) sign no cookies and may run without a
+    # key; serving may not.
+    if os.environ.get("FLASK_RUN_FROM_CLI") == "true" and "run" not in sys.argv[1:]:
+        app.config["SECRET_KEY"] = secrets.token_hex(32)  # never used to serve a request
+        app.config["KAP_EPHEMERAL_KEY"] = True
+        return
+    raise ConfigurationError(
+        "KAP Tracker needs a secret key to sign session cookies. Set the environment variable "
+        "KAPTRACKER_SECRET_KEY to a long random value (for example the output of "
+        "`python -c 'import secrets; print(secrets.token_hex(32))'`) or set SECRET_KEY in "
+        f"{os.path.join(app.instance_path, 'config.py')}. Only demo and debug mode make one up."
+    )
+
+
+def demo_secret_key(app: Flask) -> str:
+    """A random key kept in instance/ so demo sign-ins survive a restart; never committed."""
+    path = Path(app.instance_path) / "demo-secret-key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """SQLite: enforce foreign keys; WAL and a busy timeout so several requests can share it."""
+    module = type(dbapi_connection).__module__
+    if not module.startswith("sqlite3"):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()

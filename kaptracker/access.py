@@ -1,0 +1,105 @@
+"""Applying the access policy of :mod:`kaptracker.rules.access` to requests and queries.
+
+Every view function declares who may use it with exactly one of :func:`public`,
+:func:`signed_in` or :func:`requires`. A view with no declaration is refused for everybody
+(see :func:`enforce_declared_access`): forgetting the decorator fails closed.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+from flask import abort, current_app, request
+from flask_login import current_user
+from sqlalchemy import ColumnElement, false, select, true
+
+from .auditing import record
+from .extensions import db, login_manager
+from .models import IN_TREATMENT_STATUSES, AuditAction, Client
+from .rules.access import ClientScope, Permission, client_scope, may
+
+ACCESS_ATTR = "_kap_access"
+
+
+def public(view: Callable) -> Callable:
+    """Open to anyone, signed in or not (login page, health check, static files)."""
+    setattr(view, ACCESS_ATTR, "public")
+    return view
+
+
+def signed_in(view: Callable) -> Callable:
+    """Any signed-in, active user (their own account page, sign-out, home)."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        return view(*args, **kwargs)
+
+    setattr(wrapper, ACCESS_ATTR, "signed_in")
+    return wrapper
+
+
+def requires(permission: Permission) -> Callable[[Callable], Callable]:
+    """Signed in, and the user's role holds ``permission``; otherwise 403 (audited)."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if not may(current_user.role, permission):
+                deny(403, "route", detail=f"{request.endpoint} needs {permission.value}")
+            return view(*args, **kwargs)
+
+        setattr(wrapper, ACCESS_ATTR, permission)
+        return wrapper
+
+    return decorator
+
+
+def declared_access(endpoint: str):
+    view = current_app.view_functions.get(endpoint)
+    return getattr(view, ACCESS_ATTR, None) if view else None
+
+
+def enforce_declared_access() -> None:
+    """before_request: refuse any route that does not declare its access rule."""
+    if request.endpoint is None:
+        return  # 404 / 405: Werkzeug answers before a view runs
+    if request.endpoint == "static":
+        return
+    if declared_access(request.endpoint) is None:
+        current_app.logger.error("route %s declares no access rule; refused", request.endpoint)
+        abort(403)
+
+
+def deny(status: int, record_type: str, record_id: int | None = None, *, detail: str = ""):
+    """Audit a refused attempt, commit it (the request is about to end), and abort."""
+    db.session.rollback()
+    record(AuditAction.DENIED, record_type, record_id, detail=detail or request.path)
+    db.session.commit()
+    abort(status)
+
+
+def client_scope_clause(user) -> ColumnElement[bool]:
+    """SQL condition on :class:`Client` that keeps the rows ``user`` may see."""
+    scope = client_scope(user.role)
+    if scope is ClientScope.ALL:
+        return true()
+    if scope is ClientScope.OWN_CASELOAD:
+        return Client.therapist_id == user.id
+    if scope is ClientScope.IN_TREATMENT:
+        return Client.status.in_(IN_TREATMENT_STATUSES)
+    return false()
+
+
+def get_client_for(user, client_id: int, *, options=()) -> Client:
+    """The client ``client_id`` if ``user`` may see it; otherwise 404, whether the record exists
+    or not (so ids cannot be probed), and the attempt is audited."""
+    stmt = select(Client).where(Client.id == client_id, client_scope_clause(user)).options(*options)
+    client = db.session.scalars(stmt).first()
+    if client is None:
+        deny(404, "client", client_id, detail="outside the user's scope or no such record")
+    return client

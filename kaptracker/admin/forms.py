@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import (
+    EmailField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    ValidationError,
+)
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from ..extensions import db
+from ..forms import max_length, no_control_characters, strong_password, stripped
+from ..models import User, normalise_email
+from ..rules.access import ROLE_LABELS
+
+ROLE_CHOICES = [(role.value, label) for role, label in ROLE_LABELS.items()]
+
+
+class NewUserForm(FlaskForm):
+    name = StringField(
+        "Full name", validators=[DataRequired("Enter the person's name."), max_length(120),
+                                 no_control_characters], filters=[stripped],
+    )
+    email = EmailField(
+        "Email",
+        validators=[DataRequired("Enter an email address."), max_length(254),
+                    Email("Enter an email address like name@example.org.")],
+        filters=[stripped],
+    )
+    role = SelectField("Role", choices=ROLE_CHOICES)
+    password = PasswordField(
+        "Initial password",
+        validators=[DataRequired("Enter an initial password."), strong_password("email", "name")],
+        description="At least 12 characters. Give it to the person privately; they can change it "
+        "under My account.",
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        "Initial password again",
+        validators=[DataRequired("Type the password again."),
+                    EqualTo("password", "The two passwords differ.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit = SubmitField("Create account")
+
+    def validate_email(self, field):
+        if field.data and db.session.scalar(
+            select(User.id).where(User.email == normalise_email(field.data))
+        ):
+            raise ValidationError("An account with this email already exists.")
+
+
+class EditUserForm(FlaskForm):
+    name = StringField(
+        "Full name", validators=[DataRequired("Enter the person's name."), max_length(120),
+                                 no_control_characters], filters=[stripped],
+    )
+    role = SelectField("Role", choices=ROLE_CHOICES)
+    submit = SubmitField("Save")
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(
+        "New password",
+        validators=[DataRequired("Enter a new password."), strong_password()],
+        description="Their open sessions end and failed sign-ins are forgotten.",
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit = SubmitField("Reset password")
+
+
+class SettingsForm(FlaskForm):
+    """Fields are added per setting at run time (see views.settings)."""
+
+    reason = TextAreaField(
+        "Reason for the change",
+        validators=[DataRequired("Say why the settings change (it is kept with the change)."),
+                    Length(max=1000), no_control_characters],
+        filters=[stripped],
+        description="For clinical thresholds, name the medical lead who approved it.",
+    )
+    submit = SubmitField("Save settings")

@@ -1,0 +1,228 @@
+"""Administration: staff accounts and clinic settings. Admins open no clinical record."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+from wtforms import StringField
+from wtforms.validators import DataRequired
+
+from .. import settings as clinic_settings
+from ..access import requires
+from ..auditing import record
+from ..auth import sessions
+from ..extensions import db
+from ..models import AuditAction, LoginAttempt, SettingChange, User, normalise_email, utcnow
+from ..rules import settings as registry
+from ..rules.access import Permission, Role
+from . import bp
+from .forms import EditUserForm, NewUserForm, ResetPasswordForm, SettingsForm
+
+
+def _get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+def _locked_emails() -> set[str]:
+    """Emails over the failed sign-in threshold right now."""
+    import datetime as dt
+
+    since = utcnow() - dt.timedelta(minutes=clinic_settings.get("auth.lockout_minutes"))
+    rows = db.session.execute(
+        select(LoginAttempt.email)
+        .where(LoginAttempt.at > since, LoginAttempt.succeeded.is_(False))
+        .group_by(LoginAttempt.email)
+        .having(func.count() >= clinic_settings.get("auth.lockout_threshold"))
+    )
+    return {email for (email,) in rows}
+
+
+def _would_remove_last_admin(user: User, *, new_role: str | None = None, deactivate=False) -> bool:
+    if user.role != Role.ADMIN or not user.active:
+        return False
+    if not deactivate and (new_role is None or new_role == Role.ADMIN.value):
+        return False
+    others = db.session.scalar(
+        select(func.count()).where(User.role == Role.ADMIN, User.active.is_(True), User.id != user.id)
+    )
+    return others == 0
+
+
+@bp.route("/users")
+@requires(Permission.MANAGE_USERS)
+def users():
+    rows = db.session.scalars(select(User).order_by(User.active.desc(), User.name)).all()
+    return render_template("admin/users.html", users=rows, locked=_locked_emails())
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@requires(Permission.MANAGE_USERS)
+def user_new():
+    form = NewUserForm()
+    if form.validate_on_submit():
+        user = User(
+            name=form.name.data,
+            email=normalise_email(form.email.data),
+            role=Role(form.role.data),
+            password_hash=sessions.hash_password(form.password.data),
+        )
+        db.session.add(user)
+        db.session.flush()
+        record(AuditAction.CREATE, "user", user.id, detail=f"role {user.role.value}")
+        db.session.commit()
+        flash(f"Account created for {user.name}.", "success")
+        return redirect(url_for("admin.users"))
+    return render_template("admin/user_new.html", form=form)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@requires(Permission.MANAGE_USERS)
+def user_edit(user_id: int):
+    user = _get_user(user_id)
+    form = EditUserForm(obj=user)
+    if form.is_submitted() is False:
+        form.role.data = user.role.value
+    reset = ResetPasswordForm(prefix="reset")
+    if form.validate_on_submit():
+        if _would_remove_last_admin(user, new_role=form.role.data):
+            form.role.errors.append("This is the last active administrator: keep the role.")
+        else:
+            changed = []
+            if user.name != form.name.data:
+                user.name, changed = form.name.data, [*changed, "name"]
+            if user.role.value != form.role.data:
+                user.role, changed = Role(form.role.data), [*changed, "role"]
+                # A new role means new permissions: end the sessions that hold the old ones.
+                sessions.revoke_all(user, "role changed")
+            if changed:
+                record(AuditAction.UPDATE, "user", user.id, detail="changed: " + ", ".join(changed))
+                db.session.commit()
+                flash("Account updated.", "success")
+            else:
+                flash("Nothing was changed.", "info")
+            return redirect(url_for("admin.user_edit", user_id=user.id))
+    return render_template(
+        "admin/user_edit.html", user=user, form=form, reset=reset,
+        locked=user.email in _locked_emails(),
+    )
+
+
+@bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
+@requires(Permission.MANAGE_USERS)
+def user_reset_password(user_id: int):
+    user = _get_user(user_id)
+    reset = ResetPasswordForm(prefix="reset")
+    if not reset.validate_on_submit():
+        form = EditUserForm(obj=user)
+        form.role.data = user.role.value
+        return render_template(
+            "admin/user_edit.html", user=user, form=form, reset=reset,
+            locked=user.email in _locked_emails(),
+        ), 400
+    user.password_hash = sessions.hash_password(reset.password.data)
+    user.password_changed_at = utcnow()
+    sessions.revoke_all(user, "password reset")
+    sessions.clear_failures(user.email)
+    record(AuditAction.UPDATE, "user", user.id, detail="password reset by administrator")
+    db.session.commit()
+    flash(f"Password reset for {user.name}; their open sessions were ended.", "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id))
+
+
+@bp.route("/users/<int:user_id>/unlock", methods=["POST"])
+@requires(Permission.MANAGE_USERS)
+def user_unlock(user_id: int):
+    user = _get_user(user_id)
+    sessions.clear_failures(user.email)
+    record(AuditAction.UPDATE, "user", user.id, detail="sign-in lockout cleared")
+    db.session.commit()
+    flash(f"{user.name} can sign in again.", "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id))
+
+
+@bp.route("/users/<int:user_id>/active", methods=["POST"])
+@requires(Permission.MANAGE_USERS)
+def user_toggle_active(user_id: int):
+    user = _get_user(user_id)
+    if user.active:
+        if user.id == current_user.id:
+            flash("You cannot deactivate your own account.", "error")
+            return redirect(url_for("admin.user_edit", user_id=user.id))
+        if _would_remove_last_admin(user, deactivate=True):
+            flash("This is the last active administrator and cannot be deactivated.", "error")
+            return redirect(url_for("admin.user_edit", user_id=user.id))
+        user.active = False
+        ended = sessions.revoke_all(user, "deactivated")
+        record(AuditAction.UPDATE, "user", user.id, detail="deactivated")
+        flash(f"{user.name} is deactivated; {ended} open session(s) ended.", "success")
+    else:
+        user.active = True
+        record(AuditAction.UPDATE, "user", user.id, detail="reactivated")
+        flash(f"{user.name} is active again.", "success")
+    db.session.commit()
+    return redirect(url_for("admin.user_edit", user_id=user.id))
+
+
+def _settings_form(values: dict):
+    """A SettingsForm with one text field per setting, labelled and validated by its spec."""
+
+    class Form(SettingsForm):
+        pass
+
+    for spec in registry.SPECS:
+        setattr(
+            Form, _field_name(spec.key),
+            StringField(spec.label, validators=[DataRequired(f"Enter a value for {spec.label.lower()}.")],
+                        description=" ".join(p for p in (spec.help, f"Default {spec.default} {spec.unit}.".replace(" .", ".")) if p),
+                        default=str(values[spec.key])),
+        )
+    return Form()
+
+
+def _field_name(key: str) -> str:
+    return "s_" + key.replace(".", "__")
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@requires(Permission.MANAGE_SETTINGS)
+def settings():
+    values = clinic_settings.current()
+    form = _settings_form(values)
+    groups: dict[str, list] = {}
+    for spec in registry.SPECS:
+        groups.setdefault(spec.group, []).append((spec, form[_field_name(spec.key)]))
+    if form.validate_on_submit():
+        parsed, ok = {}, True
+        for spec in registry.SPECS:
+            field = form[_field_name(spec.key)]
+            try:
+                parsed[spec.key] = spec.parse(field.data)
+            except ValueError as exc:
+                field.errors.append(str(exc))
+                ok = False
+        if ok:
+            changed = [k for k, v in parsed.items() if v != values[k]]
+            for key in changed:
+                clinic_settings.change(key, parsed[key], user=current_user, reason=form.reason.data)
+            if changed:
+                record(AuditAction.UPDATE, "setting", detail="changed: " + ", ".join(changed))
+                db.session.commit()
+                flash(f"{len(changed)} setting(s) changed.", "success")
+            else:
+                flash("No setting was changed.", "info")
+            return redirect(url_for("admin.settings"))
+    history = db.session.scalars(
+        select(SettingChange)
+        .options(joinedload(SettingChange.changed_by))
+        .order_by(SettingChange.id.desc())
+        .limit(50)
+    ).all()
+    return render_template(
+        "admin/settings.html", form=form, groups=groups, history=history,
+        specs=registry.SPECS_BY_KEY,
+    )

@@ -1,0 +1,95 @@
+"""Searching the audit trail (supervisors and admins). Read-only: no route changes an event."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import current_app, render_template, request
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from ..access import requires
+from ..extensions import db
+from ..models import AuditAction, AuditEvent, Client, User
+from ..rules.access import Permission, Role
+from ..templating import clinic_zone
+from . import bp
+
+RECORD_TYPES = ("client", "client_list", "user", "setting", "route")
+
+
+def _date_arg(name: str) -> tuple[dt.date | None, str | None]:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None, None
+    try:
+        return dt.date.fromisoformat(raw), None
+    except ValueError:
+        return None, "Enter a date like 2026-03-31."
+
+
+@bp.route("/")
+@requires(Permission.VIEW_AUDIT)
+def index():
+    errors: dict[str, str] = {}
+    stmt = select(AuditEvent).options(joinedload(AuditEvent.user))
+    args: dict = {}
+
+    user_id = request.args.get("user", type=int)
+    if user_id:
+        stmt = stmt.where(AuditEvent.user_id == user_id)
+        args["user"] = user_id
+    action = request.args.get("action", "")
+    if action in AuditAction._value2member_map_:
+        stmt = stmt.where(AuditEvent.action == action)
+        args["action"] = action
+    record_type = request.args.get("record_type", "")
+    if record_type in RECORD_TYPES:
+        stmt = stmt.where(AuditEvent.record_type == record_type)
+        args["record_type"] = record_type
+    client = None
+    client_id = request.args.get("client", type=int)
+    if client_id:
+        stmt = stmt.where(AuditEvent.client_id == client_id)
+        args["client"] = client_id
+        if current_user.role == Role.SUPERVISOR:  # admins open no clinical record
+            client = db.session.get(Client, client_id)
+
+    zone = clinic_zone()
+    start, errors_start = _date_arg("from")
+    end, errors_end = _date_arg("to")
+    if errors_start:
+        errors["from"] = errors_start
+    if errors_end:
+        errors["to"] = errors_end
+    if start and end and end < start:
+        errors["to"] = "The end date is before the start date."
+    if start and "from" not in errors:
+        stmt = stmt.where(AuditEvent.at >= dt.datetime.combine(start, dt.time(), zone))
+        args["from"] = start.isoformat()
+    if end and "to" not in errors:
+        stmt = stmt.where(
+            AuditEvent.at < dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), zone)
+        )
+        args["to"] = end.isoformat()
+
+    page = db.paginate(
+        stmt.order_by(AuditEvent.id.desc()),
+        page=request.args.get("page", 1, type=int),
+        per_page=current_app.config["AUDIT_PER_PAGE"],
+        error_out=False,
+    )
+    client_numbers = {}
+    if current_user.role == Role.SUPERVISOR:
+        ids = {e.client_id for e in page.items if e.client_id}
+        if ids:
+            client_numbers = dict(
+                db.session.execute(select(Client.id, Client.record_number).where(Client.id.in_(ids)))
+            )
+    users = db.session.execute(select(User.id, User.name).order_by(User.name)).all()
+    return render_template(
+        "audit/index.html", page=page, args=args, errors=errors, users=users,
+        actions=list(AuditAction), record_types=RECORD_TYPES, client=client,
+        client_numbers=client_numbers, raw=request.args,
+    )

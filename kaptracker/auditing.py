@@ -1,0 +1,53 @@
+"""Writing audit events. Every view and change of patient data calls :func:`record`."""
+
+from __future__ import annotations
+
+from flask import has_request_context, request
+from flask_login import current_user
+
+from .extensions import db
+from .models import AuditAction, AuditEvent
+
+
+def client_ip() -> str | None:
+    if not has_request_context():
+        return None
+    # request.remote_addr is the proxy's unless PROXY_FIX_X_FOR says how many proxies to trust.
+    return (request.remote_addr or "")[:45] or None
+
+
+def record(
+    action: AuditAction,
+    record_type: str,
+    record_id: int | None = None,
+    *,
+    client_id: int | None = None,
+    detail: str | None = None,
+    user=None,
+) -> AuditEvent:
+    """Add an audit event to the session; it is committed with the request's other changes."""
+    if user is None and has_request_context() and current_user.is_authenticated:
+        user = current_user
+    event = AuditEvent(
+        action=action,
+        record_type=record_type,
+        record_id=record_id,
+        client_id=client_id,
+        user_id=getattr(user, "id", None),
+        ip=client_ip(),
+        detail=(detail or None) and detail[:2000],
+    )
+    db.session.add(event)
+    return event
+
+
+def changed_fields(obj) -> list[str]:
+    """Names of the mapped attributes changed on ``obj`` in this session (never their values)."""
+    from sqlalchemy import inspect
+
+    state = inspect(obj)
+    return sorted(
+        attr.key
+        for attr in state.attrs
+        if attr.key not in {"updated_at", "version"} and attr.history.has_changes()
+    )

@@ -1,0 +1,182 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    SearchField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    ValidationError,
+)
+from wtforms.validators import DataRequired, Email, InputRequired, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from .. import settings
+from ..extensions import db
+from ..forms import max_length, no_control_characters, stripped
+from ..models import INDICATION_LABELS, STATUS_LABELS, Client, User
+from ..rules import clients as rules
+from ..rules.access import Role
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def therapist_choices() -> list[tuple[int, str]]:
+    rows = db.session.execute(
+        select(User.id, User.name)
+        .where(User.role == Role.THERAPIST, User.active.is_(True))
+        .order_by(User.name)
+    )
+    return [(uid, name) for uid, name in rows]
+
+
+def _text(label, n, required=True, message=None, **kw):
+    validators = [DataRequired(message or f"Enter the {label.lower()}.")] if required else [Optional()]
+    return StringField(
+        label, validators=[*validators, max_length(n), no_control_characters],
+        filters=[stripped], **kw
+    )
+
+
+def _phone(form, field):
+    if field.data:
+        problem = rules.phone_problem(field.data)
+        if problem:
+            raise ValidationError(problem)
+
+
+class ClientForm(FlaskForm):
+    record_number = _text(
+        "Record number", 32, description="The clinic's own record number for this client."
+    )
+    given_name = _text("Given name", 80)
+    family_name = _text("Family name", 80)
+    preferred_name = _text("Preferred name", 80, required=False)
+    pronouns = _text("Pronouns", 40, required=False)
+    date_of_birth = DateField(
+        "Date of birth",
+        validators=[InputRequired("Enter the date of birth as a full date.")],
+    )
+    phone = _text("Phone", 40, message="Enter a phone number for the client.")
+    email = EmailField(
+        "Email",
+        validators=[Optional(), max_length(254), Email("Enter an email address like name@example.org.")],
+        filters=[stripped],
+    )
+    address = TextAreaField(
+        "Address", validators=[Optional(), max_length(500), no_control_characters],
+        filters=[stripped],
+    )
+    emergency_contact_name = _text(
+        "Emergency contact name", 120,
+        message="Enter who to call in an emergency: KAP needs someone to take the client home.",
+    )
+    emergency_contact_relationship = _text(
+        "Relationship to the client", 60, message="Enter how the emergency contact is related."
+    )
+    emergency_contact_phone = _text(
+        "Emergency contact phone", 40, message="Enter the emergency contact's phone number."
+    )
+    indications = MultiCheckboxField(
+        "Indications",
+        choices=[(k.value, v) for k, v in INDICATION_LABELS.items()],
+        validators=[DataRequired("Choose at least one indication.")],
+    )
+    indication_other = _text(
+        "Other indication", 200, required=False, description="Required when 'Other' is ticked."
+    )
+    therapist_id = SelectField("Therapist", coerce=int, validate_choice=True)
+    status = SelectField(
+        "Status",
+        choices=[(k.value, v) for k, v in STATUS_LABELS.items()],
+        default="referred",
+    )
+    version = HiddenField()
+    confirm_duplicate = BooleanField("This is a different person: register anyway")
+    submit = SubmitField("Save client")
+
+    def __init__(self, *args, client: Client | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._client = client
+        self.therapist_id.choices = therapist_choices()
+        # A client stays with a therapist who has since left, until a supervisor reassigns.
+        if client is not None and client.therapist_id not in {c[0] for c in self.therapist_id.choices}:
+            self.therapist_id.choices.append((client.therapist_id, f"{client.therapist.name} (inactive)"))
+
+    def validate_record_number(self, field):
+        if not field.data:
+            return
+        problem = rules.record_number_problem(field.data)
+        if problem:
+            raise ValidationError(problem)
+        stmt = select(Client.id).where(func.lower(Client.record_number) == field.data.lower())
+        if self._client is not None:
+            stmt = stmt.where(Client.id != self._client.id)
+        if db.session.scalar(stmt) is not None:
+            raise ValidationError("Another client already has this record number.")
+
+    def validate_date_of_birth(self, field):
+        if field.data is None:
+            return
+        from ..templating import clinic_zone
+
+        today = dt.datetime.now(clinic_zone()).date()
+        problem = rules.date_of_birth_problem(
+            field.data, today, settings.get("clients.minimum_age_years")
+        )
+        if problem:
+            raise ValidationError(problem)
+
+    def validate_phone(self, field):
+        _phone(self, field)
+
+    def validate_emergency_contact_phone(self, field):
+        _phone(self, field)
+
+    def validate_indication_other(self, field):
+        if "other" in (self.indications.data or []) and not field.data:
+            raise ValidationError("Describe the other indication.")
+
+    def duplicates(self) -> list[Client]:
+        """Existing clients with the same name and date of birth (a likely double registration)."""
+        if not (self.family_name.data and self.given_name.data and self.date_of_birth.data):
+            return []
+        stmt = select(Client).where(
+            func.lower(Client.family_name) == self.family_name.data.lower(),
+            func.lower(Client.given_name) == self.given_name.data.lower(),
+            Client.date_of_birth == self.date_of_birth.data,
+        )
+        if self._client is not None:
+            stmt = stmt.where(Client.id != self._client.id)
+        return list(db.session.scalars(stmt.limit(5)))
+
+
+class ReassignForm(FlaskForm):
+    therapist_id = SelectField("New therapist", coerce=int, validate_choice=True)
+    submit = SubmitField("Reassign")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.therapist_id.choices = therapist_choices()
+
+
+class SearchForm(FlaskForm):
+    q = SearchField(
+        "Name or record number",
+        validators=[Optional(), max_length(100), no_control_characters],
+        filters=[stripped],
+    )
+    page = IntegerField(validators=[Optional()])

@@ -1,0 +1,219 @@
+"""The client registry: list and search, register, view, edit, reassign."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..access import client_scope_clause, get_client_for, requires
+from ..auditing import changed_fields, record
+from ..extensions import db
+from ..models import STATUS_LABELS, AuditAction, Client, ClientStatus
+from ..rules.access import Permission, Role
+from . import bp
+from .forms import ClientForm, ReassignForm, SearchForm, therapist_choices
+
+
+def _filters() -> dict:
+    """Therapist and status filters from the query string (they are not patient data)."""
+    filters = {}
+    therapist = request.values.get("therapist", type=int)
+    if therapist:
+        filters["therapist"] = therapist
+    status = request.values.get("status", "")
+    if status in ClientStatus._value2member_map_:
+        filters["status"] = status
+    return filters
+
+
+@bp.route("/", methods=["GET", "POST"])
+@requires(Permission.VIEW_CLIENTS)
+def index():
+    """Clients in the user's scope. The name search is sent by POST so that names never appear
+    in URLs, browser history or server logs."""
+    search = SearchForm(meta={"csrf": request.method == "POST"})
+    query_text = None
+    if request.method == "POST":
+        if search.validate():
+            query_text = search.q.data
+    filters = _filters()
+    page_number = (search.page.data if request.method == "POST" else None) or request.args.get(
+        "page", 1, type=int
+    )
+
+    stmt = (
+        select(Client)
+        .where(client_scope_clause(current_user))
+        .options(joinedload(Client.therapist), selectinload(Client.indication_rows))
+        .order_by(Client.family_name, Client.given_name, Client.id)
+    )
+    if "therapist" in filters:
+        stmt = stmt.where(Client.therapist_id == filters["therapist"])
+    if "status" in filters:
+        stmt = stmt.where(Client.status == filters["status"])
+    if query_text:
+        for term in query_text.split()[:5]:
+            stmt = stmt.where(
+                or_(
+                    Client.family_name.icontains(term, autoescape=True),
+                    Client.given_name.icontains(term, autoescape=True),
+                    Client.preferred_name.icontains(term, autoescape=True),
+                    Client.record_number.icontains(term, autoescape=True),
+                )
+            )
+    page = db.paginate(
+        stmt, page=max(page_number or 1, 1), per_page=current_app.config["CLIENTS_PER_PAGE"],
+        error_out=False, count=True,
+    )
+    record(
+        AuditAction.VIEW, "client_list",
+        detail=f"page {page.page}, {len(page.items)} shown" + (", name search" if query_text else ""),
+    )
+    db.session.commit()
+    return render_template(
+        "clients/index.html",
+        page=page,
+        search=search,
+        query_text=query_text,
+        filters=filters,
+        therapists=therapist_choices() if current_user.role != Role.THERAPIST else [],
+        statuses=STATUS_LABELS,
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires(Permission.CREATE_CLIENT)
+def create():
+    form = ClientForm()
+    if current_user.role == Role.THERAPIST:
+        # Therapists register clients into their own caseload.
+        form.therapist_id.choices = [(current_user.id, current_user.name)]
+        if request.method == "GET":
+            form.therapist_id.data = current_user.id
+    duplicates = []
+    if form.validate_on_submit():
+        duplicates = form.duplicates()
+        if duplicates and not form.confirm_duplicate.data:
+            form.confirm_duplicate.errors = [
+                "A client with this name and date of birth is already registered. "
+                "Check it is not the same person, then tick this box to register anyway."
+            ]
+        else:
+            client = Client()
+            _apply(form, client)
+            db.session.add(client)
+            db.session.flush()
+            record(AuditAction.CREATE, "client", client.id, client_id=client.id,
+                   detail="duplicate name and date of birth confirmed" if duplicates else None)
+            db.session.commit()
+            flash(f"{client.full_name} is registered.", "success")
+            return redirect(url_for("clients.show", client_id=client.id))
+    return render_template("clients/form.html", form=form, client=None, duplicates=duplicates)
+
+
+PLAIN_FIELDS = (
+    "record_number", "given_name", "family_name", "preferred_name", "pronouns",
+    "date_of_birth", "phone", "email", "address", "emergency_contact_name",
+    "emergency_contact_relationship", "emergency_contact_phone", "therapist_id",
+)
+
+
+def _apply(form: ClientForm, client: Client) -> None:
+    for name in PLAIN_FIELDS:
+        setattr(client, name, getattr(form, name).data)
+    client.status = ClientStatus(form.status.data)
+    client.indications = form.indications.data
+    client.indication_other = form.indication_other.data if "other" in form.indications.data else None
+    if client.email:
+        client.email = client.email.lower()
+
+
+@bp.route("/<int:client_id>")
+@requires(Permission.VIEW_CLIENTS)
+def show(client_id: int):
+    client = get_client_for(
+        current_user, client_id,
+        options=(joinedload(Client.therapist), selectinload(Client.indication_rows)),
+    )
+    record(AuditAction.VIEW, "client", client.id, client_id=client.id)
+    db.session.commit()
+    reassign = ReassignForm(therapist_id=client.therapist_id) if current_user.role == Role.SUPERVISOR else None
+    return render_template("clients/show.html", client=client, reassign=reassign)
+
+
+@bp.route("/<int:client_id>/edit", methods=["GET", "POST"])
+@requires(Permission.EDIT_CLIENT)
+def edit(client_id: int):
+    client = get_client_for(current_user, client_id, options=(joinedload(Client.therapist),))
+    form = ClientForm(obj=client, client=client)
+    if request.method == "GET":
+        form.indications.data = [i.value for i in client.indications]
+        form.status.data = client.status.value
+        form.version.data = str(client.version)
+    if current_user.role == Role.THERAPIST:
+        # Moving a client to another caseload is a supervisor's decision.
+        form.therapist_id.choices = [(client.therapist_id, client.therapist.name)]
+    conflict = None
+    if form.validate_on_submit():
+        if form.version.data != str(client.version):
+            conflict = _differences(form, client)
+            form.version.data = str(client.version)
+            flash(
+                "Someone else saved this client while you were editing. Nothing of yours was "
+                "saved yet: compare the saved record below with your changes, then save again "
+                "to keep yours.",
+                "error",
+            )
+        else:
+            _apply(form, client)
+            fields = changed_fields(client)
+            if fields:
+                record(AuditAction.UPDATE, "client", client.id, client_id=client.id,
+                       detail="changed: " + ", ".join(fields))
+                db.session.commit()
+                flash("Changes saved.", "success")
+            else:
+                flash("Nothing was changed.", "info")
+            return redirect(url_for("clients.show", client_id=client.id))
+    return render_template("clients/form.html", form=form, client=client, duplicates=[], conflict=conflict)
+
+
+def _differences(form: ClientForm, client: Client) -> list[tuple[str, str, str]]:
+    """(field, value saved by the other person, value in this form) for each field that differs."""
+    rows = []
+    for name in PLAIN_FIELDS:
+        saved, yours = getattr(client, name), getattr(form, name).data
+        if (saved or None) != (yours or None):
+            if name == "therapist_id":
+                choices = dict(form.therapist_id.choices)
+                saved, yours = choices.get(saved, saved), choices.get(yours, yours)
+            rows.append((getattr(form, name).label.text, saved or "", yours or ""))
+    if sorted(i.value for i in client.indications) != sorted(form.indications.data or []):
+        rows.append(("Indications", ", ".join(i.label for i in client.indications),
+                     ", ".join(dict(form.indications.choices).get(v, v) for v in form.indications.data or [])))
+    if client.status.value != form.status.data:
+        rows.append(("Status", client.status.label, dict(form.status.choices).get(form.status.data, "")))
+    return rows
+
+
+@bp.route("/<int:client_id>/reassign", methods=["POST"])
+@requires(Permission.REASSIGN_CLIENT)
+def reassign(client_id: int):
+    client = get_client_for(current_user, client_id, options=(joinedload(Client.therapist),))
+    form = ReassignForm()
+    if not form.validate_on_submit():
+        flash("Choose an active therapist to reassign this client to.", "error")
+        return redirect(url_for("clients.show", client_id=client.id))
+    if form.therapist_id.data == client.therapist_id:
+        flash(f"{client.full_name} is already with this therapist.", "info")
+        return redirect(url_for("clients.show", client_id=client.id))
+    previous = client.therapist_id
+    client.therapist_id = form.therapist_id.data
+    record(AuditAction.UPDATE, "client", client.id, client_id=client.id,
+           detail=f"reassigned from therapist {previous} to {client.therapist_id}")
+    db.session.commit()
+    db.session.refresh(client)
+    flash(f"{client.full_name} is now with {client.therapist.name}.", "success")
+    return redirect(url_for("clients.show", client_id=client.id))

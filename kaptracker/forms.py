@@ -1,0 +1,40 @@
+"""Form pieces shared by every blueprint."""
+
+from __future__ import annotations
+
+from wtforms import ValidationError
+from wtforms.validators import Length
+
+from .rules.passwords import password_problems
+
+
+def stripped(value):
+    """WTForms filter: trim surrounding white space; empty text becomes None."""
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+def no_control_characters(form, field):
+    """Refuse NUL and other control characters (but tab and newline) in free text."""
+    data = field.data
+    if isinstance(data, str) and any(
+        (ord(ch) < 32 and ch not in "\t\n\r") or ord(ch) == 127 for ch in data
+    ):
+        raise ValidationError("Remove the invisible control characters from this text.")
+
+
+def strong_password(email_field: str | None = None, name_field: str | None = None):
+    def check(form, field):
+        email = getattr(form, email_field).data if email_field else ""
+        name = getattr(form, name_field).data if name_field else ""
+        problems = password_problems(field.data or "", email=email or "", name=name or "")
+        if problems:
+            raise ValidationError(" ".join(problems))
+
+    return check
+
+
+def max_length(n: int) -> Length:
+    return Length(max=n, message=f"Use at most {n} characters.")

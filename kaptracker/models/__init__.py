@@ -1,0 +1,34 @@
+"""All models, imported here so that Alembic and the app see the whole schema."""
+
+from .audit import AuditAction, AuditEvent
+from .base import UTCDateTime, utcnow
+from .clients import (
+    INDICATION_LABELS,
+    IN_TREATMENT_STATUSES,
+    STATUS_LABELS,
+    Client,
+    ClientIndication,
+    ClientStatus,
+    Indication,
+)
+from .settings import SettingChange
+from .users import LoginAttempt, User, UserSession, normalise_email
+
+__all__ = [
+    "INDICATION_LABELS",
+    "IN_TREATMENT_STATUSES",
+    "STATUS_LABELS",
+    "AuditAction",
+    "AuditEvent",
+    "Client",
+    "ClientIndication",
+    "ClientStatus",
+    "Indication",
+    "LoginAttempt",
+    "SettingChange",
+    "UTCDateTime",
+    "User",
+    "UserSession",
+    "normalise_email",
+    "utcnow",
+]

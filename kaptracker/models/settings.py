@@ -1,0 +1,28 @@
+"""Setting changes: the value in force for a key is its newest row (or the built-in default)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import UTCDateTime, utcnow
+from .users import User
+
+
+class SettingChange(db.Model):
+    """Rows are only ever added, so the value in force at any past moment can be recovered."""
+
+    __tablename__ = "setting_change"
+    __table_args__ = (Index("ix_setting_change_key_at", "key", "changed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(80))
+    value: Mapped[str] = mapped_column(Text)
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    changed_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    reason: Mapped[str] = mapped_column(Text)
+
+    changed_by: Mapped[User] = relationship()

@@ -1,0 +1,100 @@
+"""Who may do what: the clinic's default access policy, in one table.
+
+Deny by default: a permission not listed for a role is refused, and every route must declare
+the permission it needs (see :mod:`kaptracker.access`, which refuses undeclared routes).
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Role(enum.StrEnum):
+    THERAPIST = "therapist"
+    MEDICAL = "medical"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.THERAPIST: "Therapist",
+    Role.MEDICAL: "Medical staff",
+    Role.SUPERVISOR: "Supervisor",
+    Role.ADMIN: "Administrator",
+}
+
+
+class Permission(enum.StrEnum):
+    VIEW_CLIENTS = "view_clients"  # list and open client records (within the role's scope)
+    CREATE_CLIENT = "create_client"
+    EDIT_CLIENT = "edit_client"
+    REASSIGN_CLIENT = "reassign_client"  # move a client to another therapist's caseload
+    VIEW_AUDIT = "view_audit"
+    MANAGE_USERS = "manage_users"
+    MANAGE_SETTINGS = "manage_settings"
+
+
+T, M, S, A = Role.THERAPIST, Role.MEDICAL, Role.SUPERVISOR, Role.ADMIN
+
+POLICY: dict[Permission, frozenset[Role]] = {
+    Permission.VIEW_CLIENTS: frozenset({T, M, S}),
+    Permission.CREATE_CLIENT: frozenset({T, S}),
+    Permission.EDIT_CLIENT: frozenset({T, S}),
+    Permission.REASSIGN_CLIENT: frozenset({S}),
+    Permission.VIEW_AUDIT: frozenset({S, A}),
+    Permission.MANAGE_USERS: frozenset({A}),
+    Permission.MANAGE_SETTINGS: frozenset({A}),
+}
+
+
+def may(role: Role | str | None, permission: Permission) -> bool:
+    """True when ``role`` holds ``permission``; unknown roles and permissions are refused."""
+    if role is None:
+        return False
+    try:
+        role = Role(role)
+    except ValueError:
+        return False
+    return role in POLICY.get(permission, frozenset())
+
+
+class ClientScope(enum.Enum):
+    """Which client records a role can see at all."""
+
+    OWN_CASELOAD = "own caseload"  # clients assigned to the user
+    IN_TREATMENT = "in treatment"  # clients who need screening or medicine sessions
+    ALL = "all clients"
+    NONE = "no clinical records"
+
+
+CLIENT_SCOPE: dict[Role, ClientScope] = {
+    T: ClientScope.OWN_CASELOAD,
+    M: ClientScope.IN_TREATMENT,
+    S: ClientScope.ALL,
+    A: ClientScope.NONE,
+}
+
+
+def client_scope(role: Role | str | None) -> ClientScope:
+    try:
+        return CLIENT_SCOPE[Role(role)]
+    except (ValueError, KeyError):
+        return ClientScope.NONE
+
+
+def may_see_client(
+    role: Role | str | None, *, user_id: int, therapist_id: int | None, in_treatment: bool
+) -> bool:
+    """The record-level rule that :func:`kaptracker.access.client_scope_clause` applies in SQL."""
+    scope = client_scope(role)
+    if scope is ClientScope.ALL:
+        return True
+    if scope is ClientScope.OWN_CASELOAD:
+        return therapist_id is not None and therapist_id == user_id
+    if scope is ClientScope.IN_TREATMENT:
+        return in_treatment
+    return False

@@ -1,0 +1,120 @@
+"""The clinic's configurable settings: names, defaults, bounds and where each default comes from.
+
+Values in force are stored in the database (``setting_change`` rows, newest wins) so that every
+app process and server sees the same ones; this module only describes them and validates input.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import zoneinfo
+from typing import Any
+
+
+@dataclasses.dataclass(frozen=True)
+class SettingSpec:
+    key: str
+    label: str
+    group: str
+    kind: type  # int or str
+    default: Any
+    minimum: int | None = None
+    maximum: int | None = None
+    unit: str = ""
+    help: str = ""
+    source: str = ""
+    choices: tuple[str, ...] | None = None
+    timezone: bool = False
+
+    def parse(self, raw: str) -> Any:
+        """Return the typed value of ``raw`` or raise ``ValueError`` with a sentence for the form."""
+        text = (raw or "").strip()
+        if not text:
+            raise ValueError("Enter a value.")
+        if self.kind is int:
+            try:
+                value = int(text)
+            except ValueError:
+                raise ValueError("Enter a whole number.") from None
+            if self.minimum is not None and value < self.minimum:
+                raise ValueError(f"Enter {self.minimum} {self.unit} or more.".replace("  ", " "))
+            if self.maximum is not None and value > self.maximum:
+                raise ValueError(f"Enter {self.maximum} {self.unit} or less.".replace("  ", " "))
+            return value
+        if len(text) > 200:
+            raise ValueError("Use at most 200 characters.")
+        if self.choices is not None and text not in self.choices:
+            raise ValueError("Choose one of the listed values.")
+        if self.timezone and not is_timezone(text):
+            raise ValueError("Enter an IANA time zone such as Europe/London or America/New_York.")
+        return text
+
+
+def is_timezone(name: str) -> bool:
+    if not name or "\x00" in name or name.startswith(("/", ".")) or ".." in name:
+        return False
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
+SPECS: tuple[SettingSpec, ...] = (
+    SettingSpec(
+        "clinic.name", "Clinic name", "Clinic", str, "KAP Clinic",
+        help="Shown in the page header and on printed reports.",
+    ),
+    SettingSpec(
+        "clinic.timezone", "Clinic time zone", "Clinic", str, "America/New_York", timezone=True,
+        help="Times are stored in UTC and shown in this zone.",
+    ),
+    SettingSpec(
+        "clients.minimum_age_years", "Minimum client age", "Clients", int, 18, 0, 120, "years",
+        help="Registering a younger client is refused.",
+        source="CLINICAL.md: age under 18 is a contraindication per clinic setting.",
+    ),
+    SettingSpec(
+        "auth.idle_timeout_minutes", "Sign out after inactivity", "Sign-in security", int, 15, 2,
+        240, "minutes", help="A session unused this long is ended; the user signs in again.",
+        source="HIPAA 164.312(a)(2)(iii) automatic logoff; 15 minutes is common practice.",
+    ),
+    SettingSpec(
+        "auth.session_max_hours", "Longest session", "Sign-in security", int, 12, 1, 24, "hours",
+        help="A session ends this long after sign-in even when in use.",
+    ),
+    SettingSpec(
+        "auth.lockout_threshold", "Failed sign-ins before lockout", "Sign-in security", int, 5,
+        3, 50, "attempts", help="Counted per email address within the lockout window.",
+        source="NIST SP 800-63B 5.2.2 (rate limiting); OWASP authentication cheat sheet.",
+    ),
+    SettingSpec(
+        "auth.lockout_minutes", "Lockout window", "Sign-in security", int, 15, 1, 1440, "minutes",
+        help="Failed attempts older than this no longer count.",
+    ),
+    SettingSpec(
+        "auth.ip_threshold", "Failed sign-ins per network address", "Sign-in security", int, 50,
+        10, 10000, "attempts", help="Within the lockout window, from one address, for any email.",
+    ),
+)
+
+SPECS_BY_KEY: dict[str, SettingSpec] = {spec.key: spec for spec in SPECS}
+
+
+def defaults() -> dict[str, Any]:
+    return {spec.key: spec.default for spec in SPECS}
+
+
+def encode(value: Any) -> str:
+    return str(value)
+
+
+def decode(key: str, stored: str) -> Any:
+    """Read a stored value back; a value that no longer parses falls back to the default."""
+    spec = SPECS_BY_KEY.get(key)
+    if spec is None:
+        return stored
+    try:
+        return spec.parse(stored)
+    except ValueError:
+        return spec.default

@@ -1,0 +1,64 @@
+"""Jinja helpers: navigation by role, time-zone display, settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+from flask import Flask, request
+from flask_login import current_user
+
+from . import settings
+from .rules.access import Permission, may
+
+# (endpoint, label, permission or None for any signed-in user), in the order shown.
+NAVIGATION = (
+    ("clients.index", "Clients", Permission.VIEW_CLIENTS),
+    ("admin.users", "Staff accounts", Permission.MANAGE_USERS),
+    ("admin.settings", "Settings", Permission.MANAGE_SETTINGS),
+    ("audit.index", "Audit log", Permission.VIEW_AUDIT),
+    ("auth.account", "My account", None),
+)
+
+
+def navigation_for(role) -> list[tuple[str, str]]:
+    return [
+        (endpoint, label)
+        for endpoint, label, permission in NAVIGATION
+        if permission is None or may(role, permission)
+    ]
+
+
+def clinic_zone() -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(settings.get("clinic.timezone"))
+    except Exception:  # a bad stored zone must never take pages down
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def localtime(value: dt.datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
+    """A stored UTC time in the clinic's time zone."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(clinic_zone()).strftime(fmt)
+
+
+def date_format(value: dt.date | None) -> str:
+    return value.strftime("%d %b %Y") if value else ""
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.filters["date"] = date_format
+    app.jinja_env.globals["may"] = may
+    app.jinja_env.globals["Permission"] = Permission
+
+    @app.context_processor
+    def layout_context():
+        # Error pages of a failing database must still render: no query for them.
+        if getattr(request, "kap_bare", False):
+            return {"navigation": [], "clinic_name": "KAP Tracker", "bare": True}
+        nav = navigation_for(current_user.role) if current_user.is_authenticated else []
+        return {"navigation": nav, "clinic_name": settings.get("clinic.name"), "bare": False}

@@ -1,0 +1,214 @@
+"""Fixtures: an app per test on a migrated database, factories, and a sign-in helper.
+
+The suite runs on SQLite by default. Set KAPTRACKER_TEST_DATABASE_URL to a PostgreSQL URL
+(e.g. postgresql://postgres@127.0.0.1:5432/kaptracker_test) to run every test there instead;
+the database is created if missing, migrated once, and emptied after each test.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from kaptracker import create_app
+from kaptracker.extensions import db
+from kaptracker.models import Client, ClientStatus, Indication, User
+from kaptracker.rules.access import Role
+
+TEST_DATABASE_URL = os.environ.get("KAPTRACKER_TEST_DATABASE_URL", "").strip()
+PASSWORD = "correct horse battery staple"
+# Cheaper scrypt for speed; the stored hash carries its own parameters, and
+# test_auth.py checks that the production default is the strong one.
+FAST_HASH = "scrypt:1024:8:1"
+
+
+def base_config(url: str) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "SQLALCHEMY_DATABASE_URI": url,
+        "WTF_CSRF_ENABLED": False,  # switched back on in test_csrf.py
+        "PASSWORD_HASH_METHOD": FAST_HASH,
+    }
+
+
+def _postgres_url_for_worker(url: str, worker: str) -> str:
+    if worker in ("", "master"):
+        return url
+    return re.sub(r"/([^/?]+)(\?|$)", lambda m: f"/{m.group(1)}_{worker}{m.group(2)}", url, count=1)
+
+
+def _ensure_postgres_database(url: str) -> None:
+    engine_url = sa.engine.make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    admin = sa.create_engine(engine_url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.scalar(
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": engine_url.database}
+        )
+        if not exists:
+            conn.execute(sa.text(f'CREATE DATABASE "{engine_url.database}"'))
+    admin.dispose()
+
+
+def _migrate(url: str) -> None:
+    app = create_app(base_config(url))
+    with app.app_context():
+        if url.startswith("postgres"):
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database(tmp_path_factory):
+    """Session-wide: a migrated database (PostgreSQL) or a migrated template file (SQLite)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if TEST_DATABASE_URL:
+        url = _postgres_url_for_worker(TEST_DATABASE_URL, worker)
+        _ensure_postgres_database(url)
+        _migrate(url)
+        return {"kind": "postgresql", "url": url}
+    template = tmp_path_factory.mktemp("db") / "template.sqlite3"
+    _migrate(f"sqlite:///{template}")
+    return {"kind": "sqlite", "template": template}
+
+
+def _empty_postgres(url: str) -> None:
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+    with engine.begin() as conn:
+        # TRUNCATE does not fire the append-only row triggers on audit_event.
+        conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def database_url(database, tmp_path) -> str:
+    if database["kind"] == "postgresql":
+        return database["url"]
+    path = tmp_path / "test.sqlite3"
+    shutil.copyfile(database["template"], path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def make_app(database, database_url):
+    """Build an app on this test's database, with extra config."""
+    apps = []
+
+    def factory(**config):
+        app = create_app({**base_config(database_url), **config})
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    if database["kind"] == "postgresql" and apps:
+        _empty_postgres(database["url"])
+
+
+@pytest.fixture
+def app(make_app):
+    app = make_app()
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture
+def make_user(app):
+    """make_user(role="therapist", email=None, name=None, password=PASSWORD, active=True)."""
+    from kaptracker.auth.sessions import hash_password
+
+    hashes: dict[str, str] = {}
+
+    def factory(role="therapist", *, email=None, name=None, password=PASSWORD, active=True):
+        n = next(_counter)
+        if password not in hashes:
+            hashes[password] = hash_password(password)
+        user = User(
+            email=(email or f"{Role(role).value}{n}@clinic.example.org").lower(),
+            name=name or f"{Role(role).label} {n}",
+            role=Role(role),
+            password_hash=hashes[password],
+            active=active,
+        )
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return factory
+
+
+@pytest.fixture
+def make_client(app, make_user):
+    """make_client(therapist=None, **fields): a valid client record with invented details."""
+    import datetime as dt
+
+    def factory(therapist=None, *, indications=(Indication.DEPRESSION,), **fields):
+        n = next(_counter)
+        if therapist is None:
+            therapist = make_user("therapist")
+        values = dict(
+            record_number=f"T-{n:05d}",
+            given_name=f"Given{n}",
+            family_name=f"Family{n}",
+            date_of_birth=dt.date(1980, 1, 1) + dt.timedelta(days=n),
+            phone="+1 555 0100",
+            emergency_contact_name="Emergency Person",
+            emergency_contact_relationship="Friend",
+            emergency_contact_phone="+1 555 0199",
+            therapist_id=therapist.id,
+            status=ClientStatus.ACTIVE,
+        )
+        values.update(fields)
+        record = Client(**values)
+        record.indications = indications
+        db.session.add(record)
+        db.session.commit()
+        return record
+
+    return factory
+
+
+@pytest.fixture
+def login(client):
+    """login(user, password=PASSWORD, http=client): sign in through the real form."""
+
+    def do(user, password=PASSWORD, http=None):
+        http = http or client
+        response = http.post("/login", data={"email": user.email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return response
+
+    return do
+
+
+def pytest_collection_modifyitems(config, items):
+    browser_dir = Path(__file__).parent / "browser"
+    for item in items:
+        if browser_dir in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.browser)
