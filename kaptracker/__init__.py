@@ -9,6 +9,7 @@ from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import event
+from werkzeug.routing import IntegerConverter
 from sqlalchemy.engine import Engine
 
 from .extensions import csrf, db, login_manager, migrate
@@ -20,6 +21,16 @@ class ConfigurationError(RuntimeError):
     pass
 
 
+class RecordIdConverter(IntegerConverter):
+    """``<int:...>`` in every route: 1 to 2**31 - 1, the range of an integer primary key on
+    every database, so an absurd id is a plain 404 rather than a database overflow."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(
         __name__,
@@ -27,6 +38,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_folder="../static",
         instance_relative_config=True,
     )
+    app.url_map.converters["int"] = RecordIdConverter
     app.config.from_object("kaptracker.config")
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("KAPTRACKER")
@@ -49,6 +61,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import access, templating
 
+    app.before_request(access.forget_cached_user)
     app.before_request(access.enforce_declared_access)
     templating.init_app(app)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from flask import abort, current_app, request
+from flask import abort, current_app, g, request
 from flask_login import current_user
 from sqlalchemy import ColumnElement, false, select, true
 
@@ -62,6 +62,16 @@ def requires(permission: Permission) -> Callable[[Callable], Callable]:
 def declared_access(endpoint: str):
     view = current_app.view_functions.get(endpoint)
     return getattr(view, ACCESS_ATTR, None) if view else None
+
+
+def forget_cached_user() -> None:
+    """before_request: authenticate every request afresh (revocation, idle timeout, deactivation).
+
+    Flask-Login caches the user in ``g``; where an app context outlives one request (tests,
+    a worker that reuses a context) that cache would skip the checks in the user loader.
+    """
+    g.pop("_login_user", None)
+    g.pop("kap_settings", None)
 
 
 def enforce_declared_access() -> None:

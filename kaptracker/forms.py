@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wtforms import ValidationError
+from wtforms import SelectChoice, ValidationError
 from wtforms.validators import Length
 
 from .rules.passwords import password_problems
@@ -34,6 +34,16 @@ def strong_password(email_field: str | None = None, name_field: str | None = Non
             raise ValidationError(" ".join(problems))
 
     return check
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms select choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def choice_labels(field) -> dict:
+    """value -> label of a select field's choices."""
+    return {choice.value: choice.label for choice in field.choices}
 
 
 def max_length(n: int) -> Length:

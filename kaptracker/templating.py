@@ -7,8 +7,10 @@ import zoneinfo
 
 from flask import Flask, request
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import settings
+from .extensions import db
 from .rules.access import Permission, may
 
 # (endpoint, label, permission or None for any signed-in user), in the order shown.
@@ -58,7 +60,14 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def layout_context():
         # Error pages of a failing database must still render: no query for them.
+        bare = {"navigation": [], "clinic_name": "KAP Tracker", "bare": True}
         if getattr(request, "kap_bare", False):
-            return {"navigation": [], "clinic_name": "KAP Tracker", "bare": True}
-        nav = navigation_for(current_user.role) if current_user.is_authenticated else []
-        return {"navigation": nav, "clinic_name": settings.get("clinic.name"), "bare": False}
+            return bare
+        try:
+            nav = navigation_for(current_user.role) if current_user.is_authenticated else []
+            return {"navigation": nav, "clinic_name": settings.get("clinic.name"), "bare": False}
+        except SQLAlchemyError:
+            # The database failed while rendering (often an error page): render without it.
+            db.session.rollback()
+            request.kap_bare = True
+            return bare

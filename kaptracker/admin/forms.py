@@ -14,11 +14,12 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from ..extensions import db
-from ..forms import max_length, no_control_characters, strong_password, stripped
+from ..forms import choices, max_length, no_control_characters, strong_password, stripped
 from ..models import User, normalise_email
 from ..rules.access import ROLE_LABELS
 
-ROLE_CHOICES = [(role.value, label) for role, label in ROLE_LABELS.items()]
+def role_choices():
+    return choices((role.value, label) for role, label in ROLE_LABELS.items())
 
 
 class NewUserForm(FlaskForm):
@@ -32,7 +33,7 @@ class NewUserForm(FlaskForm):
                     Email("Enter an email address like name@example.org.")],
         filters=[stripped],
     )
-    role = SelectField("Role", choices=ROLE_CHOICES)
+    role = SelectField("Role", choices=role_choices())
     password = PasswordField(
         "Initial password",
         validators=[DataRequired("Enter an initial password."), strong_password("email", "name")],
@@ -60,7 +61,7 @@ class EditUserForm(FlaskForm):
         "Full name", validators=[DataRequired("Enter the person's name."), max_length(120),
                                  no_control_characters], filters=[stripped],
     )
-    role = SelectField("Role", choices=ROLE_CHOICES)
+    role = SelectField("Role", choices=role_choices())
     submit = SubmitField("Save")
 
 

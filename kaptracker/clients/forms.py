@@ -23,7 +23,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import settings
 from ..extensions import db
-from ..forms import max_length, no_control_characters, stripped
+from ..forms import choices, max_length, no_control_characters, stripped
 from ..models import INDICATION_LABELS, STATUS_LABELS, Client, User
 from ..rules import clients as rules
 from ..rules.access import Role
@@ -34,13 +34,18 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def therapist_choices() -> list[tuple[int, str]]:
+def active_therapists() -> list[tuple[int, str]]:
+    """(id, name) of every active therapist, by name."""
     rows = db.session.execute(
         select(User.id, User.name)
         .where(User.role == Role.THERAPIST, User.active.is_(True))
         .order_by(User.name)
     )
     return [(uid, name) for uid, name in rows]
+
+
+def therapist_choices():
+    return choices(active_therapists())
 
 
 def _text(label, n, required=True, message=None, **kw):
@@ -92,16 +97,18 @@ class ClientForm(FlaskForm):
     )
     indications = MultiCheckboxField(
         "Indications",
-        choices=[(k.value, v) for k, v in INDICATION_LABELS.items()],
+        choices=choices((k.value, v) for k, v in INDICATION_LABELS.items()),
         validators=[DataRequired("Choose at least one indication.")],
     )
-    indication_other = _text(
-        "Other indication", 200, required=False, description="Required when 'Other' is ticked."
+    # No Optional(): it would stop the chain on an empty value before validate_indication_other.
+    indication_other = StringField(
+        "Other indication", validators=[max_length(200), no_control_characters],
+        filters=[stripped], description="Required when 'Other' is ticked.",
     )
     therapist_id = SelectField("Therapist", coerce=int, validate_choice=True)
     status = SelectField(
         "Status",
-        choices=[(k.value, v) for k, v in STATUS_LABELS.items()],
+        choices=choices((k.value, v) for k, v in STATUS_LABELS.items()),
         default="referred",
     )
     version = HiddenField()
@@ -113,8 +120,8 @@ class ClientForm(FlaskForm):
         self._client = client
         self.therapist_id.choices = therapist_choices()
         # A client stays with a therapist who has since left, until a supervisor reassigns.
-        if client is not None and client.therapist_id not in {c[0] for c in self.therapist_id.choices}:
-            self.therapist_id.choices.append((client.therapist_id, f"{client.therapist.name} (inactive)"))
+        if client is not None and client.therapist_id not in {c.value for c in self.therapist_id.choices}:
+            self.therapist_id.choices += choices([(client.therapist_id, f"{client.therapist.name} (inactive)")])
 
     def validate_record_number(self, field):
         if not field.data:

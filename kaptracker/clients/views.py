@@ -13,13 +13,27 @@ from ..extensions import db
 from ..models import STATUS_LABELS, AuditAction, Client, ClientStatus
 from ..rules.access import Permission, Role
 from . import bp
-from .forms import ClientForm, ReassignForm, SearchForm, therapist_choices
+from ..forms import choice_labels, choices
+from .forms import ClientForm, ReassignForm, SearchForm, active_therapists
+
+# Ids and page numbers typed into a URL stay within the database's integer range: a larger one
+# is "not found" (routes) or ignored (filters, pages) rather than a database error.
+MAX_INT = 2**31 - 1
+CLIENT_ID = f"<int(max={MAX_INT}):client_id>"
+
+
+def positive_int(value: str) -> int:
+    """``type=`` for request.args.get: a whole number from 1 to MAX_INT, else ValueError."""
+    number = int(value)
+    if not 1 <= number <= MAX_INT:
+        raise ValueError(value)
+    return number
 
 
 def _filters() -> dict:
     """Therapist and status filters from the query string (they are not patient data)."""
     filters = {}
-    therapist = request.values.get("therapist", type=int)
+    therapist = request.values.get("therapist", type=positive_int)
     if therapist:
         filters["therapist"] = therapist
     status = request.values.get("status", "")
@@ -33,15 +47,17 @@ def _filters() -> dict:
 def index():
     """Clients in the user's scope. The name search is sent by POST so that names never appear
     in URLs, browser history or server logs."""
-    search = SearchForm(meta={"csrf": request.method == "POST"})
+    search = SearchForm()  # POSTs are CSRF-checked by CSRFProtect (and here, when enabled)
     query_text = None
     if request.method == "POST":
         if search.validate():
             query_text = search.q.data
     filters = _filters()
     page_number = (search.page.data if request.method == "POST" else None) or request.args.get(
-        "page", 1, type=int
+        "page", 1, type=positive_int
     )
+    if not 1 <= page_number <= MAX_INT:
+        page_number = 1
 
     stmt = (
         select(Client)
@@ -64,7 +80,7 @@ def index():
                 )
             )
     page = db.paginate(
-        stmt, page=max(page_number or 1, 1), per_page=current_app.config["CLIENTS_PER_PAGE"],
+        stmt, page=page_number, per_page=current_app.config["CLIENTS_PER_PAGE"],
         error_out=False, count=True,
     )
     record(
@@ -78,7 +94,7 @@ def index():
         search=search,
         query_text=query_text,
         filters=filters,
-        therapists=therapist_choices() if current_user.role != Role.THERAPIST else [],
+        therapists=active_therapists() if current_user.role != Role.THERAPIST else [],
         statuses=STATUS_LABELS,
     )
 
@@ -89,7 +105,7 @@ def create():
     form = ClientForm()
     if current_user.role == Role.THERAPIST:
         # Therapists register clients into their own caseload.
-        form.therapist_id.choices = [(current_user.id, current_user.name)]
+        form.therapist_id.choices = choices([(current_user.id, current_user.name)])
         if request.method == "GET":
             form.therapist_id.data = current_user.id
     duplicates = []
@@ -130,7 +146,7 @@ def _apply(form: ClientForm, client: Client) -> None:
         client.email = client.email.lower()
 
 
-@bp.route("/<int:client_id>")
+@bp.route(f"/{CLIENT_ID}")
 @requires(Permission.VIEW_CLIENTS)
 def show(client_id: int):
     client = get_client_for(
@@ -143,7 +159,7 @@ def show(client_id: int):
     return render_template("clients/show.html", client=client, reassign=reassign)
 
 
-@bp.route("/<int:client_id>/edit", methods=["GET", "POST"])
+@bp.route(f"/{CLIENT_ID}/edit", methods=["GET", "POST"])
 @requires(Permission.EDIT_CLIENT)
 def edit(client_id: int):
     client = get_client_for(current_user, client_id, options=(joinedload(Client.therapist),))
@@ -154,7 +170,7 @@ def edit(client_id: int):
         form.version.data = str(client.version)
     if current_user.role == Role.THERAPIST:
         # Moving a client to another caseload is a supervisor's decision.
-        form.therapist_id.choices = [(client.therapist_id, client.therapist.name)]
+        form.therapist_id.choices = choices([(client.therapist_id, client.therapist.name)])
     conflict = None
     if form.validate_on_submit():
         if form.version.data != str(client.version):
@@ -187,18 +203,18 @@ def _differences(form: ClientForm, client: Client) -> list[tuple[str, str, str]]
         saved, yours = getattr(client, name), getattr(form, name).data
         if (saved or None) != (yours or None):
             if name == "therapist_id":
-                choices = dict(form.therapist_id.choices)
-                saved, yours = choices.get(saved, saved), choices.get(yours, yours)
+                labels = choice_labels(form.therapist_id)
+                saved, yours = labels.get(saved, saved), labels.get(yours, yours)
             rows.append((getattr(form, name).label.text, saved or "", yours or ""))
     if sorted(i.value for i in client.indications) != sorted(form.indications.data or []):
         rows.append(("Indications", ", ".join(i.label for i in client.indications),
-                     ", ".join(dict(form.indications.choices).get(v, v) for v in form.indications.data or [])))
+                     ", ".join(choice_labels(form.indications).get(v, v) for v in form.indications.data or [])))
     if client.status.value != form.status.data:
-        rows.append(("Status", client.status.label, dict(form.status.choices).get(form.status.data, "")))
+        rows.append(("Status", client.status.label, choice_labels(form.status).get(form.status.data, "")))
     return rows
 
 
-@bp.route("/<int:client_id>/reassign", methods=["POST"])
+@bp.route(f"/{CLIENT_ID}/reassign", methods=["POST"])
 @requires(Permission.REASSIGN_CLIENT)
 def reassign(client_id: int):
     client = get_client_for(current_user, client_id, options=(joinedload(Client.therapist),))

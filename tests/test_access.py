@@ -1,0 +1,161 @@
+"""Who may use which route: one table over every route of the app, every role, and own versus
+another therapist's client. Adding a route without adding it here fails
+test_every_route_is_in_the_table."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from kaptracker.access import declared_access
+from kaptracker.extensions import db
+from kaptracker.models import AuditAction, AuditEvent, ClientStatus
+
+PUBLIC = "public"
+ANYONE = "anyone signed in"
+T, M, S, A = "therapist", "medical", "supervisor", "admin"
+
+# endpoint: (method, url template, roles allowed). In client URLs {own} is a client of the
+# signed-in therapist (in treatment) and {other} one of another therapist.
+ROUTES = {
+    "static": ("GET", "/static/css/app.css", PUBLIC),
+    "main.healthz": ("GET", "/healthz", PUBLIC),
+    "auth.login": ("GET", "/login", PUBLIC),
+    "main.index": ("GET", "/", ANYONE),
+    "auth.account": ("GET", "/account", ANYONE),
+    "auth.logout": ("POST", "/logout", ANYONE),
+    "clients.index": ("GET", "/clients/", {T, M, S}),
+    "clients.create": ("GET", "/clients/new", {T, S}),
+    "clients.show": ("GET", "/clients/{own}", {T, M, S}),
+    "clients.edit": ("GET", "/clients/{own}/edit", {T, S}),
+    "clients.reassign": ("POST", "/clients/{own}/reassign", {S}),
+    "admin.users": ("GET", "/admin/users", {A}),
+    "admin.user_new": ("GET", "/admin/users/new", {A}),
+    "admin.user_edit": ("GET", "/admin/users/{target}", {A}),
+    "admin.user_reset_password": ("POST", "/admin/users/{target}/reset-password", {A}),
+    "admin.user_unlock": ("POST", "/admin/users/{target}/unlock", {A}),
+    "admin.user_toggle_active": ("POST", "/admin/users/{target}/active", {A}),
+    "admin.settings": ("GET", "/admin/settings", {A}),
+    "audit.index": ("GET", "/audit/", {S, A}),
+}
+ROLES = [None, T, M, S, A]
+
+
+def test_every_route_is_in_the_table(app: Flask):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints == set(ROUTES), (
+        "Routes missing from the access table: "
+        f"{sorted(endpoints - set(ROUTES))}; stale entries: {sorted(set(ROUTES) - endpoints)}"
+    )
+
+
+def test_every_route_declares_its_access_rule(app: Flask):
+    with app.test_request_context():
+        undeclared = [e for e in app.view_functions if declared_access(e) is None]
+    assert undeclared == []
+
+
+@pytest.fixture
+def world(make_user, make_client):
+    """A therapist with a client, another therapist with a client, and a target account."""
+    therapist = make_user(T)
+    other_therapist = make_user(T)
+    users = {T: therapist, M: make_user(M), S: make_user(S), A: make_user(A)}
+    own = make_client(therapist, status=ClientStatus.ACTIVE)
+    other = make_client(other_therapist, status=ClientStatus.ACTIVE)
+    target = make_user(T)
+    return {"users": users, "own": own.id, "other": other.id, "target": target.id}
+
+
+def _request(http, method, url):
+    return http.open(url, method=method, data={})
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda r: r or "anonymous")
+@pytest.mark.parametrize("endpoint", sorted(ROUTES))
+def test_access_table(endpoint, role, world, client, login):
+    method, template, allowed = ROUTES[endpoint]
+    url = template.format(own=world["own"], other=world["other"], target=world["target"])
+    if role is not None:
+        login(world["users"][role])
+    response = _request(client, method, url)
+    response.close()  # static files are streamed
+    location = response.headers.get("Location", "")
+
+    if endpoint == "auth.logout" and role is not None:
+        # Signing out ends on the sign-in page, and the session is gone.
+        assert response.status_code == 302 and location == "/login"
+        assert client.get("/account").headers["Location"].startswith("/login")
+    elif allowed == PUBLIC:
+        # The sign-in page sends someone already signed in to their start page.
+        assert response.status_code == 200 or (role and location == "/")
+    elif role is None:
+        assert response.status_code == 302 and location.startswith("/login"), (
+            f"anonymous {method} {url} gave {response.status_code} {location}"
+        )
+    elif allowed == ANYONE or role in allowed:
+        assert response.status_code in (200, 302, 400), f"{role} {url}: {response.status_code}"
+        assert not location.startswith("/login"), f"{role} was sent to sign in for {url}"
+    else:
+        assert response.status_code == 403, f"{role} {method} {url}: {response.status_code}"
+
+
+CLIENT_ROUTES = [e for e, (_, t, _) in ROUTES.items() if "{own}" in t]
+
+
+@pytest.mark.parametrize("endpoint", CLIENT_ROUTES)
+def test_another_therapists_client_is_not_found_and_the_attempt_is_audited(
+    endpoint, world, client, login
+):
+    method, template, allowed = ROUTES[endpoint]
+    therapist = world["users"][T]
+    login(therapist)
+    response = _request(client, method, template.format(own=world["other"]))
+    expected = 404 if T in allowed else 403
+    assert response.status_code == expected
+    denied = db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == AuditAction.DENIED, AuditEvent.user_id == therapist.id
+        )
+    ).all()
+    assert len(denied) == 1
+    if expected == 404:
+        assert denied[0].record_type == "client" and denied[0].record_id == world["other"]
+
+
+def test_a_missing_client_and_an_out_of_scope_client_look_the_same(world, client, login):
+    login(world["users"][T])
+    missing = client.get("/clients/999999")
+    hidden = client.get(f"/clients/{world['other']}")
+    assert missing.status_code == hidden.status_code == 404
+    assert missing.get_data() == hidden.get_data()
+
+
+@pytest.mark.parametrize(
+    "status, visible",
+    [(ClientStatus.REFERRED, True), (ClientStatus.ACTIVE, True),
+     (ClientStatus.ON_HOLD, False), (ClientStatus.DISCHARGED, False)],
+)
+def test_medical_staff_see_clients_awaiting_screening_or_in_treatment(
+    status, visible, make_user, make_client, client, login
+):
+    medical = make_user(M)
+    record = make_client(status=status)
+    login(medical)
+    assert client.get(f"/clients/{record.id}").status_code == (200 if visible else 404)
+
+
+def test_admins_open_no_clinical_record(world, client, login):
+    login(world["users"][A])
+    assert client.get(f"/clients/{world['own']}").status_code == 403
+    assert client.get("/clients/").status_code == 403
+
+
+def test_a_route_without_an_access_declaration_is_refused(make_app, make_user, login):
+    app = make_app()
+    app.add_url_rule("/forgotten", "forgotten", lambda: "patient data")
+    with app.app_context():
+        http = app.test_client()
+        login(make_user(S), http=http)
+        assert http.get("/forgotten").status_code == 403
