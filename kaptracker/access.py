@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, false, select, true
 
 from .auditing import record
 from .extensions import db, login_manager
-from .models import IN_TREATMENT_STATUSES, AuditAction, Client
+from .models import IN_TREATMENT_STATUSES, AuditAction, Client, ClinicalSession, Course
 from .rules.access import ClientScope, Permission, client_scope, may
 
 ACCESS_ATTR = "_kap_access"
@@ -113,3 +113,32 @@ def get_client_for(user, client_id: int, *, options=()) -> Client:
     if client is None:
         deny(404, "client", client_id, detail="outside the user's scope or no such record")
     return client
+
+
+def get_course_for(user, course_id: int, *, options=()) -> Course:
+    """The course ``course_id`` if its client is in ``user``'s scope; otherwise an audited 404."""
+    stmt = (
+        select(Course)
+        .join(Client, Course.client_id == Client.id)
+        .where(Course.id == course_id, client_scope_clause(user))
+        .options(*options)
+    )
+    course = db.session.scalars(stmt).first()
+    if course is None:
+        deny(404, "course", course_id, detail="outside the user's scope or no such record")
+    return course
+
+
+def get_session_for(user, session_id: int, *, options=()) -> ClinicalSession:
+    """The session ``session_id`` if its client is in ``user``'s scope; otherwise an audited 404."""
+    stmt = (
+        select(ClinicalSession)
+        .join(Course, ClinicalSession.course_id == Course.id)
+        .join(Client, Course.client_id == Client.id)
+        .where(ClinicalSession.id == session_id, client_scope_clause(user))
+        .options(*options)
+    )
+    session = db.session.scalars(stmt).first()
+    if session is None:
+        deny(404, "session", session_id, detail="outside the user's scope or no such record")
+    return session

@@ -38,6 +38,24 @@ def clinic_zone() -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo("UTC")
 
 
+def local_to_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """A naive date-time typed in the clinic's zone, as an aware UTC date-time."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=clinic_zone()).astimezone(dt.UTC)
+
+
+def utc_to_local(value: dt.datetime | None) -> dt.datetime | None:
+    """An aware UTC date-time as a naive one in the clinic's zone (for form fields)."""
+    if value is None:
+        return None
+    return value.astimezone(clinic_zone()).replace(tzinfo=None, second=0, microsecond=0)
+
+
+def clinic_now() -> dt.datetime:
+    return utc_to_local(dt.datetime.now(dt.UTC))
+
+
 def localtime(value: dt.datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
     """A stored UTC time in the clinic's time zone."""
     if value is None:

@@ -11,10 +11,36 @@ from .clients import (
     ClientStatus,
     Indication,
 )
+from .courses import (
+    Addendum,
+    Administration,
+    ClinicalSession,
+    Course,
+    DosingSession,
+    History,
+    InjectionSite,
+    IntegrationSession,
+    PreparationSession,
+    Pregnancy,
+    Screening,
+    SessionKind,
+)
 from .settings import SettingChange
 from .users import LoginAttempt, User, UserSession, normalise_email
 
 __all__ = [
+    "Addendum",
+    "Administration",
+    "ClinicalSession",
+    "Course",
+    "DosingSession",
+    "History",
+    "InjectionSite",
+    "IntegrationSession",
+    "PreparationSession",
+    "Pregnancy",
+    "Screening",
+    "SessionKind",
     "INDICATION_LABELS",
     "IN_TREATMENT_STATUSES",
     "STATUS_LABELS",

@@ -33,6 +33,14 @@ class Permission(enum.StrEnum):
     CREATE_CLIENT = "create_client"
     EDIT_CLIENT = "edit_client"
     REASSIGN_CLIENT = "reassign_client"  # move a client to another therapist's caseload
+    VIEW_COURSES = "view_courses"  # courses, sessions, notes (within the client scope)
+    MANAGE_COURSE = "manage_course"  # start, complete or discontinue a course
+    DRAFT_SCREENING = "draft_screening"
+    DECIDE_SCREENING = "decide_screening"  # decide eligibility and sign the screening
+    WRITE_THERAPY_SESSION = "write_therapy_session"  # preparation and integration sessions
+    WRITE_DOSING = "write_dosing"  # medicine sessions: doses, setting, discharge
+    COSIGN = "cosign"
+    ADD_ADDENDUM = "add_addendum"
     VIEW_AUDIT = "view_audit"
     MANAGE_USERS = "manage_users"
     MANAGE_SETTINGS = "manage_settings"
@@ -45,6 +53,14 @@ POLICY: dict[Permission, frozenset[Role]] = {
     Permission.CREATE_CLIENT: frozenset({T, S}),
     Permission.EDIT_CLIENT: frozenset({T, S}),
     Permission.REASSIGN_CLIENT: frozenset({S}),
+    Permission.VIEW_COURSES: frozenset({T, M, S}),
+    Permission.MANAGE_COURSE: frozenset({T, S}),
+    Permission.DRAFT_SCREENING: frozenset({T, M}),
+    Permission.DECIDE_SCREENING: frozenset({M}),
+    Permission.WRITE_THERAPY_SESSION: frozenset({T}),
+    Permission.WRITE_DOSING: frozenset({M}),
+    Permission.COSIGN: frozenset({S}),
+    Permission.ADD_ADDENDUM: frozenset({T, M, S}),
     Permission.VIEW_AUDIT: frozenset({S, A}),
     Permission.MANAGE_USERS: frozenset({A}),
     Permission.MANAGE_SETTINGS: frozenset({A}),
@@ -98,3 +114,24 @@ def may_see_client(
     if scope is ClientScope.IN_TREATMENT:
         return in_treatment
     return False
+
+
+# Which permission writes (creates and edits the draft of) each kind of session.
+SESSION_WRITE_PERMISSION = {
+    "screening": Permission.DRAFT_SCREENING,
+    "preparation": Permission.WRITE_THERAPY_SESSION,
+    "dosing": Permission.WRITE_DOSING,
+    "integration": Permission.WRITE_THERAPY_SESSION,
+}
+
+
+def may_write_session(role: Role | str | None, kind: str) -> bool:
+    permission = SESSION_WRITE_PERMISSION.get(kind)
+    return permission is not None and may(role, permission)
+
+
+def may_sign_session(role: Role | str | None, kind: str, *, is_author: bool) -> bool:
+    """The author signs their own note; a screening is signed by medical staff with the decision."""
+    if kind == "screening":
+        return may(role, Permission.DECIDE_SCREENING)
+    return is_author and may_write_session(role, kind)

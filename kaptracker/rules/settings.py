@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import zoneinfo
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 
@@ -16,10 +17,10 @@ class SettingSpec:
     key: str
     label: str
     group: str
-    kind: type  # int or str
+    kind: type  # int, Decimal or str
     default: Any
-    minimum: int | None = None
-    maximum: int | None = None
+    minimum: int | Decimal | None = None
+    maximum: int | Decimal | None = None
     unit: str = ""
     help: str = ""
     source: str = ""
@@ -41,6 +42,18 @@ class SettingSpec:
             if self.maximum is not None and value > self.maximum:
                 raise ValueError(f"Enter {self.maximum} {self.unit} or less.".replace("  ", " "))
             return value
+        if self.kind is Decimal:
+            try:
+                value = Decimal(text)
+            except InvalidOperation:
+                raise ValueError("Enter a number, for example 0.75.") from None
+            if not value.is_finite():
+                raise ValueError("Enter a number, for example 0.75.")
+            if self.minimum is not None and value < self.minimum:
+                raise ValueError(f"Enter {self.minimum} {self.unit} or more.")
+            if self.maximum is not None and value > self.maximum:
+                raise ValueError(f"Enter {self.maximum} {self.unit} or less.")
+            return Decimal(int(value)) if value == value.to_integral() else value.normalize()
         if len(text) > 200:
             raise ValueError("Use at most 200 characters.")
         if self.choices is not None and text not in self.choices:
@@ -98,7 +111,63 @@ SPECS: tuple[SettingSpec, ...] = (
     ),
 )
 
+_DOSE_SOURCE = "CLINICAL.md, Routes and doses (typical ranges; outside them a reason is required)."
+_COURSE_SPECS = (
+    SettingSpec(
+        "integration.due_days", "Integration session due within", "Treatment course", int, 7, 1,
+        60, "days", help="After each medicine session; later, the integration shows as overdue.",
+        source="CLINICAL.md, Integration: one is expected within 7 days.",
+    ),
+    SettingSpec(
+        "dose.lozenge.low_mg", "Lozenge: usual session total from", "Dose ranges", Decimal,
+        Decimal(50), Decimal(1), Decimal(1000), "mg", source=_DOSE_SOURCE,
+    ),
+    SettingSpec(
+        "dose.lozenge.high_mg", "Lozenge: usual session total up to", "Dose ranges", Decimal,
+        Decimal(400), Decimal(1), Decimal(1000), "mg", source=_DOSE_SOURCE,
+    ),
+    SettingSpec(
+        "dose.im.low_mg_per_kg", "IM: usual session total from", "Dose ranges", Decimal,
+        Decimal("0.5"), Decimal("0.05"), Decimal(5), "mg/kg", source=_DOSE_SOURCE,
+    ),
+    SettingSpec(
+        "dose.im.high_mg_per_kg", "IM: usual session total up to", "Dose ranges", Decimal,
+        Decimal("1.0"), Decimal("0.05"), Decimal(5), "mg/kg",
+        help="0.5-0.75 mg/kg is typical; some KAP clinics go to 1 mg/kg.", source=_DOSE_SOURCE,
+    ),
+    SettingSpec(
+        "dose.iv.low_mg_per_kg", "IV: usual session total from", "Dose ranges", Decimal,
+        Decimal("0.5"), Decimal("0.05"), Decimal(5), "mg/kg", source=_DOSE_SOURCE,
+    ),
+    SettingSpec(
+        "dose.iv.high_mg_per_kg", "IV: usual session total up to", "Dose ranges", Decimal,
+        Decimal("1.0"), Decimal("0.05"), Decimal(5), "mg/kg",
+        help="0.5 mg/kg over 40 minutes is the most studied.", source=_DOSE_SOURCE,
+    ),
+)
+
+
+def _contraindication_specs():
+    from .screening import CONTRAINDICATIONS
+
+    for item in CONTRAINDICATIONS:
+        if item.configurable:
+            yield SettingSpec(
+                f"contraindication.{item.key}", item.label, "Contraindications", str,
+                item.severity.value, choices=("absolute", "relative"),
+                help="absolute: eligible only with medical clearance; relative: with a rationale.",
+                source="CLINICAL.md: relative / absolute per clinic setting.",
+            )
+
+
+SPECS = SPECS + _COURSE_SPECS + tuple(_contraindication_specs())
 SPECS_BY_KEY: dict[str, SettingSpec] = {spec.key: spec for spec in SPECS}
+
+
+def contraindication_overrides(values: dict[str, Any]) -> dict[str, str]:
+    """The clinic's severity for each configurable contraindication, from settings values."""
+    prefix = "contraindication."
+    return {k[len(prefix):]: v for k, v in values.items() if k.startswith(prefix)}
 
 
 def defaults() -> dict[str, Any]:

@@ -1,0 +1,158 @@
+"""Between the database and the pure course rules: build facts, check permissions, sign."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectin_polymorphic, selectinload
+
+from .. import settings
+from ..extensions import db
+from ..models import (
+    ClinicalSession,
+    Course,
+    DosingSession,
+    IntegrationSession,
+    PreparationSession,
+    Screening,
+    SessionKind,
+    utcnow,
+)
+from ..rules import dosing, phases
+from ..rules.access import Permission, may, may_sign_session, may_write_session
+from ..rules.settings import contraindication_overrides
+
+SESSION_CLASSES = {
+    SessionKind.SCREENING: Screening,
+    SessionKind.PREPARATION: PreparationSession,
+    SessionKind.DOSING: DosingSession,
+    SessionKind.INTEGRATION: IntegrationSession,
+}
+
+
+def load_course_sessions(course: Course) -> list[ClinicalSession]:
+    """Every session of ``course`` with its kind's columns, authors, doses and addenda:
+    a fixed number of queries whatever the course's length."""
+    stmt = (
+        select(ClinicalSession)
+        .where(ClinicalSession.course_id == course.id)
+        .options(
+            selectin_polymorphic(ClinicalSession, list(SESSION_CLASSES.values())),
+            selectinload(ClinicalSession.author),
+            selectinload(ClinicalSession.signed_by),
+            selectinload(ClinicalSession.cosigned_by),
+            selectinload(ClinicalSession.addenda),
+        )
+        .order_by(ClinicalSession.occurred_at, ClinicalSession.id)
+    )
+    sessions = list(db.session.scalars(stmt))
+    dosing_ids = [s.id for s in sessions if isinstance(s, DosingSession)]
+    if dosing_ids:  # doses for the totals on the timeline, in one query
+        db.session.scalars(
+            select(DosingSession)
+            .where(DosingSession.id.in_(dosing_ids))
+            .options(selectinload(DosingSession.administrations))
+        ).all()
+    return sessions
+
+
+def facts(course: Course, sessions: list[ClinicalSession]) -> phases.CourseFacts:
+    screening = next((s for s in sessions if isinstance(s, Screening)), None)
+    integrated = {s.dosing_session_id for s in sessions if isinstance(s, IntegrationSession)}
+    medicine = tuple(
+        phases.MedicineFact(s.id, s.occurred_at, s.id in integrated)
+        for s in sessions
+        if isinstance(s, DosingSession)
+    )
+    return phases.CourseFacts(
+        end_reason=course.end_reason,
+        screening_decision=screening.decision if screening is not None and screening.is_signed else None,
+        signed_preparation_notes=sum(
+            1 for s in sessions if isinstance(s, PreparationSession) and s.is_signed
+        ),
+        planned_medicine_sessions=course.planned_medicine_sessions,
+        medicine_sessions=medicine,
+        unsigned_notes=sum(1 for s in sessions if not s.is_signed),
+    )
+
+
+def dose_range(route: dosing.Route) -> dosing.DoseRange:
+    values = settings.current()
+    default = dosing.default_ranges()[route]
+    if route is dosing.Route.LOZENGE:
+        low, high = values["dose.lozenge.low_mg"], values["dose.lozenge.high_mg"]
+    else:
+        low, high = values[f"dose.{route.value}.low_mg_per_kg"], values[f"dose.{route.value}.high_mg_per_kg"]
+    return dosing.DoseRange(route, Decimal(low), Decimal(high), default.unit,
+                            f"Clinic setting (default from {default.source})")
+
+
+def dose_check(session: DosingSession, extra_mg: Decimal = Decimal(0), weight_kg=None) -> dosing.DoseCheck:
+    return dosing.check_total(
+        session.route, session.total_mg + extra_mg, weight_kg or session.weight_kg, dose_range(session.route)
+    )
+
+
+def contraindication_severities() -> dict[str, str]:
+    return contraindication_overrides(settings.current())
+
+
+# --- who may do what to a session -------------------------------------------------------------
+
+
+def editable_reason(session: ClinicalSession, user) -> str | None:
+    """None when ``user`` may edit this draft; otherwise why not, in plain words."""
+    if not session.course.is_open:
+        return f"The course is {session.course.end_reason.value}: it is read-only but for addenda."
+    if session.is_signed:
+        return "This note is signed and locked. Add an addendum instead."
+    if not may_write_session(user.role, session.kind.value):
+        return "Your role does not write this kind of session."
+    if session.kind is not SessionKind.SCREENING and session.author_id != user.id:
+        return "Only the author edits a draft note."
+    return None
+
+
+def signable_reason(session: ClinicalSession, user) -> str | None:
+    if not session.course.is_open:
+        return f"The course is {session.course.end_reason.value}: it is read-only but for addenda."
+    if session.is_signed:
+        return "This note is already signed."
+    if not may_sign_session(user.role, session.kind.value, is_author=session.author_id == user.id):
+        if session.kind is SessionKind.SCREENING:
+            return "Only medical staff decide and sign a screening."
+        return "Only the author signs their own note."
+    return None
+
+
+def cosignable_reason(session: ClinicalSession, user) -> str | None:
+    if not may(user.role, Permission.COSIGN):
+        return "Only supervisors co-sign."
+    if not session.is_signed:
+        return "A note is co-signed after its author has signed it."
+    if session.cosigned_at is not None:
+        return "This note is already co-signed."
+    return None
+
+
+def addendum_reason(session: ClinicalSession, user) -> str | None:
+    if not may(user.role, Permission.ADD_ADDENDUM):
+        return "Your role does not add addenda."
+    if not session.is_signed:
+        return "A draft is edited directly; addenda follow signing."
+    return None
+
+
+def sign(session: ClinicalSession, user) -> None:
+    """Sign and lock. Pending field changes are written first: once signed_at is set, the
+    database refuses any change to the session's own fields."""
+    db.session.flush()
+    now = utcnow()
+    session.signed_at = now
+    session.signed_by_id = user.id
+
+
+def integration_due(dosing_session: DosingSession) -> dt.datetime:
+    return dosing_session.occurred_at + dt.timedelta(days=settings.get("integration.due_days"))

@@ -1,0 +1,412 @@
+"""Sessions of a course: create, view, edit the draft, sign, co-sign, add addenda and doses."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..access import deny, get_course_for, get_session_for, requires
+from ..auditing import changed_fields, record
+from ..extensions import db
+from ..forms import choices
+from ..models import (
+    Administration,
+    AuditAction,
+    ClinicalSession,
+    Course,
+    DosingSession,
+    InjectionSite,
+    IntegrationSession,
+    Screening,
+    SessionKind,
+)
+from ..rules import dosing, phases
+from ..rules import screening as screening_rules
+from ..rules.access import Permission, Role, may_write_session
+from ..templating import clinic_now, local_to_utc, localtime, utc_to_local
+from . import bp, service
+from .details import DETAILS
+from .forms import (
+    ADMINISTRATION_FORMS,
+    AddendumForm,
+    ConfirmForm,
+    DosingForm,
+    IntegrationForm,
+    NewDosingForm,
+    PreparationForm,
+    ScreeningForm,
+)
+
+FORMS = {
+    SessionKind.SCREENING: ScreeningForm,
+    SessionKind.PREPARATION: PreparationForm,
+    SessionKind.DOSING: DosingForm,
+    SessionKind.INTEGRATION: IntegrationForm,
+}
+DECISION_FIELDS = ("decision", "decision_rationale", "medical_clearance", "safety_plan")
+TIME_FIELDS = ("occurred_at", "ended_at", "discharged_at")
+NOT_COPIED = {"csrf_token", "submit", "version", "route", *DECISION_FIELDS}
+
+
+def refused(course: Course, title: str, reasons: list[str], status: int = 409):
+    """A refusal with its reasons in plain words, and the way back."""
+    return render_template("sessions/refused.html", course=course, client=course.client,
+                           title=title, reasons=reasons), status
+
+
+def _is_own_client(course: Course) -> bool:
+    return current_user.role != Role.THERAPIST or course.client.therapist_id == current_user.id
+
+
+def _copy_into(form, session: ClinicalSession) -> None:
+    """Form values onto the session; date-times typed in clinic time are stored in UTC."""
+    for name, field in form._fields.items():
+        if name in NOT_COPIED or not hasattr(session, name):
+            continue
+        value = field.data
+        if name in TIME_FIELDS:
+            value = local_to_utc(value)
+        if isinstance(value, str) or value is None:
+            value = value or ("" if name == "note" or _is_text_column(session, name) else None)
+        setattr(session, name, value)
+    if isinstance(session, DosingSession):
+        session.started_at = session.occurred_at
+
+
+def _is_text_column(session, name: str) -> bool:
+    column = session.__mapper__.columns.get(name)
+    return column is not None and not column.nullable and column.type.python_type is str
+
+
+def _integration_choices(sessions) -> list:
+    return choices(
+        (s.id, f"{localtime(s.occurred_at, '%d %b %Y')} ({s.route.label})")
+        for s in sessions if isinstance(s, DosingSession)
+    )
+
+
+@bp.route("/courses/<int:course_id>/sessions/new/<kind>", methods=["GET", "POST"])
+@requires(Permission.VIEW_COURSES)
+def new_session(course_id: int, kind: str):
+    try:
+        kind = SessionKind(kind)
+    except ValueError:
+        abort(404)
+    course = get_course_for(current_user, course_id, options=(joinedload(Course.client),))
+    if not may_write_session(current_user.role, kind.value):
+        deny(403, "course", course.id, detail=f"may not write {kind.value} sessions")
+    if not _is_own_client(course):
+        return refused(course, f"You cannot add a {kind.label.lower()} here",
+                       ["Only the client's own therapist writes their sessions."], 403)
+    sessions = service.load_course_sessions(course)
+    facts = service.facts(course, sessions)
+    if not course.is_open:
+        return refused(course, f"No new {kind.label.lower()}", phases.medicine_blockers(facts))
+    if kind is SessionKind.SCREENING:
+        existing = next((s for s in sessions if s.kind is SessionKind.SCREENING), None)
+        if existing is not None:
+            return redirect(url_for("courses.show_session", session_id=existing.id))
+    if kind is SessionKind.DOSING:
+        blockers = phases.medicine_blockers(facts)
+        if blockers:
+            return refused(course, "A medicine session cannot start yet", blockers)
+    if kind is SessionKind.INTEGRATION and not facts.medicine_sessions:
+        return refused(course, "Nothing to integrate yet",
+                       ["An integration session follows a medicine session, and this course has none yet."])
+
+    form_class = NewDosingForm if kind is SessionKind.DOSING else FORMS[kind]
+    form = form_class()
+    if isinstance(form, IntegrationForm):
+        form.dosing_session_id.choices = _integration_choices(sessions)
+    if not form.is_submitted():
+        form.occurred_at.data = clinic_now()
+        if isinstance(form, NewDosingForm):
+            form.route.data = course.planned_route.value
+            form.eye_shades.data = form.music.data = True
+        if isinstance(form, IntegrationForm):
+            pending = [m.id for m in facts.medicine_sessions if not m.integrated]
+            form.dosing_session_id.data = (pending or [facts.medicine_sessions[-1].id])[0]
+    if form.validate_on_submit():
+        cls = service.SESSION_CLASSES[kind]
+        session = cls(course_id=course.id, author_id=current_user.id, note="")
+        if kind is SessionKind.DOSING:
+            session.route = dosing.Route(form.route.data)
+            session.administered_by_id = current_user.id
+        _copy_into(form, session)
+        db.session.add(session)
+        db.session.flush()
+        record(AuditAction.CREATE, kind.value, session.id, client_id=course.client_id)
+        db.session.commit()
+        flash(f"{kind.label} saved as a draft.", "success")
+        return redirect(url_for("courses.show_session", session_id=session.id))
+    warnings = phases.medicine_warnings(facts) if kind is SessionKind.DOSING else []
+    return render_template("sessions/form.html", form=form, course=course, client=course.client,
+                           kind=kind, session=None, warnings=warnings, decides=False)
+
+
+def _load(session_id: int) -> ClinicalSession:
+    session = get_session_for(current_user, session_id, options=(
+        joinedload(ClinicalSession.course).joinedload(Course.client),
+        joinedload(ClinicalSession.author),
+        selectinload(ClinicalSession.addenda),
+    ))
+    if isinstance(session, DosingSession):
+        db.session.scalars(
+            db.select(DosingSession).where(DosingSession.id == session.id)
+            .options(selectinload(DosingSession.administrations))
+        ).all()
+    return session
+
+
+@bp.route("/sessions/<int:session_id>")
+@requires(Permission.VIEW_COURSES)
+def show_session(session_id: int):
+    session = _load(session_id)
+    record(AuditAction.VIEW, session.kind.value, session.id, client_id=session.course.client_id)
+    db.session.commit()
+    return _render_show(session)
+
+
+def _render_show(session, *, administration_form=None, addendum_form=None, preview=None, status=200):
+    course = session.course
+    edit_reason = service.editable_reason(session, current_user)
+    if edit_reason is None and not _is_own_client(course):
+        edit_reason = "Only the client's own therapist writes their sessions."
+    dose_check = None
+    if isinstance(session, DosingSession):
+        if administration_form is None and edit_reason is None:
+            administration_form = ADMINISTRATION_FORMS[session.route]()
+            administration_form.given_at.data = clinic_now()
+            if session.weight_kg and hasattr(administration_form, "weight_kg"):
+                administration_form.weight_kg.data = session.weight_kg
+        if session.administrations:
+            dose_check = service.dose_check(session)
+    integrates = None
+    if isinstance(session, IntegrationSession):
+        integrates = db.session.get(DosingSession, session.dosing_session_id)
+    return render_template(
+        "sessions/show.html", session=session, course=course, client=course.client,
+        details=DETAILS[session.kind], edit_reason=edit_reason,
+        sign_reason=service.signable_reason(session, current_user) or (
+            None if _is_own_client(course) or session.kind is SessionKind.SCREENING
+            else "Only the client's own therapist signs."),
+        cosign_reason=service.cosignable_reason(session, current_user),
+        addendum_reason=service.addendum_reason(session, current_user),
+        addendum_form=addendum_form or AddendumForm(),
+        administration_form=administration_form, preview=preview, dose_check=dose_check,
+        dose_range=service.dose_range(session.route) if isinstance(session, DosingSession) else None,
+        integrates=integrates, confirm_form=ConfirmForm(),
+    ), status
+
+
+@bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@requires(Permission.VIEW_COURSES)
+def edit_session(session_id: int):
+    session = _load(session_id)
+    course = session.course
+    if not may_write_session(current_user.role, session.kind.value):
+        deny(403, session.kind.value, session.id, detail="may not write this kind of session")
+    reason = service.editable_reason(session, current_user)
+    if reason is None and not _is_own_client(course):
+        reason = "Only the client's own therapist writes their sessions."
+    if reason:
+        return refused(course, "This session cannot be edited", [reason])
+    form = FORMS[session.kind](obj=session)
+    decides = session.kind is SessionKind.SCREENING and current_user.role == Role.MEDICAL
+    if isinstance(form, IntegrationForm):
+        form.dosing_session_id.choices = _integration_choices(service.load_course_sessions(course))
+    if not form.is_submitted():
+        for name in TIME_FIELDS:
+            if name in form._fields:
+                form[name].data = utc_to_local(getattr(session, name))
+        form.version.data = str(session.version)
+        if isinstance(session, Screening):
+            form.decision.data = session.decision.value if session.decision else None
+    conflict = False
+    if form.validate_on_submit():
+        if form.version.data != str(session.version):
+            conflict = True
+            form.version.data = str(session.version)
+            flash("Someone else saved this session while you were editing. Your text is still in "
+                  "the form below and was not saved; check the saved version, then save again.", "error")
+        else:
+            _copy_into(form, session)
+            if decides:
+                session.decision = screening_rules.Decision(form.decision.data) if form.decision.data else None
+                for name in DECISION_FIELDS[1:]:
+                    setattr(session, name, form[name].data)
+            fields = changed_fields(session)
+            if fields:
+                record(AuditAction.UPDATE, session.kind.value, session.id,
+                       client_id=course.client_id, detail="changed: " + ", ".join(fields))
+                db.session.commit()
+                flash("Draft saved.", "success")
+            else:
+                flash("Nothing was changed.", "info")
+            return redirect(url_for("courses.show_session", session_id=session.id))
+    return render_template("sessions/form.html", form=form, course=course, client=course.client,
+                           kind=session.kind, session=session, warnings=[], decides=decides,
+                           conflict=conflict)
+
+
+def sign_problems(session: ClinicalSession) -> list[str]:
+    """What must be in the record before it can be signed (beyond the screening decision)."""
+    problems = []
+    if isinstance(session, DosingSession):
+        if not session.administrations:
+            problems.append("No dose is recorded in this medicine session.")
+        else:
+            check = service.dose_check(session)
+            if not check.in_range and not (session.dose_reason or "").strip():
+                problems.append(check.message)
+        if session.discharged_at is None:
+            problems.append("The discharge time is not recorded.")
+    elif not isinstance(session, Screening) and not (session.note or "").strip():
+        problems.append("The clinical note is empty.")
+    return problems
+
+
+@bp.route("/sessions/<int:session_id>/sign", methods=["GET", "POST"])
+@requires(Permission.VIEW_COURSES)
+def sign_session(session_id: int):
+    session = _load(session_id)
+    course = session.course
+    reason = service.signable_reason(session, current_user)
+    if reason is None and session.kind is not SessionKind.SCREENING and not _is_own_client(course):
+        reason = "Only the client's own therapist signs."
+    if reason:
+        return refused(course, "This session cannot be signed", [reason])
+    problems = sign_problems(session)
+    is_screening = isinstance(session, Screening)
+    form = ScreeningForm(obj=session) if is_screening else ConfirmForm()
+    confirm = ConfirmForm(prefix="c")
+    if is_screening and not form.is_submitted():
+        form.decision.data = session.decision.value if session.decision else None
+    if request.method == "POST" and not problems:
+        valid = confirm.validate_on_submit()
+        if is_screening:
+            decision_problems = screening_rules.decision_problems(
+                form.decision.data, session.contraindications,
+                rationale=form.decision_rationale.data, medical_clearance=form.medical_clearance.data,
+                safety_plan=form.safety_plan.data, overrides=service.contraindication_severities(),
+            )
+            for name, message in decision_problems.items():
+                form[name].errors = [*form[name].errors, message]
+            valid = valid and not decision_problems
+        if valid:
+            if is_screening:
+                session.decision = screening_rules.Decision(form.decision.data)
+                for name in DECISION_FIELDS[1:]:
+                    setattr(session, name, form[name].data)
+            service.sign(session, current_user)
+            detail = f"signed; decision {session.decision.value}" if is_screening else "signed"
+            record(AuditAction.UPDATE, session.kind.value, session.id, client_id=course.client_id, detail=detail)
+            db.session.commit()
+            flash(f"{session.kind.label} signed and locked.", "success")
+            return redirect(url_for("courses.show_session", session_id=session.id))
+    return render_template("sessions/sign.html", session=session, course=course, client=course.client,
+                           form=form, confirm=confirm, problems=problems, is_screening=is_screening,
+                           details=DETAILS[session.kind])
+
+
+@bp.route("/sessions/<int:session_id>/cosign", methods=["POST"])
+@requires(Permission.COSIGN)
+def cosign_session(session_id: int):
+    session = _load(session_id)
+    reason = service.cosignable_reason(session, current_user)
+    if reason:
+        flash(reason, "error")
+        return redirect(url_for("courses.show_session", session_id=session.id))
+    from ..models import utcnow
+
+    session.cosigned_at = utcnow()
+    session.cosigned_by_id = current_user.id
+    record(AuditAction.UPDATE, session.kind.value, session.id, client_id=session.course.client_id,
+           detail="co-signed")
+    db.session.commit()
+    flash("Co-signed.", "success")
+    return redirect(url_for("courses.show_session", session_id=session.id))
+
+
+@bp.route("/sessions/<int:session_id>/addenda", methods=["POST"])
+@requires(Permission.ADD_ADDENDUM)
+def add_addendum(session_id: int):
+    from ..models import Addendum
+
+    session = _load(session_id)
+    reason = service.addendum_reason(session, current_user)
+    form = AddendumForm()
+    if reason:
+        flash(reason, "error")
+        return redirect(url_for("courses.show_session", session_id=session.id))
+    if not form.validate_on_submit():
+        return _render_show(session, addendum_form=form, status=400)
+    addendum = Addendum(session_id=session.id, author_id=current_user.id,
+                        reason=form.reason.data, text=form.text.data)
+    db.session.add(addendum)
+    db.session.flush()
+    record(AuditAction.CREATE, "addendum", addendum.id, client_id=session.course.client_id,
+           detail=f"to {session.kind.value} {session.id}")
+    db.session.commit()
+    flash("Addendum added.", "success")
+    return redirect(url_for("courses.show_session", session_id=session.id) + "#addenda")
+
+
+@bp.route("/sessions/<int:session_id>/administrations", methods=["POST"])
+@requires(Permission.WRITE_DOSING)
+def add_administration(session_id: int):
+    session = _load(session_id)
+    if not isinstance(session, DosingSession):
+        abort(404)
+    reason = service.editable_reason(session, current_user)
+    if reason:
+        return refused(session.course, "No dose can be added", [reason])
+    form = ADMINISTRATION_FORMS[session.route]()
+    if not form.validate_on_submit():
+        return _render_show(session, administration_form=form, status=400)
+    weight = getattr(form, "weight_kg", None) and form.weight_kg.data
+    if session.route is dosing.Route.LOZENGE:
+        dose_mg = dosing.lozenge_mg(form.strength_mg.data, form.count.data)
+    else:
+        dose_mg = dosing.weight_based_mg(weight, form.mg_per_kg.data)
+    check = service.dose_check(session, dose_mg, weight)
+    preview = {"dose_mg": dose_mg, "check": check, "weight": weight}
+    # The computed dose is always shown before it is saved: a dose not yet previewed, or changed
+    # since, is shown again instead of saved.
+    if form.calculate.data or form.previewed_mg.data != str(dose_mg):
+        form.previewed_mg.data = str(dose_mg)
+        return _render_show(session, administration_form=form, preview=preview)
+    if not check.in_range and not (form.range_reason.data or session.dose_reason):
+        form.range_reason.errors = [check.message]
+        return _render_show(session, administration_form=form, preview=preview, status=400)
+    if weight is not None and session.weight_kg is not None and Decimal(weight) != session.weight_kg:
+        form.weight_kg.errors = [f"This session's weight is {session.weight_kg} kg. Correct it on the session form first."]
+        return _render_show(session, administration_form=form, preview=preview, status=400)
+    administration = Administration(
+        session_id=session.id, given_at=local_to_utc(form.given_at.data), dose_mg=dose_mg,
+        recorded_by_id=current_user.id,
+    )
+    if session.route is dosing.Route.LOZENGE:
+        administration.strength_mg = form.strength_mg.data
+        administration.count = form.count.data
+        administration.hold_minutes = form.hold_minutes.data
+        administration.swallowed = form.swallowed.data == "swallowed"
+    else:
+        session.weight_kg = weight
+        administration.mg_per_kg = form.mg_per_kg.data
+        if session.route is dosing.Route.IM:
+            administration.injection_site = InjectionSite(form.injection_site.data)
+        else:
+            administration.infusion_minutes = form.infusion_minutes.data
+    if form.range_reason.data:
+        session.dose_reason = "\n".join(filter(None, [session.dose_reason, form.range_reason.data]))
+    db.session.add(administration)
+    db.session.flush()
+    record(AuditAction.CREATE, "administration", administration.id,
+           client_id=session.course.client_id, detail=f"{dose_mg} mg in dosing session {session.id}")
+    db.session.commit()
+    flash(f"Dose of {dose_mg} mg recorded.", "success")
+    return redirect(url_for("courses.show_session", session_id=session.id) + "#doses")

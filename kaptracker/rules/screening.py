@@ -1,0 +1,114 @@
+"""Screening: contraindications (CLINICAL.md) and what a screening decision needs."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+
+
+class Severity(enum.StrEnum):
+    ABSOLUTE = "absolute"  # eligible only with a recorded medical clearance
+    RELATIVE = "relative"  # eligible only with a documented rationale
+
+
+class Decision(enum.StrEnum):
+    ELIGIBLE = "eligible"
+    NOT_ELIGIBLE = "not_eligible"
+    DEFERRED = "deferred"
+
+    @property
+    def label(self) -> str:
+        return {"eligible": "Eligible", "not_eligible": "Not eligible", "deferred": "Deferred"}[self.value]
+
+
+@dataclasses.dataclass(frozen=True)
+class Contraindication:
+    key: str
+    label: str
+    severity: Severity
+    needs: str  # what must be recorded to proceed anyway
+    configurable: bool = False  # "relative / absolute per clinic setting"
+
+
+CONTRAINDICATIONS: tuple[Contraindication, ...] = (
+    Contraindication("uncontrolled_hypertension", "Uncontrolled hypertension", Severity.ABSOLUTE,
+                     "medical clearance"),
+    Contraindication("cardiac", "Angina, heart disease or arrhythmia", Severity.ABSOLUTE,
+                     "medical clearance"),
+    Contraindication("vascular", "Aneurysm, AVM or intracerebral haemorrhage history",
+                     Severity.ABSOLUTE, "medical clearance"),
+    Contraindication("psychosis", "Active psychosis or schizophrenia", Severity.ABSOLUTE,
+                     "medical clearance"),
+    Contraindication("mania", "Current mania or mixed episode", Severity.ABSOLUTE,
+                     "medical clearance"),
+    Contraindication("pregnancy", "Pregnancy or breastfeeding", Severity.ABSOLUTE,
+                     "medical clearance"),
+    Contraindication("substance_use", "Active severe substance use disorder", Severity.RELATIVE,
+                     "a documented rationale"),
+    Contraindication("suicide_risk", "Acute suicide risk", Severity.RELATIVE,
+                     "a safety plan and a documented rationale"),
+    Contraindication("hyperthyroidism", "Uncontrolled hyperthyroidism", Severity.RELATIVE,
+                     "a documented rationale", configurable=True),
+    Contraindication("intracranial_pressure", "Raised intracranial pressure", Severity.ABSOLUTE,
+                     "medical clearance", configurable=True),
+    Contraindication("liver_disease", "Liver disease", Severity.RELATIVE, "a documented rationale",
+                     configurable=True),
+    Contraindication("cystitis", "Cystitis / bladder problems", Severity.RELATIVE,
+                     "a documented rationale", configurable=True),
+    Contraindication("ketamine_allergy", "Ketamine allergy", Severity.ABSOLUTE,
+                     "medical clearance", configurable=True),
+    Contraindication("under_18", "Age under 18", Severity.ABSOLUTE, "medical clearance",
+                     configurable=True),
+)
+BY_KEY = {c.key: c for c in CONTRAINDICATIONS}
+
+INTERACTING_MEDICATIONS = (
+    ("benzodiazepines", "Benzodiazepines"),
+    ("gabapentinoids", "Gabapentinoids"),
+    ("opioids", "Opioids"),
+    ("stimulants", "Stimulants"),
+    ("maois", "MAOIs"),
+)
+
+
+def severity_of(key: str, overrides: dict[str, str] | None = None) -> Severity:
+    """A contraindication's severity, with the clinic's choice for the configurable ones."""
+    item = BY_KEY[key]
+    if item.configurable and overrides and overrides.get(key) in ("absolute", "relative"):
+        return Severity(overrides[key])
+    return item.severity
+
+
+def decision_problems(
+    decision: Decision | str | None,
+    found: list[str] | tuple[str, ...],
+    *,
+    rationale: str | None,
+    medical_clearance: str | None,
+    safety_plan: str | None = None,
+    overrides: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """Why this decision cannot be signed as it stands: {form field: message}. Empty when it can.
+
+    - Every decision needs a rationale.
+    - "Eligible" with an absolute contraindication needs a recorded medical clearance.
+    - "Eligible" with a relative contraindication needs the rationale to address it (a rationale
+      is required anyway), and acute suicide risk needs a safety plan.
+    """
+    problems: dict[str, str] = {}
+    if not decision:
+        problems["decision"] = "Choose eligible, not eligible or deferred."
+        return problems
+    decision = Decision(decision)
+    if not (rationale or "").strip():
+        problems["decision_rationale"] = "Give the rationale for this decision."
+    if decision is Decision.ELIGIBLE:
+        absolute = [BY_KEY[k].label for k in found if severity_of(k, overrides) is Severity.ABSOLUTE]
+        if absolute and not (medical_clearance or "").strip():
+            problems["medical_clearance"] = (
+                "Absolute contraindication found (" + "; ".join(absolute) + "): eligible only with "
+                "a recorded medical clearance."
+            )
+        if "suicide_risk" in found and not (safety_plan or "").strip():
+            problems["safety_plan"] = "Acute suicide risk: record the safety plan before eligibility."
+    return problems
