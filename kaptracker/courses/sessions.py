@@ -262,6 +262,8 @@ def sign_problems(session: ClinicalSession) -> list[str]:
             check = service.dose_check(session)
             if not check.in_range and not (session.dose_reason or "").strip():
                 problems.append(check.message)
+        if session.ended_at is None:
+            problems.append("The time the session ended is not recorded.")
         if session.discharged_at is None:
             problems.append("The discharge time is not recorded.")
     elif not isinstance(session, Screening) and not (session.note or "").strip():
