@@ -120,6 +120,8 @@ def end(course_id: int):
             course.end_reason = reason
             course.ended_on = form.ended_on.data
             course.end_note = form.end_note.data
+            # Out of treatment: medical staff no longer need (or get) the record.
+            course.client.status = ClientStatus.DISCHARGED
             record(AuditAction.UPDATE, "course", course.id, client_id=course.client_id,
                    detail=f"ended: {reason.value}")
             db.session.commit()
