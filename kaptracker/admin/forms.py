@@ -17,6 +17,7 @@ from ..extensions import db
 from ..forms import choices, max_length, no_control_characters, strong_password, stripped
 from ..models import User, normalise_email
 from ..rules.access import ROLE_LABELS
+from ..rules.passwords import password_problems
 
 def role_choices():
     return choices((role.value, label) for role, label in ROLE_LABELS.items())
@@ -50,7 +51,8 @@ class NewUserForm(FlaskForm):
     submit = SubmitField("Create account")
 
     def validate_email(self, field):
-        if field.data and db.session.scalar(
+        # An address already refused (say, with a NUL byte PostgreSQL cannot take) is not looked up.
+        if field.data and not field.errors and db.session.scalar(
             select(User.id).where(User.email == normalise_email(field.data))
         ):
             raise ValidationError("An account with this email already exists.")
@@ -73,6 +75,18 @@ class ResetPasswordForm(FlaskForm):
         render_kw={"autocomplete": "new-password"},
     )
     submit = SubmitField("Reset password")
+
+    def __init__(self, *args, user: User | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._user = user
+
+    def validate_password(self, field):
+        # The same rule as for a new account: not the person's email address or name.
+        if self._user is None or field.errors or not field.data:
+            return
+        problems = password_problems(field.data, email=self._user.email, name=self._user.name)
+        if problems:
+            raise ValidationError(" ".join(problems))
 
 
 class SettingsForm(FlaskForm):

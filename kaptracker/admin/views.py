@@ -14,6 +14,7 @@ from ..access import requires
 from ..auditing import record
 from ..auth import sessions
 from ..extensions import db
+from ..forms import no_control_characters
 from ..models import AuditAction, LoginAttempt, SettingChange, User, normalise_email, utcnow
 from ..rules import settings as registry
 from ..rules.access import Permission, Role
@@ -116,7 +117,7 @@ def user_edit(user_id: int):
 @requires(Permission.MANAGE_USERS)
 def user_reset_password(user_id: int):
     user = _get_user(user_id)
-    reset = ResetPasswordForm(prefix="reset")
+    reset = ResetPasswordForm(prefix="reset", user=user)
     if not reset.validate_on_submit():
         form = EditUserForm(obj=user)
         form.role.data = user.role.value
@@ -177,7 +178,8 @@ def _settings_form(values: dict):
     for spec in registry.SPECS:
         setattr(
             Form, _field_name(spec.key),
-            StringField(spec.label, validators=[DataRequired(f"Enter a value for {spec.label.lower()}.")],
+            StringField(spec.label, validators=[DataRequired(f"Enter a value for {spec.label.lower()}."),
+                                                no_control_characters],
                         description=" ".join(p for p in (spec.help, f"Default {spec.default} {spec.unit}.".replace(" .", ".")) if p),
                         default=str(values[spec.key])),
         )

@@ -17,6 +17,14 @@ from ..templating import clinic_zone
 from . import bp
 
 RECORD_TYPES = ("client", "client_list", "user", "setting", "route")
+MAX_INT = 2**31 - 1  # ids and page numbers beyond an integer column's range are ignored
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if not 1 <= number <= MAX_INT:
+        raise ValueError(value)
+    return number
 
 
 def _date_arg(name: str) -> tuple[dt.date | None, str | None]:
@@ -24,9 +32,12 @@ def _date_arg(name: str) -> tuple[dt.date | None, str | None]:
     if not raw:
         return None, None
     try:
-        return dt.date.fromisoformat(raw), None
+        date = dt.date.fromisoformat(raw)
     except ValueError:
         return None, "Enter a date like 2026-03-31."
+    if not 1900 <= date.year <= 9998:  # a day either side must stay within Python's dates
+        return None, "Enter a date between the years 1900 and 9998."
+    return date, None
 
 
 @bp.route("/")
@@ -36,7 +47,7 @@ def index():
     stmt = select(AuditEvent).options(joinedload(AuditEvent.user))
     args: dict = {}
 
-    user_id = request.args.get("user", type=int)
+    user_id = request.args.get("user", type=_positive_int)
     if user_id:
         stmt = stmt.where(AuditEvent.user_id == user_id)
         args["user"] = user_id
@@ -49,7 +60,7 @@ def index():
         stmt = stmt.where(AuditEvent.record_type == record_type)
         args["record_type"] = record_type
     client = None
-    client_id = request.args.get("client", type=int)
+    client_id = request.args.get("client", type=_positive_int)
     if client_id:
         stmt = stmt.where(AuditEvent.client_id == client_id)
         args["client"] = client_id
@@ -76,7 +87,7 @@ def index():
 
     page = db.paginate(
         stmt.order_by(AuditEvent.id.desc()),
-        page=request.args.get("page", 1, type=int),
+        page=request.args.get("page", 1, type=_positive_int),
         per_page=current_app.config["AUDIT_PER_PAGE"],
         error_out=False,
     )
@@ -84,9 +95,13 @@ def index():
     if current_user.role == Role.SUPERVISOR:
         ids = {e.client_id for e in page.items if e.client_id}
         if ids:
-            client_numbers = dict(
-                db.session.execute(select(Client.id, Client.record_number).where(Client.id.in_(ids)))
-            )
+            # Not dict(result): a Result has keys(), so dict() would take it for a mapping.
+            client_numbers = {
+                cid: number
+                for cid, number in db.session.execute(
+                    select(Client.id, Client.record_number).where(Client.id.in_(ids))
+                )
+            }
     users = db.session.execute(select(User.id, User.name).order_by(User.name)).all()
     return render_template(
         "audit/index.html", page=page, args=args, errors=errors, users=users,

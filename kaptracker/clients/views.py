@@ -10,16 +10,15 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..access import client_scope_clause, get_client_for, requires
 from ..auditing import changed_fields, record
 from ..extensions import db
-from ..models import STATUS_LABELS, AuditAction, Client, ClientStatus
-from ..rules.access import Permission, Role
+from ..models import IN_TREATMENT_STATUSES, STATUS_LABELS, AuditAction, Client, ClientStatus
+from ..rules.access import Permission, Role, may, may_see_client
 from . import bp
 from ..forms import choice_labels, choices
 from .forms import ClientForm, ReassignForm, SearchForm, active_therapists
 
-# Ids and page numbers typed into a URL stay within the database's integer range: a larger one
-# is "not found" (routes) or ignored (filters, pages) rather than a database error.
+# Ids and page numbers in the query string stay within the database's integer range: a larger
+# one is ignored rather than a database error (route ids are bounded by the app's int converter).
 MAX_INT = 2**31 - 1
-CLIENT_ID = f"<int(max={MAX_INT}):client_id>"
 
 
 def positive_int(value: str) -> int:
@@ -126,7 +125,14 @@ def create():
             db.session.commit()
             flash(f"{client.full_name} is registered.", "success")
             return redirect(url_for("clients.show", client_id=client.id))
-    return render_template("clients/form.html", form=form, client=None, duplicates=duplicates)
+    # The record number of a possible duplicate is shown only when the user may open that record.
+    visible = {
+        d.id for d in duplicates
+        if may_see_client(current_user.role, user_id=current_user.id, therapist_id=d.therapist_id,
+                          in_treatment=d.status in IN_TREATMENT_STATUSES)
+    }
+    return render_template("clients/form.html", form=form, client=None, duplicates=duplicates,
+                           visible_duplicates=visible)
 
 
 PLAIN_FIELDS = (
@@ -146,7 +152,7 @@ def _apply(form: ClientForm, client: Client) -> None:
         client.email = client.email.lower()
 
 
-@bp.route(f"/{CLIENT_ID}")
+@bp.route("/<int:client_id>")
 @requires(Permission.VIEW_CLIENTS)
 def show(client_id: int):
     client = get_client_for(
@@ -156,10 +162,29 @@ def show(client_id: int):
     record(AuditAction.VIEW, "client", client.id, client_id=client.id)
     db.session.commit()
     reassign = ReassignForm(therapist_id=client.therapist_id) if current_user.role == Role.SUPERVISOR else None
-    return render_template("clients/show.html", client=client, reassign=reassign)
+    courses = _course_summaries(client)
+    may_start = (
+        may(current_user.role, Permission.MANAGE_COURSE)
+        and not any(c.is_open for c, _ in courses)
+        and (current_user.role != Role.THERAPIST or client.therapist_id == current_user.id)
+    )
+    return render_template("clients/show.html", client=client, reassign=reassign, courses=courses,
+                           may_start_course=may_start)
 
 
-@bp.route(f"/{CLIENT_ID}/edit", methods=["GET", "POST"])
+def _course_summaries(client: Client):
+    """(course, phase) for each of the client's courses, newest first."""
+    from ..courses import service
+    from ..models import Course
+    from ..rules.phases import phase
+
+    courses = db.session.scalars(
+        select(Course).where(Course.client_id == client.id).order_by(Course.started_on.desc(), Course.id.desc())
+    ).all()
+    return [(c, phase(service.facts(c, service.load_course_sessions(c)))) for c in courses]
+
+
+@bp.route("/<int:client_id>/edit", methods=["GET", "POST"])
 @requires(Permission.EDIT_CLIENT)
 def edit(client_id: int):
     client = get_client_for(current_user, client_id, options=(joinedload(Client.therapist),))
@@ -214,7 +239,7 @@ def _differences(form: ClientForm, client: Client) -> list[tuple[str, str, str]]
     return rows
 
 
-@bp.route(f"/{CLIENT_ID}/reassign", methods=["POST"])
+@bp.route("/<int:client_id>/reassign", methods=["POST"])
 @requires(Permission.REASSIGN_CLIENT)
 def reassign(client_id: int):
     client = get_client_for(current_user, client_id, options=(joinedload(Client.therapist),))
