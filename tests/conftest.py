@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask import g
 from flask_migrate import upgrade
 
 from kaptracker import create_app
@@ -106,6 +107,9 @@ def make_app(database, database_url):
 
     def factory(**config):
         app = create_app({**base_config(database_url), **config})
+        # The fixture keeps one app context open and Flask reuses it for test-client requests;
+        # in production every request has a fresh g. Start each request with an empty g.
+        app.before_request_funcs.setdefault(None, []).insert(0, lambda: g.__dict__.clear())
         apps.append(app)
         return app
 

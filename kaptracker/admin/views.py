@@ -198,10 +198,14 @@ def settings():
     groups: dict[str, list] = {}
     for spec in registry.SPECS:
         groups.setdefault(spec.group, []).append((spec, form[_field_name(spec.key)]))
-    if form.validate_on_submit():
-        parsed, ok = {}, True
+    if form.is_submitted():
+        # Every field is checked on every submit, so all problems show at once.
+        ok = form.validate()
+        parsed = {}
         for spec in registry.SPECS:
             field = form[_field_name(spec.key)]
+            if field.errors:
+                continue
             try:
                 parsed[spec.key] = spec.parse(field.data)
             except ValueError as exc:

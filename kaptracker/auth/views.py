@@ -12,6 +12,7 @@ from ..access import public, signed_in
 from ..auditing import record
 from ..extensions import db, login_manager
 from ..models import AuditAction, normalise_email, utcnow
+from ..rules.passwords import password_problems
 from . import bp, sessions
 from .forms import ChangePasswordForm, LoginForm
 
@@ -96,6 +97,8 @@ def account():
             form.current_password.errors.append("This is not your current password.")
         elif form.new_password.data == form.current_password.data:
             form.new_password.errors.append("Choose a password different from the current one.")
+        elif problems := password_problems(form.new_password.data, email=user.email, name=user.name):
+            form.new_password.errors.extend(problems)
         else:
             user.password_hash = sessions.hash_password(form.new_password.data)
             user.password_changed_at = utcnow()
