@@ -46,7 +46,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_mapping(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
 
-    _configure_database(app)
+    _configure_database(app, test_config or {})
     _configure_secret_key(app)
 
     db.init_app(app)
@@ -87,8 +87,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
-def _configure_database(app: Flask) -> None:
-    url = app.config.get("DATABASE_URL") or app.config.get("SQLALCHEMY_DATABASE_URI")
+def _configure_database(app: Flask, test_config: dict) -> None:
+    # A database given to create_app wins over KAPTRACKER_DATABASE_URL in the environment, so
+    # tests can never be pointed at a real database by a variable left in the shell.
+    url = (
+        test_config.get("DATABASE_URL")
+        or test_config.get("SQLALCHEMY_DATABASE_URI")
+        or app.config.get("DATABASE_URL")
+        or app.config.get("SQLALCHEMY_DATABASE_URI")
+    )
     if not url:
         url = "sqlite:///" + os.path.join(app.instance_path, "kaptracker.sqlite3")
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)

@@ -75,3 +75,10 @@ def test_sqlite_enforces_foreign_keys(app):
     if db.engine.dialect.name != "sqlite":
         pytest.skip("SQLite only")
     assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_a_database_given_to_create_app_beats_the_environment(monkeypatch, tmp_path):
+    """A KAPTRACKER_DATABASE_URL left in the shell must never redirect the tests' database."""
+    monkeypatch.setenv("KAPTRACKER_DATABASE_URL", "postgresql://postgres@127.0.0.1/production")
+    app = create_app({"SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/t.db"})
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/t.db"
