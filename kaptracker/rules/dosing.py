@@ -84,14 +84,14 @@ def check_total(
         per_kg = None
         value = total_mg
     in_range = dose_range.low <= value <= dose_range.high
-    shown = f"{value} {dose_range.unit}"
+    total = f"{total_mg} mg" + (f" ({value} {dose_range.unit})" if per_kg is not None else "")
     usual = f"{dose_range.low}-{dose_range.high} {dose_range.unit}"
     if in_range:
-        message = f"Session total {total_mg} mg ({shown}) is within the usual {route.label} range of {usual}."
+        message = f"Session total {total} is within the usual {route.label} range of {usual}."
     else:
         side = "above" if value > dose_range.high else "below"
         message = (
-            f"Session total {total_mg} mg ({shown}) is {side} the usual {route.label} range of "
+            f"Session total {total} is {side} the usual {route.label} range of "
             f"{usual}. Record the reason for this dose."
         )
     return DoseCheck(total_mg, per_kg, in_range, message)
