@@ -70,12 +70,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .auth import bp as auth_bp
     from .clients import bp as clients_bp
     from .courses import bp as courses_bp
+    from .vitals import bp as vitals_bp
     from .main import bp as main_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(clients_bp, url_prefix="/clients")
     app.register_blueprint(courses_bp)
+    app.register_blueprint(vitals_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(audit_bp, url_prefix="/audit")
     # Static files are public (no patient data).

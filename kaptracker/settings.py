@@ -46,9 +46,10 @@ def at(moment: dt.datetime) -> dict[str, Any]:
     return _load(moment)
 
 
-def change(key: str, value: Any, *, user, reason: str) -> SettingChange:
+def change(key: str, value: Any, *, user, reason: str, approved_by: str | None = None) -> SettingChange:
     spec = registry.SPECS_BY_KEY[key]
-    row = SettingChange(key=spec.key, value=registry.encode(value), changed_by=user, reason=reason)
+    row = SettingChange(key=spec.key, value=registry.encode(value), changed_by=user, reason=reason,
+                        approved_by=approved_by)
     db.session.add(row)
     g.pop("kap_settings", None)
     return row

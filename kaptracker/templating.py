@@ -15,6 +15,7 @@ from .rules.access import Permission, may
 
 # (endpoint, label, permission or None for any signed-in user), in the order shown.
 NAVIGATION = (
+    ("vitals.today", "Today", Permission.RECORD_VITALS),
     ("clients.index", "Clients", Permission.VIEW_CLIENTS),
     ("admin.users", "Staff accounts", Permission.MANAGE_USERS),
     ("admin.settings", "Settings", Permission.MANAGE_SETTINGS),

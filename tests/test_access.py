@@ -40,6 +40,12 @@ ROUTES = {
     "courses.cosign_session": ("POST", "/sessions/{session}/cosign", {S}),
     "courses.add_addendum": ("POST", "/sessions/{session}/addenda", {T, M, S}),
     "courses.add_administration": ("POST", "/sessions/{dosing}/administrations", {M}),
+    "vitals.today": ("GET", "/today", {M}),
+    "vitals.session_vitals": ("GET", "/sessions/{dosing}/vitals", {T, M, S}),
+    "vitals.record_vitals": ("POST", "/sessions/{dosing}/vitals", {M}),
+    "vitals.mark_in_error": ("POST", "/vitals/{vital}/error", {M}),
+    "vitals.acknowledge": ("POST", "/alerts/{alert}/acknowledge", {M, S}),
+    "vitals.add_override": ("POST", "/sessions/{dosing}/overrides", {M}),
     "admin.users": ("GET", "/admin/users", {A}),
     "admin.user_new": ("GET", "/admin/users/new", {A}),
     "admin.user_edit": ("GET", "/admin/users/{target}", {A}),
@@ -82,8 +88,20 @@ def _course_with_sessions(client, therapist, medical):
     dosing = DosingSession(course_id=course.id, author_id=medical.id, occurred_at=now, started_at=now,
                            route=Route.IM)
     db.session.add_all([preparation, dosing])
+    db.session.flush()
+    from kaptracker.models import SafetyAlert, VitalSign
+    from kaptracker.rules.vitals import Level, Timepoint
+
+    vital = VitalSign(session_id=dosing.id, taken_at=now, timepoint=Timepoint.BASELINE, systolic=204,
+                      diastolic=96, heart_rate=80, recorded_by_id=medical.id)
+    db.session.add(vital)
+    db.session.flush()
+    alert = SafetyAlert(session_id=dosing.id, vital_sign_id=vital.id, rule="critical_bp",
+                        level=Level.CRITICAL, message="Systolic 204")
+    db.session.add(alert)
     db.session.commit()
-    return {"course": course.id, "session": preparation.id, "dosing": dosing.id}
+    return {"course": course.id, "session": preparation.id, "dosing": dosing.id, "vital": vital.id,
+            "alert": alert.id}
 
 
 @pytest.fixture

@@ -674,9 +674,9 @@ def test_valid_settings_change_is_stored_shown_audited_and_takes_effect(admin_cl
     assert "2 setting(s) changed." in flashes(page)
     history = [[td.text for td in tr.find_all("td")] for tr in doc.find_all("tr") if tr.find_all("td")]
     reason = "Shared front-desk computers; approved by Dr Lee"
-    assert [h[1:] for h in history] == [  # newest first
-        ["Sign out after inactivity", "3", "Avery Admin", reason],
-        ["Clinic name", "Riverside Healing Centre", "Avery Admin", reason],
+    assert [h[1:] for h in history] == [  # newest first; neither is a clinical setting
+        ["Sign out after inactivity", "3", "Avery Admin", reason, ""],
+        ["Clinic name", "Riverside Healing Centre", "Avery Admin", reason, ""],
     ]
     assert all(h[0] for h in history)  # when
     assert doc.by_id("s_auth__idle_timeout_minutes").attrs["value"] == "3"

@@ -11,7 +11,7 @@ from wtforms import (
     TextAreaField,
     ValidationError,
 )
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from ..extensions import db
 from ..forms import choices, max_length, no_control_characters, strong_password, stripped
@@ -98,5 +98,12 @@ class SettingsForm(FlaskForm):
                     Length(max=1000), no_control_characters],
         filters=[stripped],
         description="For clinical thresholds, name the medical lead who approved it.",
+    )
+    approved_by = StringField(
+        "Medical lead who signed off",
+        validators=[Optional(), max_length(120), no_control_characters],
+        filters=[stripped],
+        description="Required when a clinical setting changes (vital signs, dose ranges, "
+        "contraindications, treatment course).",
     )
     submit = SubmitField("Save settings")

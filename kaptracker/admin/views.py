@@ -211,10 +211,20 @@ def settings():
             except ValueError as exc:
                 field.errors.append(str(exc))
                 ok = False
+        changed = [k for k, v in parsed.items() if v != values[k]]
+        clinical = [k for k in changed if registry.SPECS_BY_KEY[k].clinical]
+        if ok and clinical and not form.approved_by.data:
+            form.approved_by.errors.append(
+                "Name the medical lead who signed off the change to: "
+                + ", ".join(registry.SPECS_BY_KEY[k].label for k in clinical) + "."
+            )
+            ok = False
         if ok:
-            changed = [k for k, v in parsed.items() if v != values[k]]
             for key in changed:
-                clinic_settings.change(key, parsed[key], user=current_user, reason=form.reason.data)
+                clinic_settings.change(
+                    key, parsed[key], user=current_user, reason=form.reason.data,
+                    approved_by=form.approved_by.data if registry.SPECS_BY_KEY[key].clinical else None,
+                )
             if changed:
                 record(AuditAction.UPDATE, "setting", detail="changed: " + ", ".join(changed))
                 db.session.commit()

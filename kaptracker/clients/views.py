@@ -38,6 +38,8 @@ def _filters() -> dict:
     status = request.values.get("status", "")
     if status in ClientStatus._value2member_map_:
         filters["status"] = status
+    if request.values.get("alerts") == "open":
+        filters["alerts"] = "open"
     return filters
 
 
@@ -68,6 +70,8 @@ def index():
         stmt = stmt.where(Client.therapist_id == filters["therapist"])
     if "status" in filters:
         stmt = stmt.where(Client.status == filters["status"])
+    if "alerts" in filters:
+        stmt = stmt.where(Client.id.in_(_clients_with_open_alerts()))
     if query_text:
         for term in query_text.split()[:5]:
             stmt = stmt.where(
@@ -82,6 +86,9 @@ def index():
         stmt, page=page_number, per_page=current_app.config["CLIENTS_PER_PAGE"],
         error_out=False, count=True,
     )
+    from ..vitals import service as vitals_service
+
+    alert_counts = vitals_service.open_alert_counts_by_client(c.id for c in page.items)
     record(
         AuditAction.VIEW, "client_list",
         detail=f"page {page.page}, {len(page.items)} shown" + (", name search" if query_text else ""),
@@ -95,6 +102,18 @@ def index():
         filters=filters,
         therapists=active_therapists() if current_user.role != Role.THERAPIST else [],
         statuses=STATUS_LABELS,
+        alert_counts=alert_counts,
+    )
+
+
+def _clients_with_open_alerts():
+    from ..models import ClinicalSession, Course, SafetyAlert
+
+    return (
+        select(Course.client_id)
+        .join(ClinicalSession, ClinicalSession.course_id == Course.id)
+        .join(SafetyAlert, SafetyAlert.session_id == ClinicalSession.id)
+        .where(SafetyAlert.acknowledged_at.is_(None))
     )
 
 

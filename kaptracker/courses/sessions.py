@@ -28,7 +28,7 @@ from ..rules import screening as screening_rules
 from ..rules.access import Permission, Role, may_write_session
 from ..templating import clinic_now, local_to_utc, localtime, utc_to_local
 from . import bp, service
-from .details import DETAILS
+from .details import DETAILS, INJECTION_SITES
 from .forms import (
     ADMINISTRATION_FORMS,
     AddendumForm,
@@ -49,6 +49,7 @@ FORMS = {
 DECISION_FIELDS = ("decision", "decision_rationale", "medical_clearance", "safety_plan")
 TIME_FIELDS = ("occurred_at", "ended_at", "discharged_at")
 NOT_COPIED = {"csrf_token", "submit", "version", "route", *DECISION_FIELDS}
+MAX_ADMINISTRATION_MG = Decimal(1000)  # as the administration table's dose_positive check
 
 
 def refused(course: Course, title: str, reasons: list[str], status: int = 409):
@@ -67,7 +68,9 @@ def _copy_into(form, session: ClinicalSession) -> None:
         if name in NOT_COPIED or not hasattr(session, name):
             continue
         value = field.data
-        if name in TIME_FIELDS:
+        if name in TIME_FIELDS and value is not None and value.tzinfo is None:
+            # Typed in clinic time. An aware value is the stored UTC one, kept by the form when
+            # the field was not sent: converting it again would move it by the zone's offset.
             value = local_to_utc(value)
         if isinstance(value, str) or value is None:
             value = value or ("" if name == "note" or _is_text_column(session, name) else None)
@@ -184,6 +187,16 @@ def _render_show(session, *, administration_form=None, addendum_form=None, previ
                 administration_form.weight_kg.data = session.weight_kg
         if session.administrations:
             dose_check = service.dose_check(session)
+    vitals_chart = vitals = None
+    if isinstance(session, DosingSession | Screening):
+        from ..vitals import chart, service as vitals_service
+
+        vitals = vitals_service.readings_of(session)
+        vitals_chart = chart.build(
+            vitals_service.as_rule_readings(vitals),
+            [a.given_at for a in session.administrations] if isinstance(session, DosingSession) else [],
+            vitals_service.thresholds_now(), lambda d: localtime(d, "%H:%M"),
+        )
     integrates = None
     if isinstance(session, IntegrationSession):
         integrates = db.session.get(DosingSession, session.dosing_session_id)
@@ -198,7 +211,7 @@ def _render_show(session, *, administration_form=None, addendum_form=None, previ
         addendum_form=addendum_form or AddendumForm(),
         administration_form=administration_form, preview=preview, dose_check=dose_check,
         dose_range=service.dose_range(session.route) if isinstance(session, DosingSession) else None,
-        integrates=integrates, confirm_form=ConfirmForm(),
+        integrates=integrates, confirm_form=ConfirmForm(), vitals=vitals, vitals_chart=vitals_chart, injection_sites=INJECTION_SITES,
     ), status
 
 
@@ -225,6 +238,9 @@ def edit_session(session_id: int):
         form.version.data = str(session.version)
         if isinstance(session, Screening):
             form.decision.data = session.decision.value if session.decision else None
+        # The form shows the whole record: opening it is a view of patient data.
+        record(AuditAction.VIEW, session.kind.value, session.id, client_id=course.client_id)
+        db.session.commit()
     conflict = False
     if form.validate_on_submit():
         if form.version.data != str(session.version):
@@ -232,10 +248,14 @@ def edit_session(session_id: int):
             form.version.data = str(session.version)
             flash("Someone else saved this session while you were editing. Your text is still in "
                   "the form below and was not saved; check the saved version, then save again.", "error")
+        elif isinstance(session, DosingSession) and (problem := _discharge_problem(session, form)):
+            form.discharged_at.errors = [*form.discharged_at.errors, problem]
         else:
             _copy_into(form, session)
             if decides:
-                session.decision = screening_rules.Decision(form.decision.data) if form.decision.data else None
+                # Optional() lets white space through as "no answer": it is no decision, not a crash.
+                decision = (form.decision.data or "").strip()
+                session.decision = screening_rules.Decision(decision) if decision else None
                 for name in DECISION_FIELDS[1:]:
                     setattr(session, name, form[name].data)
             fields = changed_fields(session)
@@ -252,6 +272,23 @@ def edit_session(session_id: int):
                            conflict=conflict)
 
 
+def _discharge_problem(session: DosingSession, form) -> str | None:
+    """A discharge time that breaks a discharge rule needs an override recorded first."""
+    if form.discharged_at.data is None:
+        return None
+    at = local_to_utc(form.discharged_at.data)
+    if session.discharged_at is not None and at == session.discharged_at:
+        return None
+    from ..vitals import service as vitals_service
+
+    findings, override = vitals_service.discharge_gate(
+        session, vitals_service.readings_of(session), vitals_service.overrides_of(session), at)
+    if not findings or override is not None:
+        return None
+    return (" ".join(f.message for f in findings)
+            + " Record a discharge override with the clinical reason on the vitals page, or discharge later.")
+
+
 def sign_problems(session: ClinicalSession) -> list[str]:
     """What must be in the record before it can be signed (beyond the screening decision)."""
     problems = []
@@ -266,6 +303,10 @@ def sign_problems(session: ClinicalSession) -> list[str]:
             problems.append("The time the session ended is not recorded.")
         if session.discharged_at is None:
             problems.append("The discharge time is not recorded.")
+        from ..vitals import service as vitals_service
+
+        if open_alerts := vitals_service.open_alerts([session.id]):
+            problems.append(f"{len(open_alerts)} safety alert(s) are not acknowledged yet (see the vitals page).")
     elif not isinstance(session, Screening) and not (session.note or "").strip():
         problems.append("The clinical note is empty.")
     return problems
@@ -287,9 +328,17 @@ def sign_session(session_id: int):
     confirm = ConfirmForm(prefix="c")
     if is_screening and not form.is_submitted():
         form.decision.data = session.decision.value if session.decision else None
+    if request.method != "POST":
+        # The page shows the whole record: opening it is a view of patient data.
+        record(AuditAction.VIEW, session.kind.value, session.id, client_id=course.client_id)
+        db.session.commit()
     if request.method == "POST" and not problems:
         valid = confirm.validate_on_submit()
         if is_screening:
+            # The decision's texts are checked like any other text (length, control characters):
+            # the screening form as a whole is not validated here.
+            for name in DECISION_FIELDS[1:]:
+                valid = form[name].validate(form) and valid
             decision_problems = screening_rules.decision_problems(
                 form.decision.data, session.contraindications,
                 rationale=form.decision_rationale.data, medical_clearance=form.medical_clearance.data,
@@ -367,6 +416,13 @@ def add_administration(session_id: int):
     if reason:
         return refused(session.course, "No dose can be added", [reason])
     form = ADMINISTRATION_FORMS[session.route]()
+    from ..vitals import service as vitals_service
+
+    gate = vitals_service.dose_gate(session, vitals_service.readings_of(session), vitals_service.overrides_of(session))
+    if gate.blocking:
+        form.validate_on_submit()
+        form.given_at.errors = [*form.given_at.errors, *(f.message for f in gate.blocking)]
+        return _render_show(session, administration_form=form, status=409)
     if not form.validate_on_submit():
         return _render_show(session, administration_form=form, status=400)
     weight = getattr(form, "weight_kg", None) and form.weight_kg.data
@@ -374,6 +430,11 @@ def add_administration(session_id: int):
         dose_mg = dosing.lozenge_mg(form.strength_mg.data, form.count.data)
     else:
         dose_mg = dosing.weight_based_mg(weight, form.mg_per_kg.data)
+    if dose_mg > MAX_ADMINISTRATION_MG:  # the database refuses more (check dose_positive)
+        field = form.count if session.route is dosing.Route.LOZENGE else form.mg_per_kg
+        field.errors = [*field.errors, f"That makes {dose_mg} mg in one administration; at most "
+                        f"{MAX_ADMINISTRATION_MG} mg can be recorded. Check the numbers."]
+        return _render_show(session, administration_form=form, status=400)
     check = service.dose_check(session, dose_mg, weight)
     preview = {"dose_mg": dose_mg, "check": check, "weight": weight}
     # The computed dose is always shown before it is saved: a dose not yet previewed, or changed

@@ -46,7 +46,9 @@ def new(client_id: int):
             created_by_id=current_user.id,
         )
         db.session.add(course)
-        if client.status in (ClientStatus.REFERRED, ClientStatus.ON_HOLD):
+        # In treatment again, also after an earlier course ended (which discharged the client):
+        # otherwise medical staff could not see the new course to screen and dose.
+        if client.status in (ClientStatus.REFERRED, ClientStatus.ON_HOLD, ClientStatus.DISCHARGED):
             client.status = ClientStatus.ACTIVE
         db.session.flush()
         record(AuditAction.CREATE, "course", course.id, client_id=client.id)
@@ -65,6 +67,9 @@ def show(course_id: int):
     now = utcnow()
     due_days = service.settings.get("integration.due_days")
     overdue = {m.id for m in phases.overdue_integrations(facts, now, due_days)}
+    from ..vitals import service as vitals_service
+
+    alerts = vitals_service.open_alerts([s.id for s in sessions])
     record(AuditAction.VIEW, "course", course.id, client_id=course.client_id)
     db.session.commit()
     can = {
@@ -93,6 +98,7 @@ def show(course_id: int):
         and (current_user.role != Role.THERAPIST or course.client.therapist_id == current_user.id),
         DosingSession=DosingSession,
         due_days=due_days,
+        alerts=alerts,
     )
 
 

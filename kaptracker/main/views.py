@@ -17,6 +17,8 @@ from . import bp
 @signed_in
 def index():
     """Each role starts where its work is."""
+    if may(current_user.role, Permission.RECORD_VITALS):
+        return redirect(url_for("vitals.today"))
     if may(current_user.role, Permission.VIEW_CLIENTS):
         return redirect(url_for("clients.index"))
     if may(current_user.role, Permission.MANAGE_USERS):

@@ -26,9 +26,14 @@ from .courses import (
     SessionKind,
 )
 from .settings import SettingChange
+from .vitals import OverrideKind, SafetyAlert, SafetyOverride, VitalSign
 from .users import LoginAttempt, User, UserSession, normalise_email
 
 __all__ = [
+    "OverrideKind",
+    "SafetyAlert",
+    "SafetyOverride",
+    "VitalSign",
     "Addendum",
     "Administration",
     "ClinicalSession",

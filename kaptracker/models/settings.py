@@ -24,5 +24,7 @@ class SettingChange(db.Model):
     changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     changed_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     reason: Mapped[str] = mapped_column(Text)
+    # The medical lead who signed off a clinical setting (thresholds, dose ranges...).
+    approved_by: Mapped[str | None] = mapped_column(String(120))
 
     changed_by: Mapped[User] = relationship()

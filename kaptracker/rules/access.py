@@ -41,6 +41,9 @@ class Permission(enum.StrEnum):
     WRITE_DOSING = "write_dosing"  # medicine sessions: doses, setting, discharge
     COSIGN = "cosign"
     ADD_ADDENDUM = "add_addendum"
+    RECORD_VITALS = "record_vitals"
+    ACKNOWLEDGE_ALERT = "acknowledge_alert"
+    OVERRIDE_SAFETY = "override_safety"  # go ahead against a safety rule, with a reason
     VIEW_AUDIT = "view_audit"
     MANAGE_USERS = "manage_users"
     MANAGE_SETTINGS = "manage_settings"
@@ -61,6 +64,9 @@ POLICY: dict[Permission, frozenset[Role]] = {
     Permission.WRITE_DOSING: frozenset({M}),
     Permission.COSIGN: frozenset({S}),
     Permission.ADD_ADDENDUM: frozenset({T, M, S}),
+    Permission.RECORD_VITALS: frozenset({M}),
+    Permission.ACKNOWLEDGE_ALERT: frozenset({M, S}),
+    Permission.OVERRIDE_SAFETY: frozenset({M}),
     Permission.VIEW_AUDIT: frozenset({S, A}),
     Permission.MANAGE_USERS: frozenset({A}),
     Permission.MANAGE_SETTINGS: frozenset({A}),

@@ -26,6 +26,8 @@ class SettingSpec:
     source: str = ""
     choices: tuple[str, ...] | None = None
     timezone: bool = False
+    # A clinical setting changes only with the medical lead's sign-off recorded.
+    clinical: bool = False
 
     def parse(self, raw: str) -> Any:
         """Return the typed value of ``raw`` or raise ``ValueError`` with a sentence for the form."""
@@ -160,7 +162,48 @@ def _contraindication_specs():
             )
 
 
-SPECS = SPECS + _COURSE_SPECS + tuple(_contraindication_specs())
+_BP = "CLINICAL.md, Blood pressure and other vitals"
+_VITALS = "Vital signs"
+
+
+def _vital(key, label, default, low, high, unit, help="", source=_BP):
+    return SettingSpec(f"vitals.{key}", label, _VITALS, int, default, low, high, unit, help=help,
+                       source=source, clinical=True)
+
+
+_VITAL_SPECS = (
+    _vital("caution_systolic", "Caution before dosing: systolic at or above", 140, 100, 250, "mmHg",
+           source=_BP + " (Spravato label: consider delaying above 140/90)."),
+    _vital("caution_diastolic", "Caution before dosing: diastolic at or above", 90, 50, 150, "mmHg"),
+    _vital("hold_systolic", "Hold the dose: baseline systolic at or above", 160, 100, 250, "mmHg",
+           help="The dose is held unless medical staff record an override with a reason.",
+           source=_BP + " (remote KAP agreements: hold above 160/90 or HR above 100)."),
+    _vital("hold_diastolic", "Hold the dose: baseline diastolic at or above", 100, 50, 150, "mmHg"),
+    _vital("hold_heart_rate", "Hold the dose: baseline heart rate above", 100, 60, 200, "bpm"),
+    _vital("alert_systolic", "Alert: two readings with systolic at or above", 180, 120, 250, "mmHg",
+           source=_BP + " (academic esketamine clinic: 180/110 twice, 200/120 once)."),
+    _vital("alert_diastolic", "Alert: two readings with diastolic at or above", 110, 60, 150, "mmHg"),
+    _vital("alert_repeat_minutes", "Alert: the two readings at least this far apart", 5, 1, 60, "minutes"),
+    _vital("critical_systolic", "Alert at once: any systolic at or above", 200, 120, 260, "mmHg"),
+    _vital("critical_diastolic", "Alert at once: any diastolic at or above", 120, 60, 160, "mmHg"),
+    _vital("tachycardia", "Alert: heart rate sustained above", 120, 80, 220, "bpm"),
+    _vital("bradycardia", "Alert: heart rate below", 50, 30, 80, "bpm"),
+    _vital("spo2_low", "Alert: SpO2 below", 92, 80, 100, "%"),
+    _vital("due_minutes_iv", "Readings due during an IV infusion every", 10, 1, 60, "minutes"),
+    _vital("due_minutes_other", "Readings due otherwise every", 15, 1, 120, "minutes",
+           help="BP rise peaks around 40 minutes after dosing."),
+    _vital("observation_minutes_lozenge", "Observe before discharge: lozenge", 60, 15, 480, "minutes"),
+    _vital("observation_minutes_im", "Observe before discharge: IM", 60, 15, 480, "minutes"),
+    _vital("observation_minutes_iv", "Observe before discharge: IV, after the infusion ends", 60, 15, 480,
+           "minutes", help="Spravato's rule is 2 hours."),
+)
+
+SPECS = SPECS + _COURSE_SPECS + tuple(_contraindication_specs()) + _VITAL_SPECS
+SPECS = tuple(
+    dataclasses.replace(s, clinical=True)
+    if s.group in ("Treatment course", "Dose ranges", "Contraindications") else s
+    for s in SPECS
+)
 SPECS_BY_KEY: dict[str, SettingSpec] = {spec.key: spec for spec in SPECS}
 
 

@@ -1,0 +1,114 @@
+"""Vital signs, the safety alerts they raise, and overrides recorded with a reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..rules.vitals import Level, Timepoint
+from .base import UTCDateTime, str_enum, utcnow
+from .courses import ClinicalSession
+from .users import User
+
+
+class VitalSign(db.Model):
+    """One set of readings. Never edited: a wrong one is marked entered in error (who, when,
+    why) and a new reading is entered; the database refuses any other change."""
+
+    __tablename__ = "vital_sign"
+    __table_args__ = (
+        CheckConstraint("systolic BETWEEN 60 AND 260", name="systolic_plausible"),
+        CheckConstraint("diastolic BETWEEN 30 AND 160", name="diastolic_plausible"),
+        CheckConstraint("systolic > diastolic", name="systolic_above_diastolic"),
+        CheckConstraint("heart_rate BETWEEN 30 AND 220", name="heart_rate_plausible"),
+        CheckConstraint("spo2 IS NULL OR spo2 BETWEEN 50 AND 100", name="spo2_plausible"),
+        CheckConstraint(
+            "(entered_in_error_at IS NULL AND entered_in_error_by_id IS NULL AND error_reason IS NULL)"
+            " OR (entered_in_error_at IS NOT NULL AND entered_in_error_by_id IS NOT NULL AND error_reason IS NOT NULL)",
+            name="error_marked_together",
+        ),
+        Index("ix_vital_sign_session_taken", "session_id", "taken_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("clinical_session.id"))
+    taken_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    timepoint: Mapped[Timepoint] = mapped_column(str_enum(Timepoint, "timepoint"))
+    systolic: Mapped[int]
+    diastolic: Mapped[int]
+    heart_rate: Mapped[int]
+    spo2: Mapped[int | None]
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    entered_in_error_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    entered_in_error_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    error_reason: Mapped[str | None] = mapped_column(String(200))
+
+    session: Mapped[ClinicalSession] = relationship()
+    recorded_by: Mapped[User] = relationship(foreign_keys=[recorded_by_id])
+    entered_in_error_by: Mapped[User | None] = relationship(foreign_keys=[entered_in_error_by_id])
+
+    @property
+    def in_error(self) -> bool:
+        return self.entered_in_error_at is not None
+
+
+class SafetyAlert(db.Model):
+    """A rule that fired on a session's readings. Shown on the session, course, client list and
+    supervisors' views until someone acknowledges it."""
+
+    __tablename__ = "safety_alert"
+    __table_args__ = (
+        UniqueConstraint("session_id", "rule", "vital_sign_id", name="uq_safety_alert_once"),
+        CheckConstraint(
+            "(acknowledged_at IS NULL AND acknowledged_by_id IS NULL)"
+            " OR (acknowledged_at IS NOT NULL AND acknowledged_by_id IS NOT NULL)",
+            name="acknowledged_together",
+        ),
+        Index("ix_safety_alert_open", "session_id", "acknowledged_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("clinical_session.id"))
+    vital_sign_id: Mapped[int | None] = mapped_column(ForeignKey("vital_sign.id"))
+    rule: Mapped[str] = mapped_column(String(40))
+    level: Mapped[Level] = mapped_column(str_enum(Level, "alert_level"))
+    message: Mapped[str] = mapped_column(Text)
+    raised_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    acknowledgement_note: Mapped[str | None] = mapped_column(Text)
+
+    session: Mapped[ClinicalSession] = relationship()
+    acknowledged_by: Mapped[User | None] = relationship()
+
+
+class OverrideKind(enum.StrEnum):
+    DOSE_HOLD = "dose_hold"  # dose given although the baseline met the hold threshold
+    DISCHARGE = "discharge"  # discharged although a discharge rule was not met
+
+    @property
+    def label(self) -> str:
+        return {"dose_hold": "Dose given despite a held baseline",
+                "discharge": "Discharged despite a discharge rule"}[self.value]
+
+
+class SafetyOverride(db.Model):
+    """Medical staff's decision to go ahead against a safety rule, with the reason."""
+
+    __tablename__ = "safety_override"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("clinical_session.id"), index=True)
+    kind: Mapped[OverrideKind] = mapped_column(str_enum(OverrideKind, "override_kind"))
+    rules: Mapped[str] = mapped_column(String(200))  # the rule keys overridden, comma-separated
+    reason: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    created_by: Mapped[User] = relationship()

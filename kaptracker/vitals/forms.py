@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Optional
+
+from ..courses.forms import DATETIME_FORMAT, when
+from ..forms import choices, max_length, no_control_characters, stripped
+from ..models import OverrideKind
+from ..rules.vitals import Timepoint
+from ..templating import clinic_now
+
+
+class WholeNumberField(IntegerField):
+    """An integer field whose typing errors read as a sentence beside the field."""
+
+    def process_formdata(self, valuelist):
+        if valuelist and valuelist[0].strip():
+            try:
+                self.data = int(valuelist[0].strip())
+            except ValueError:
+                self.data = None
+                raise ValueError("Enter a whole number, for example 128.") from None
+        else:
+            self.data = None
+
+
+class VitalsForm(FlaskForm):
+    systolic = WholeNumberField("Systolic", validators=[InputRequired("Enter the systolic pressure.")],
+                                render_kw={"inputmode": "numeric", "autocomplete": "off", "autofocus": True})
+    diastolic = WholeNumberField("Diastolic", validators=[InputRequired("Enter the diastolic pressure.")],
+                                 render_kw={"inputmode": "numeric", "autocomplete": "off"})
+    heart_rate = WholeNumberField("Pulse", validators=[InputRequired("Enter the heart rate.")],
+                                  render_kw={"inputmode": "numeric", "autocomplete": "off"})
+    spo2 = WholeNumberField("SpO₂ %", validators=[Optional()],
+                            render_kw={"inputmode": "numeric", "autocomplete": "off"})
+    timepoint = SelectField("Timepoint", choices=choices((t.value, t.label) for t in Timepoint))
+    taken_at = when("Taken at", description="Now, unless you type the reading in later.")
+    note = StringField("Note", validators=[Optional(), max_length(300), no_control_characters], filters=[stripped])
+    submit = SubmitField("Save reading")
+
+    def validate_taken_at(self, field):
+        if field.data and field.data > clinic_now() + dt.timedelta(minutes=2):
+            from wtforms import ValidationError
+
+            raise ValidationError("A reading cannot be in the future.")
+
+
+class EnteredInErrorForm(FlaskForm):
+    error_reason = StringField("Why is it wrong?", validators=[
+        DataRequired("Say why this reading is wrong (for example: typed 118 for 181)."),
+        max_length(200), no_control_characters], filters=[stripped])
+    submit = SubmitField("Mark entered in error")
+
+
+class AcknowledgeForm(FlaskForm):
+    acknowledgement_note = TextAreaField("Action taken", validators=[Optional(), max_length(1000), no_control_characters],
+                                         filters=[stripped], description="For example: repeated after 5 minutes, physician informed.")
+    submit = SubmitField("Acknowledge")
+
+
+class OverrideForm(FlaskForm):
+    kind = RadioField("Override", choices=choices((k.value, k.label) for k in OverrideKind),
+                      validators=[InputRequired("Choose what you override.")])
+    reason = TextAreaField("Clinical reason", validators=[
+        DataRequired("Give the clinical reason for going ahead against the rule."),
+        max_length(2000), no_control_characters], filters=[stripped])
+    submit = SubmitField("Record override")
+
+
+__all__ = ["DATETIME_FORMAT", "AcknowledgeForm", "EnteredInErrorForm", "OverrideForm", "VitalsForm"]

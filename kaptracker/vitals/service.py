@@ -1,0 +1,186 @@
+"""Between stored readings and the pure rules of kaptracker.rules.vitals."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from sqlalchemy import func, select
+
+from .. import settings
+from ..extensions import db
+from ..models import (
+    ClinicalSession,
+    DosingSession,
+    OverrideKind,
+    SafetyAlert,
+    SafetyOverride,
+    VitalSign,
+    utcnow,
+)
+from ..rules import vitals as rules
+from ..rules.vitals import Finding, Level, Thresholds, Timepoint
+
+
+def readings_of(session: ClinicalSession) -> list[VitalSign]:
+    return list(db.session.scalars(
+        select(VitalSign).where(VitalSign.session_id == session.id)
+        .order_by(VitalSign.taken_at, VitalSign.id)
+    ))
+
+
+def as_rule_readings(vitals: list[VitalSign]) -> list[rules.Reading]:
+    """The readings the rules see: everything not entered in error, in time order."""
+    return [
+        rules.Reading(v.id, v.taken_at, v.timepoint, v.systolic, v.diastolic, v.heart_rate, v.spo2)
+        for v in vitals if not v.in_error
+    ]
+
+
+def thresholds_at(moment: dt.datetime) -> Thresholds:
+    """The thresholds in force at ``moment`` (a later settings change does not rewrite history)."""
+    return Thresholds.from_settings(settings.at(moment))
+
+
+def thresholds_now() -> Thresholds:
+    return Thresholds.from_settings(settings.current())
+
+
+def baseline(readings: list[rules.Reading], before: dt.datetime | None = None) -> rules.Reading | None:
+    """The latest baseline reading (taken before the first dose, when there is one)."""
+    candidates = [r for r in readings if r.timepoint is Timepoint.BASELINE and (before is None or r.taken_at <= before)]
+    return candidates[-1] if candidates else None
+
+
+@dataclasses.dataclass
+class DoseTimes:
+    first_dose_at: dt.datetime | None
+    last_dose_at: dt.datetime | None
+    infusion_ends_at: dt.datetime | None
+
+
+def dose_times(session: DosingSession) -> DoseTimes:
+    given = sorted(a.given_at for a in session.administrations)
+    ends = [a.given_at + dt.timedelta(minutes=a.infusion_minutes) for a in session.administrations
+            if a.infusion_minutes]
+    return DoseTimes(given[0] if given else None, given[-1] if given else None, max(ends) if ends else None)
+
+
+def overrides_of(session: ClinicalSession) -> list[SafetyOverride]:
+    return list(db.session.scalars(
+        select(SafetyOverride).where(SafetyOverride.session_id == session.id).order_by(SafetyOverride.created_at)
+    ))
+
+
+def _override_after(overrides, kind: OverrideKind, moment: dt.datetime | None) -> SafetyOverride | None:
+    matching = [o for o in overrides if o.kind is kind and (moment is None or o.created_at >= moment)]
+    return matching[-1] if matching else None
+
+
+def record_alerts(session: ClinicalSession, vitals: list[VitalSign]) -> list[SafetyAlert]:
+    """Store an alert for every finding not stored yet. Evaluated with the thresholds in force
+    when the newest reading was taken; each alert keeps the message it was raised with."""
+    readings = as_rule_readings(vitals)
+    if not readings:
+        return []
+    t = thresholds_at(readings[-1].taken_at)
+    findings = list(rules.session_findings(readings, t))
+    base = baseline(readings)
+    if base is not None:
+        findings += [f for f in rules.baseline_findings(base, t) if f.rule != "baseline_missing"]
+    existing = {
+        (a.rule, a.vital_sign_id)
+        for a in db.session.scalars(select(SafetyAlert).where(SafetyAlert.session_id == session.id))
+    }
+    new = []
+    for finding in findings:
+        if (finding.rule, finding.reading_id) in existing:
+            continue
+        alert = SafetyAlert(session_id=session.id, vital_sign_id=finding.reading_id, rule=finding.rule,
+                            level=finding.level, message=finding.message)
+        db.session.add(alert)
+        existing.add((finding.rule, finding.reading_id))
+        new.append(alert)
+    return new
+
+
+def open_alerts(session_ids) -> list[SafetyAlert]:
+    ids = list(session_ids)
+    if not ids:
+        return []
+    return list(db.session.scalars(
+        select(SafetyAlert)
+        .where(SafetyAlert.session_id.in_(ids), SafetyAlert.acknowledged_at.is_(None))
+        .order_by(SafetyAlert.raised_at)
+    ))
+
+
+def open_alert_counts_by_client(client_ids) -> dict[int, int]:
+    """Unacknowledged alerts per client, in one grouped query."""
+    from ..models import Course
+
+    ids = list(client_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Course.client_id, func.count(SafetyAlert.id))
+        .join(ClinicalSession, ClinicalSession.course_id == Course.id)
+        .join(SafetyAlert, SafetyAlert.session_id == ClinicalSession.id)
+        .where(Course.client_id.in_(ids), SafetyAlert.acknowledged_at.is_(None))
+        .group_by(Course.client_id)
+    )
+    return {client_id: n for client_id, n in rows}
+
+
+@dataclasses.dataclass
+class DoseGate:
+    blocking: list[Finding]  # the dose cannot be recorded
+    cautions: list[Finding]  # shown, not blocking
+    overridden: SafetyOverride | None  # the override that lifted a hold
+
+
+def dose_gate(session: DosingSession, vitals: list[VitalSign], overrides: list[SafetyOverride]) -> DoseGate:
+    """Before a dose: a baseline must exist; a baseline at the hold threshold blocks the dose
+    unless medical staff recorded an override (after that baseline) with a reason."""
+    readings = as_rule_readings(vitals)
+    times = dose_times(session)
+    base = baseline(readings, before=times.first_dose_at)
+    t = thresholds_at(base.taken_at) if base else thresholds_now()
+    findings = rules.baseline_findings(base, t)
+    holds = [f for f in findings if f.level in (Level.HOLD, Level.CRITICAL, Level.ALERT)]
+    cautions = [f for f in findings if f.level is Level.CAUTION]
+    override = None
+    if base is not None and holds:
+        override = _override_after(overrides, OverrideKind.DOSE_HOLD, base.taken_at)
+        if override is not None:
+            holds = []
+    return DoseGate(holds, cautions, override)
+
+
+def discharge_gate(session: DosingSession, vitals: list[VitalSign], overrides: list[SafetyOverride],
+                   at: dt.datetime) -> tuple[list[Finding], SafetyOverride | None]:
+    """Reasons discharge at ``at`` is not safe yet, and the override that accepted them (if any)."""
+    times = dose_times(session)
+    findings = rules.discharge_findings(
+        as_rule_readings(vitals), route=session.route.value, last_dose_at=times.last_dose_at,
+        infusion_ends_at=times.infusion_ends_at, at=at, t=thresholds_at(at),
+    )
+    override = _override_after(overrides, OverrideKind.DISCHARGE, None) if findings else None
+    return findings, override
+
+
+def schedule(session: DosingSession, vitals: list[VitalSign], now: dt.datetime | None = None):
+    """(next reading due, overdue finding or None) for a medicine session."""
+    now = now or utcnow()
+    times = dose_times(session)
+    kwargs = dict(route=session.route.value, dosed_at=times.first_dose_at,
+                  infusion_ends_at=times.infusion_ends_at, discharged_at=session.discharged_at,
+                  now=now, t=thresholds_now())
+    readings = as_rule_readings(vitals)
+    return rules.next_due(readings, **kwargs), rules.overdue_finding(readings, **kwargs)
+
+
+def suggested_timepoint(session: ClinicalSession, vitals: list[VitalSign]) -> Timepoint:
+    if not isinstance(session, DosingSession) or not session.administrations:
+        return Timepoint.BASELINE
+    return Timepoint.DURING

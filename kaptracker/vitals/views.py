@@ -1,0 +1,252 @@
+"""Vitals during medicine sessions (and screening): fast entry, alerts, overrides, today's list."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..access import client_scope_clause, get_session_for, requires
+from ..auditing import record
+from ..extensions import db
+from ..models import (
+    AuditAction,
+    Client,
+    ClinicalSession,
+    Course,
+    DosingSession,
+    OverrideKind,
+    SafetyAlert,
+    SafetyOverride,
+    Screening,
+    VitalSign,
+    utcnow,
+)
+from ..rules import vitals as rules
+from ..rules.access import Permission, may
+from ..templating import clinic_now, clinic_zone, local_to_utc, localtime
+from . import bp, chart, service
+from .forms import AcknowledgeForm, EnteredInErrorForm, OverrideForm, VitalsForm
+
+
+def _load(session_id: int) -> ClinicalSession:
+    session = get_session_for(current_user, session_id, options=(
+        joinedload(ClinicalSession.course).joinedload(Course.client),
+    ))
+    if not isinstance(session, DosingSession | Screening):
+        abort(404)
+    if isinstance(session, DosingSession):
+        db.session.scalars(select(DosingSession).where(DosingSession.id == session.id)
+                           .options(selectinload(DosingSession.administrations))).all()
+    return session
+
+
+def _page(session, *, form=None, override_form=None, status=200):
+    vitals = service.readings_of(session)
+    readings = service.as_rule_readings(vitals)
+    overrides = service.overrides_of(session)
+    dosing = isinstance(session, DosingSession)
+    times = service.dose_times(session) if dosing else None
+    gate = service.dose_gate(session, vitals, overrides) if dosing else None
+    next_due = overdue = None
+    discharge = ([], None)
+    if dosing:
+        next_due, overdue = service.schedule(session, vitals)
+        if times.first_dose_at and not session.discharged_at:
+            discharge = service.discharge_gate(session, vitals, overrides, utcnow())
+    if form is None:
+        form = VitalsForm()
+        form.taken_at.data = clinic_now()
+        form.timepoint.data = service.suggested_timepoint(session, vitals).value
+    t = service.thresholds_now()
+    fmt = lambda d: localtime(d, "%H:%M")  # noqa: E731
+    return render_template(
+        "vitals/session.html", session=session, course=session.course, client=session.course.client,
+        vitals=vitals, readings=readings, baseline=service.baseline(readings),
+        last=readings[-1] if readings else None,
+        alerts=service.open_alerts([session.id]),
+        all_alerts=list(db.session.scalars(select(SafetyAlert).where(SafetyAlert.session_id == session.id)
+                                           .options(joinedload(SafetyAlert.acknowledged_by)).order_by(SafetyAlert.raised_at))),
+        overrides=overrides, gate=gate, times=times, next_due=next_due, overdue=overdue,
+        discharge_findings=discharge[0], discharge_override=discharge[1],
+        form=form, error_form=EnteredInErrorForm(), ack_form=AcknowledgeForm(),
+        override_form=override_form or OverrideForm(),
+        chart=chart.build(readings, [a.given_at for a in session.administrations] if dosing else [], t, fmt),
+        thresholds=t, writable=session.course.is_open and not session.is_signed,
+        may_record=may(current_user.role, Permission.RECORD_VITALS),
+        may_ack=may(current_user.role, Permission.ACKNOWLEDGE_ALERT),
+        may_override=may(current_user.role, Permission.OVERRIDE_SAFETY),
+    ), status
+
+
+@bp.route("/sessions/<int:session_id>/vitals")
+@requires(Permission.VIEW_COURSES)
+def session_vitals(session_id: int):
+    session = _load(session_id)
+    record(AuditAction.VIEW, "vitals", session.id, client_id=session.course.client_id)
+    db.session.commit()
+    return _page(session)
+
+
+@bp.route("/sessions/<int:session_id>/vitals", methods=["POST"])
+@requires(Permission.RECORD_VITALS)
+def record_vitals(session_id: int):
+    session = _load(session_id)
+    if not session.course.is_open or session.is_signed:
+        flash("This session is signed or its course has ended: no more readings can be added.", "error")
+        return redirect(url_for("vitals.session_vitals", session_id=session.id))
+    form = VitalsForm()
+    valid = form.validate_on_submit()
+    problems = rules.plausibility_problems(form.systolic.data, form.diastolic.data,
+                                           form.heart_rate.data, form.spo2.data)
+    for name, message in problems.items():
+        field = form[name]
+        if not field.errors:  # "enter a whole number" already says it
+            field.errors = [*field.errors, message]
+    if not valid or problems:
+        return _page(session, form=form, status=400)
+    reading = VitalSign(
+        session_id=session.id, taken_at=local_to_utc(form.taken_at.data), timepoint=form.timepoint.data,
+        systolic=form.systolic.data, diastolic=form.diastolic.data, heart_rate=form.heart_rate.data,
+        spo2=form.spo2.data, note=form.note.data, recorded_by_id=current_user.id,
+    )
+    db.session.add(reading)
+    db.session.flush()
+    alerts = service.record_alerts(session, service.readings_of(session))
+    record(AuditAction.CREATE, "vitals", reading.id, client_id=session.course.client_id,
+           detail=f"session {session.id}" + (f"; {len(alerts)} alert(s) raised" if alerts else ""))
+    db.session.commit()
+    if alerts:
+        flash(f"Reading saved. {len(alerts)} safety alert(s): see below and acknowledge.", "error")
+    else:
+        flash(f"Reading saved: {reading.systolic}/{reading.diastolic}, pulse {reading.heart_rate}.", "success")
+    return redirect(url_for("vitals.session_vitals", session_id=session.id))
+
+
+@bp.route("/vitals/<int:vital_id>/error", methods=["POST"])
+@requires(Permission.RECORD_VITALS)
+def mark_in_error(vital_id: int):
+    reading = db.session.get(VitalSign, vital_id)
+    if reading is None:
+        abort(404)
+    session = _load(reading.session_id)
+    form = EnteredInErrorForm()
+    if not session.course.is_open or session.is_signed:
+        flash("This session is signed: its readings can no longer change.", "error")
+    elif reading.in_error:
+        flash("This reading is already marked entered in error.", "info")
+    elif not form.validate_on_submit():
+        flash(" ".join(form.error_reason.errors) or "Say why this reading is wrong.", "error")
+    else:
+        now = utcnow()
+        reading.entered_in_error_at = now
+        reading.entered_in_error_by_id = current_user.id
+        reading.error_reason = form.error_reason.data
+        for alert in db.session.scalars(select(SafetyAlert).where(
+                SafetyAlert.vital_sign_id == reading.id, SafetyAlert.acknowledged_at.is_(None))):
+            alert.acknowledged_at, alert.acknowledged_by_id = now, current_user.id
+            alert.acknowledgement_note = "The reading was marked entered in error."
+        db.session.flush()
+        service.record_alerts(session, service.readings_of(session))
+        record(AuditAction.UPDATE, "vitals", reading.id, client_id=session.course.client_id,
+               detail="entered in error")
+        db.session.commit()
+        flash("Marked entered in error. Enter the correct reading.", "success")
+    return redirect(url_for("vitals.session_vitals", session_id=session.id))
+
+
+@bp.route("/alerts/<int:alert_id>/acknowledge", methods=["POST"])
+@requires(Permission.ACKNOWLEDGE_ALERT)
+def acknowledge(alert_id: int):
+    alert = db.session.get(SafetyAlert, alert_id)
+    if alert is None:
+        abort(404)
+    session = get_session_for(current_user, alert.session_id, options=(
+        joinedload(ClinicalSession.course),))
+    form = AcknowledgeForm()
+    if alert.acknowledged_at is not None:
+        flash("This alert was already acknowledged.", "info")
+    elif form.validate_on_submit():
+        alert.acknowledged_at = utcnow()
+        alert.acknowledged_by_id = current_user.id
+        alert.acknowledgement_note = form.acknowledgement_note.data
+        record(AuditAction.UPDATE, "alert", alert.id, client_id=session.course.client_id,
+               detail=f"acknowledged {alert.rule}")
+        db.session.commit()
+        flash("Alert acknowledged.", "success")
+    else:
+        flash(" ".join(form.acknowledgement_note.errors), "error")
+    return redirect(url_for("vitals.session_vitals", session_id=session.id))
+
+
+@bp.route("/sessions/<int:session_id>/overrides", methods=["POST"])
+@requires(Permission.OVERRIDE_SAFETY)
+def add_override(session_id: int):
+    session = _load(session_id)
+    if not isinstance(session, DosingSession):
+        abort(404)
+    form = OverrideForm()
+    if not session.course.is_open or session.is_signed:
+        flash("This session is signed or its course has ended.", "error")
+        return redirect(url_for("vitals.session_vitals", session_id=session.id))
+    if not form.validate_on_submit():
+        return _page(session, override_form=form, status=400)
+    kind = OverrideKind(form.kind.data)
+    vitals, overrides = service.readings_of(session), service.overrides_of(session)
+    if kind is OverrideKind.DOSE_HOLD:
+        findings = service.dose_gate(session, vitals, overrides).blocking
+        if any(f.rule == "baseline_missing" for f in findings):
+            form.kind.errors = ["No baseline reading: take one first. A missing baseline cannot be overridden."]
+            return _page(session, override_form=form, status=400)
+    else:
+        findings = service.discharge_gate(session, vitals, [], utcnow())[0]
+    if not findings:
+        form.kind.errors = ["Nothing to override: no rule blocks this step now."]
+        return _page(session, override_form=form, status=400)
+    override = SafetyOverride(session_id=session.id, kind=kind, reason=form.reason.data,
+                              rules=",".join(f.rule for f in findings), created_by_id=current_user.id)
+    db.session.add(override)
+    db.session.flush()
+    record(AuditAction.CREATE, "override", override.id, client_id=session.course.client_id,
+           detail=f"{kind.value}: {override.rules}")
+    db.session.commit()
+    flash(f"Override recorded: {kind.label.lower()}.", "success")
+    return redirect(url_for("vitals.session_vitals", session_id=session.id))
+
+
+@bp.route("/today")
+@requires(Permission.RECORD_VITALS)
+def today():
+    """Medical staff's start page: today's medicine sessions and when each next reading is due."""
+    zone = clinic_zone()
+    start = dt.datetime.combine(clinic_now().date(), dt.time(), zone).astimezone(dt.UTC)
+    sessions = list(db.session.scalars(
+        select(DosingSession)
+        .join(Course, DosingSession.course_id == Course.id)
+        .join(Client, Course.client_id == Client.id)
+        .where(client_scope_clause(current_user), Course.end_reason.is_(None),
+               (DosingSession.occurred_at >= start) | DosingSession.discharged_at.is_(None))
+        .options(joinedload(DosingSession.course).joinedload(Course.client),
+                 selectinload(DosingSession.administrations))
+        .order_by(DosingSession.occurred_at)
+    ))
+    vitals_by_session: dict[int, list[VitalSign]] = {s.id: [] for s in sessions}
+    if sessions:
+        for v in db.session.scalars(select(VitalSign).where(VitalSign.session_id.in_(vitals_by_session))
+                                    .order_by(VitalSign.taken_at, VitalSign.id)):
+            vitals_by_session[v.session_id].append(v)
+    alerts = service.open_alerts(vitals_by_session)
+    rows = []
+    for s in sessions:
+        readings = service.as_rule_readings(vitals_by_session[s.id])
+        next_due, overdue = service.schedule(s, vitals_by_session[s.id])
+        rows.append({"session": s, "last": readings[-1] if readings else None, "next_due": next_due,
+                     "overdue": overdue, "alerts": [a for a in alerts if a.session_id == s.id]})
+    record(AuditAction.VIEW, "today", detail=f"{len(rows)} medicine sessions")
+    db.session.commit()
+    return render_template("vitals/today.html", rows=rows)
+
+
