@@ -29,10 +29,18 @@ def readings_of(session: ClinicalSession) -> list[VitalSign]:
     ))
 
 
+def _local(moment: dt.datetime | None) -> dt.datetime | None:
+    """Times handed to the rules are in the clinic's zone, so the times their messages quote
+    match the times on the page (comparisons of aware datetimes do not depend on the zone)."""
+    from ..templating import clinic_zone
+
+    return moment.astimezone(clinic_zone()) if moment is not None else None
+
+
 def as_rule_readings(vitals: list[VitalSign]) -> list[rules.Reading]:
     """The readings the rules see: everything not entered in error, in time order."""
     return [
-        rules.Reading(v.id, v.taken_at, v.timepoint, v.systolic, v.diastolic, v.heart_rate, v.spo2)
+        rules.Reading(v.id, _local(v.taken_at), v.timepoint, v.systolic, v.diastolic, v.heart_rate, v.spo2)
         for v in vitals if not v.in_error
     ]
 
@@ -63,7 +71,8 @@ def dose_times(session: DosingSession) -> DoseTimes:
     given = sorted(a.given_at for a in session.administrations)
     ends = [a.given_at + dt.timedelta(minutes=a.infusion_minutes) for a in session.administrations
             if a.infusion_minutes]
-    return DoseTimes(given[0] if given else None, given[-1] if given else None, max(ends) if ends else None)
+    return DoseTimes(_local(given[0]) if given else None, _local(given[-1]) if given else None,
+                     _local(max(ends)) if ends else None)
 
 
 def overrides_of(session: ClinicalSession) -> list[SafetyOverride]:

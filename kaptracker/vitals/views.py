@@ -76,6 +76,7 @@ def _page(session, *, form=None, override_form=None, status=200):
         override_form=override_form or OverrideForm(),
         chart=chart.build(readings, [a.given_at for a in session.administrations] if dosing else [], t, fmt),
         thresholds=t, writable=session.course.is_open and not session.is_signed,
+        rule_labels=rules.RULE_LABELS,
         may_record=may(current_user.role, Permission.RECORD_VITALS),
         may_ack=may(current_user.role, Permission.ACKNOWLEDGE_ALERT),
         may_override=may(current_user.role, Permission.OVERRIDE_SAFETY),
