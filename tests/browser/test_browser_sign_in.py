@@ -22,7 +22,7 @@ def path_of(page) -> str:
     ("account", "navigation", "landing", "landing_heading"),
     [
         ("therapist", ["Clients", "My account"], "/clients/", "Clients"),
-        ("medical", ["Clients", "My account"], "/clients/", "Clients"),
+        ("medical", ["Today", "Clients", "My account"], "/today", "Today's medicine sessions"),
         ("supervisor", ["Clients", "Audit log", "My account"], "/clients/", "Clients"),
         (
             "admin",
