@@ -9,11 +9,20 @@ Everything is deterministic (``random.Random(2026)``) and placed relative to tod
 counted in clinic working days before today, at clinic hours in the clinic's time zone, so the
 demo looks current whenever it is seeded. Signed notes are written as the app writes them: every
 field and dose first, then the signature (the database locks a signed session), then addenda.
+
+Every medicine session carries its vital signs, recorded by its medical author: a baseline before
+the first dose, readings every 15 minutes (every 10 during an IV infusion), a blood pressure rise
+peaking about 40 minutes after the dose, and a last set before discharge. The safety alerts are
+the ones the app's rules raise as those readings are entered. Among them: a held baseline dosed
+after a recheck and an override, sustained high and critical blood pressure (acknowledged), a
+pulse typed wrongly then corrected, an early discharge with an override, alerts still open on
+running courses, and today's infusion, still in progress, with a reading overdue.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 import zoneinfo
 from decimal import Decimal
@@ -30,16 +39,22 @@ from .models import (
     Indication,
     InjectionSite,
     IntegrationSession,
+    OverrideKind,
     PreparationSession,
     Pregnancy,
+    SafetyAlert,
+    SafetyOverride,
     Screening,
     User,
+    VitalSign,
     utcnow,
 )
+from .rules import vitals as vital_rules
 from .rules.access import Role
 from .rules.dosing import Route, lozenge_mg, weight_based_mg
 from .rules.phases import EndReason
 from .rules.screening import Decision
+from .rules.vitals import Thresholds, Timepoint
 
 DOMAIN = "demo.example.org"
 
@@ -135,7 +150,7 @@ class _Clock:
 
     def __init__(self, now: dt.datetime, zone: zoneinfo.ZoneInfo):
         self.now, self.zone = now, zone
-        day = now.astimezone(zone).date()
+        day = self.today = now.astimezone(zone).date()
         self.days: list[dt.date] = []
         while len(self.days) < 320:
             day -= dt.timedelta(days=1)
@@ -143,7 +158,7 @@ class _Clock:
                 self.days.append(day)
 
     def date(self, n: int) -> dt.date:
-        return self.days[n - 1]
+        return self.today if n == 0 else self.days[n - 1]  # 0: today (a session in progress)
 
     def at(self, n: int, hour: int, minute: int = 0) -> dt.datetime:
         local = dt.datetime.combine(self.date(n), dt.time(hour, minute), tzinfo=self.zone)
@@ -461,7 +476,17 @@ COURSES: tuple[dict, ...] = (
         preps=[58, 55],
         doses=[
             dict(n=52, mgkg="0.5"),
-            dict(n=49, mgkg="0.5", addendum=("Next-day follow-up call",
+            dict(n=49, mgkg="0.5", side_effects=[], vitals=dict(
+                discharge_after=50,
+                override=(OverrideKind.DISCHARGE, "discharge_too_early",
+                          "The escort had to leave at short notice (a child sent home unwell from school). The "
+                          "client was back to baseline at 45 minutes after the infusion: BP near the baseline, "
+                          "alert and oriented, walking steadily, no nausea. Dr Ines Valdivia assessed in person "
+                          "and agreed to discharge at 50 rather than 60 minutes, with the escort; a phone call "
+                          "the next morning arranged."),
+                note=" Discharged 50 minutes after the end of the infusion rather than 60 (escort had to leave "
+                     "early): override recorded with the reason."),
+                 addendum=("Next-day follow-up call",
                  "Phoned at 10:15 the next morning: slept well, mild headache resolved with paracetamol, "
                  "no nausea, mood \"lighter\". Escort confirmed the client did not drive.")),
             dict(n=46, mgkg="0.6", reason=None),
@@ -522,7 +547,9 @@ COURSES: tuple[dict, ...] = (
         preps=[36, 33],
         doses=[
             dict(n=29, lozenges=[(100, 1)]),
-            dict(n=24, lozenges=[(200, 1), (100, 1)]),
+            dict(n=24, lozenges=[(200, 1), (100, 1)], vitals=dict(error=dict(
+                at=25, hr=84, typed=48, reason="Pulse typed as 48; the monitor showed 84 (digits swapped).",
+                note="Re-entered: pulse 84 checked on the monitor (48 was a typing error)."))),
             dict(n=19, lozenges=[(200, "1.5"), (100, 1)]),
         ],
         integrations=[27, 22, 17],
@@ -616,7 +643,16 @@ COURSES: tuple[dict, ...] = (
         ),
         preps=[30, 27],
         doses=[dict(n=23, mgkg="0.5", site=InjectionSite.DELTOID_LEFT),
-               dict(n=9, mgkg="0.6", site=InjectionSite.DELTOID_RIGHT)],
+               dict(n=9, mgkg="0.6", site=InjectionSite.DELTOID_RIGHT, side_effects=["elevated_bp"], vitals=dict(
+                   baselines=[(2, 126, 78, 70)], peak=(176, 104), settle=(132, 82),
+                   at={25: (168, 98, 86), 40: (204, 118, 94), 45: (176, 104, 90), 50: (164, 98, 86)},
+                   acknowledge={"critical_bp": [
+                       "Client calm and comfortable: no headache, chest pain, breathlessness or visual change. "
+                       "Cuff size and arm position checked; repeat 176/104 at 45 min, 164/98 at 50 min. Dr Ines "
+                       "Valdivia reviewed in person: no treatment; readings every 5 minutes until below 160/100. "
+                       "Discuss 0.5 mg/kg before any further session."]},
+                   note=" A single reading of 204/118 at 40 min (critical band): no symptoms; repeated 176/104 "
+                        "at 45 min and 164/98 at 50 min; reviewed by Dr Ines Valdivia, no treatment."))],
         integrations=[21, None],
     ),
     dict(  # between IV sessions; absolute contraindication with a recorded medical clearance
@@ -643,7 +679,17 @@ COURSES: tuple[dict, ...] = (
                       "Clearance stands; ECG monitoring during infusions as planned."),
         ),
         preps=[30, 27],
-        doses=[dict(n=22, mgkg="0.5"), dict(n=19, mgkg="0.5"), dict(n=15, mgkg="0.6")],
+        doses=[dict(n=22, mgkg="0.5"), dict(n=19, mgkg="0.5"),
+               dict(n=15, mgkg="0.6", side_effects=["elevated_bp"], vitals=dict(
+                   baselines=[(3, 132, 82, 62)], peak=(184, 112), settle=(138, 86),
+                   at={30: (170, 102, 70), 40: (184, 112, 74), 45: (186, 110, 72), 50: (172, 104, 70),
+                       55: (160, 98, 68)},
+                   acknowledge={"sustained_high_bp": [
+                       "Assessed at the bedside: no headache, chest pain, palpitations or visual change; ECG "
+                       "sinus rhythm 72/min. The infusion had just finished. BP every 5 minutes: 172/104 at 50 "
+                       "min, 160/98 at 55 min; no labetalol needed. Next infusion back to 0.5 mg/kg."]},
+                   note=" Sustained high BP as the infusion finished (184/112 at 40 min, 186/110 at 45 min); no "
+                        "symptoms, ECG sinus rhythm; settled without treatment (160/98 at 55 min)."))],
         integrations=[21, 18, 13],
     ),
     dict(  # preparing: eligible, one preparation note signed, the second a draft
@@ -739,7 +785,11 @@ COURSES: tuple[dict, ...] = (
         ),
         preps=[17, 12],
         doses=[dict(n=7, mgkg="0.5", site=InjectionSite.DELTOID_LEFT),
-               dict(n=1, mgkg="0.6", site=InjectionSite.DELTOID_RIGHT, draft=True)],
+               dict(n=1, mgkg="0.6", site=InjectionSite.DELTOID_RIGHT, draft=True, vitals=dict(
+                   baselines=[(2, 128, 82, 96)], peak=(148, 92), settle=(130, 82),
+                   at={25: (146, 90, 124), 40: (148, 92, 126), 55: (138, 86, 112)}, leave_open=True,
+                   note=" Heart rate 124 at 25 min and 126 at 40 min (two coffees this morning despite the "
+                        "agreement); no chest pain or palpitations; 112 by 55 min."))],
         integrations=[5, None],
     ),
     dict(  # completed: four lozenge sessions
@@ -821,6 +871,7 @@ COURSES: tuple[dict, ...] = (
         doses=[
             dict(n=39, mgkg="0.5", site=InjectionSite.DELTOID_LEFT, side_effects=["nausea", "vomiting"]),
             dict(n=34, mgkg="0.5", site=InjectionSite.DELTOID_RIGHT, peak=(176, 108), cosign=True,
+                 vitals=dict(at={35: (176, 108, 96), 40: (168, 102, 92)}),
                  experience="Peaceful for the first 20 minutes (\"warm, floating\").",
                  side_effects=["nausea", "vomiting", "elevated_bp", "dysphoria"],
                  addendum=("Correction", "Correction: the 176/108 reading was at 35 minutes, not 40; repeated "
@@ -858,7 +909,7 @@ COURSES: tuple[dict, ...] = (
             note="Screening drafted; GP confirmed normal thyroid function. Ready for the medical review.",
         ),
     ),
-    dict(  # between IV sessions; acute suicide risk with a safety plan and rationale
+    dict(  # an IV infusion today, in progress (a reading overdue); acute suicide risk with a safety plan
         client=24, route=Route.IV, planned=6, weight=57.4,
         prep_theme=4, themes=[3, 1, 4],
         goals="Rapid relief of severe depression and suicidal thoughts; back to studying.",
@@ -880,7 +931,11 @@ COURSES: tuple[dict, ...] = (
             note="Screening with the crisis team's discharge letter.",
         ),
         preps=[16, 14],
-        doses=[dict(n=11, mgkg="0.5"), dict(n=9, mgkg="0.5"), dict(n=6, mgkg="0.5")],
+        doses=[dict(n=11, mgkg="0.5"), dict(n=9, mgkg="0.5"), dict(n=6, mgkg="0.5"),
+               dict(n=0, mgkg="0.5", draft=True, side_effects=[], vitals=dict(  # today, in progress
+                   baselines=[(2, 144, 92, 88)], leave_open=True,
+                   baseline_note="Baseline BP {s}/{d}, HR {hr}, SpO2 {spo2} % (above 140/90: anxious about the "
+                                 "cannula; no headache or chest pain; agreed to go ahead and watch closely)"))],
         integrations=[10, 8, 4],
     ),
     dict(  # completed: three IM sessions; relative contraindication (liver disease)
@@ -900,7 +955,22 @@ COURSES: tuple[dict, ...] = (
         ),
         preps=[91, 88],
         doses=[dict(n=84, mgkg="0.5", site=InjectionSite.DELTOID_LEFT),
-               dict(n=79, mgkg="0.6", site=InjectionSite.DELTOID_RIGHT),
+               dict(n=79, mgkg="0.6", site=InjectionSite.DELTOID_RIGHT, vitals=dict(
+                   delay=12, baselines=[(2, 166, 98, 92), (14, 162, 96, 86)], peak=(176, 104), settle=(142, 88),
+                   acknowledge={"baseline_hold": [
+                       "Arrived rushed and anxious after a delayed bus: seated quietly for 10 minutes, then a "
+                       "recheck.",
+                       "Still at the hold threshold after rest. Home log reviewed; Dr Ines Valdivia agreed to "
+                       "dose: an override with the reason follows."]},
+                   override=(OverrideKind.DOSE_HOLD, "baseline_hold",
+                             "166/98 on arrival after rushing from a delayed bus; 162/96 after 10 minutes' quiet "
+                             "rest. Home readings this month 125-135 / 80-85 (log seen) and 136/86 at screening: a "
+                             "white-coat rise, not uncontrolled hypertension. No headache, chest pain or visual "
+                             "symptoms. Dr Ines Valdivia (physician) reviewed in person and agreed to give the "
+                             "planned 0.6 mg/kg: readings every 15 minutes, repeat in 5 for 180/110 or more."),
+                   baseline_note="Baseline BP 166/98, HR 92 on arrival after rushing from a delayed bus; {s}/{d}, "
+                                 "HR {hr}, SpO2 {spo2} % after 10 minutes' rest: at the hold threshold. Home log "
+                                 "125-135 / 80-85; Dr Ines Valdivia agreed to dose (override recorded)")),
                dict(n=74, mgkg="0.75", site=InjectionSite.DELTOID_LEFT)],
         integrations=[82, 77, 71],
         end=dict(reason=EndReason.COMPLETED, n=66, note=(
@@ -909,6 +979,53 @@ COURSES: tuple[dict, ...] = (
             "the usual therapist.")),
     ),
 )
+
+
+# Blood pressure peaks about 40 minutes after the first dose (CLINICAL.md); how steeply it rises
+# by route (an exponent of the fraction of those 40 minutes gone).
+PEAK_MINUTES = 40
+ONSET = {Route.IM: 0.6, Route.IV: 0.9, Route.LOZENGE: 1.1}
+
+
+def _alerts_as_entered(session_id: int, readings: list[VitalSign], t: Thresholds, marker_id: int) -> list[SafetyAlert]:
+    """The alerts ``kaptracker.vitals.service.record_alerts`` stores for a session whose readings
+    were entered one by one (and marked entered in error) at the times they record.
+
+    After each entry, and after each error mark, the readings not in error are checked with the
+    session rules and the latest baseline's rules; a finding not stored yet becomes an alert raised
+    then. Marking a reading in error acknowledges its open alerts, as the app does.
+    """
+    from .vitals.service import as_rule_readings, baseline
+
+    events = sorted([(v.recorded_at, 0, v) for v in readings]
+                    + [(v.entered_in_error_at, 1, v) for v in readings if v.entered_in_error_at],
+                    key=lambda e: (e[0], e[1]))
+    entered: list[VitalSign] = []
+    wrong: set[int] = set()
+    alerts: dict[tuple[str, int | None], SafetyAlert] = {}
+    for moment, marking, vital in events:
+        if marking:
+            wrong.add(vital.id)
+            for alert in alerts.values():
+                if alert.vital_sign_id == vital.id and alert.acknowledged_at is None:
+                    alert.acknowledged_at, alert.acknowledged_by_id = moment, marker_id
+                    alert.acknowledgement_note = "The reading was marked entered in error."
+        else:
+            entered.append(vital)
+        visible = sorted((v for v in entered if v.id not in wrong), key=lambda v: (v.taken_at, v.id))
+        current = as_rule_readings(visible)  # in clinic time, as the app hands them to the rules
+        if not current:
+            continue
+        findings = list(vital_rules.session_findings(current, t))
+        base = baseline(current)
+        if base is not None:
+            findings += [f for f in vital_rules.baseline_findings(base, t) if f.rule != "baseline_missing"]
+        for finding in findings:
+            key = (finding.rule, finding.reading_id)
+            if key not in alerts:
+                alerts[key] = SafetyAlert(session_id=session_id, vital_sign_id=finding.reading_id, rule=finding.rule,
+                                          level=finding.level, message=finding.message, raised_at=moment)
+    return sorted(alerts.values(), key=lambda a: a.raised_at)
 
 
 class _Builder:
@@ -920,6 +1037,7 @@ class _Builder:
         self.signatures: list[tuple] = []  # (session, signer, signed_at, cosigned_at or None)
         self.addenda: list[tuple] = []  # (session, author, after, reason, text)
         self.used: dict[str, int] = {}  # how far each theme pool has been used
+        self.vitals: list[tuple] = []  # (session, medical author, readings, vitals spec, override or None)
 
     # -- helpers --
 
@@ -1082,9 +1200,15 @@ class _Builder:
         rng, clock = self.rng, self.clock
         route, n = spec["route"], dose["n"]
         medical = self.staff["medical"] if route is Route.IV or k % 2 == 0 else self.staff["medical2"]
+        vitals = dose.get("vitals", {})
+        live = n == 0  # today's session, still in progress
         at = clock.at(n, rng.choice((9, 9, 10, 13)), rng.choice((0, 15, 30)))
+        if live:  # started about an hour ago, on a 5-minute mark
+            start = clock.now - dt.timedelta(minutes=65)
+            at = start.replace(minute=start.minute - start.minute % 5, second=0, microsecond=0)
         weight = (Decimal(str(spec["weight"])) + Decimal(rng.randint(-4, 4)) / 10).quantize(Decimal("0.1"))
-        given = at + dt.timedelta(minutes=rng.randint(8, 12))  # after baseline vitals
+        # After the baseline vitals (and, for a held baseline, a recheck after rest and an override).
+        given = at + dt.timedelta(minutes=rng.randint(8, 12) + vitals.get("delay", 0))
         administrations = []
         if route is Route.LOZENGE:
             hold = rng.choice((10, 15, 15, 20))
@@ -1123,6 +1247,11 @@ class _Builder:
                 duration = rng.randint(100, 115)
         ended = at + dt.timedelta(minutes=duration)
         discharged = max(ended + dt.timedelta(minutes=rng.randint(5, 15)), last_dose + dt.timedelta(minutes=62))
+        if "discharge_after" in vitals:  # discharged before the minimum observation, with an override
+            discharged = last_dose + dt.timedelta(minutes=vitals["discharge_after"])
+            ended = min(ended, discharged - dt.timedelta(minutes=rng.randint(3, 6)))
+        if live:
+            ended = discharged = None
 
         side_effects = dose.get("side_effects")
         if side_effects is None:
@@ -1139,8 +1268,14 @@ class _Builder:
             sedation = min(sedation, 4)
         base_s, base_d = rng.randint(112, 132), rng.randint(70, 84)
         hr, spo2 = rng.randint(62, 84), rng.randint(97, 99)
-        peak_s, peak_d = dose.get("peak", (base_s + rng.randint(8, 22), base_d + rng.randint(5, 12)))
+        if "baselines" in vitals:  # the baseline the dose went ahead on (the last one)
+            _, base_s, base_d, hr = vitals["baselines"][-1]
+        peak = (dose.get("peak") or vitals.get("peak")
+                or (base_s + rng.randint(10, 25), base_d + rng.randint(5, 12)))
+        settle = vitals.get("settle") or (base_s + rng.randint(0, 6), base_d + rng.randint(0, 4))
         escort = client.emergency_contact_name if rng.random() < 0.8 else rng.choice(ESCORT_FRIENDS)
+        rows = self._vital_rows(route, at, given, ended, discharged, base=(base_s, base_d), hr=hr, spo2=spo2,
+                                peak=peak, settle=settle, spec=vitals)
         effects = ""
         if "nausea" in side_effects:
             effects += (" Nausea from about 25 min; ondansetron 4 mg ODT given" +
@@ -1161,14 +1296,27 @@ class _Builder:
         if "dysphoria" in side_effects:
             effects += " Distressed and tearful in the second half (\"I hated not being in control\"); " \
                        "reassurance and grounding; no lasting distress at discharge."
+        # The note quotes the readings: the baseline, the highest after the dose, the discharge set.
+        kept = [r for r in rows if r["error"] is None]
+        top = max((r for r in kept if r["taken_at"] > given), key=lambda r: (r["s"], r["d"]))
+        minute = round((top["taken_at"] - given).total_seconds() / 60)
+        when = "at about 40 min" if 35 <= minute <= 45 else f"at {minute} min"
+        lowest = min(r["spo2"] for r in kept)
+        opening = vitals.get("baseline_note", "Baseline BP {s}/{d}, HR {hr}, SpO2 {spo2} %").format(
+            s=base_s, d=base_d, hr=hr, spo2=spo2)
+        if live:
+            readings = (f" Highest BP so far {top['s']}/{top['d']} {when}; SpO2 never below {lowest} %."
+                        f"{vitals.get('note', '')}{effects} Observation continues; {escort} to collect.")
+        else:
+            last = next(r for r in rows if r["timepoint"] is Timepoint.DISCHARGE)
+            readings = (f" BP peaked at {top['s']}/{top['d']} {when} and was {last['s']}/{last['d']} before "
+                        f"discharge; SpO2 never below {lowest} %.{vitals.get('note', '')}{effects} "
+                        f"Discharged at {clock.hhmm(discharged)} to {escort}: alert and oriented, walking "
+                        "steadily, no driving until tomorrow.")
         note = (
-            f"Baseline BP {base_s}/{base_d}, HR {hr}, SpO2 {spo2} %; fasted 4 h; intention read aloud. "
+            f"{opening}; fasted 4 h; intention read aloud. "
             f"{dose_line} Eye shades and music. {therapist.name} present throughout. "
-            f"{dose.get('experience') or self._pick('exp-' + group, EXPERIENCE[group])}"
-            f" BP peaked at {peak_s}/{peak_d} at about 40 min and was {base_s + rng.randint(0, 6)}/"
-            f"{base_d + rng.randint(0, 4)} before discharge; SpO2 never below 96 %.{effects} "
-            f"Discharged at {clock.hhmm(discharged)} to {escort}: alert and oriented, walking steadily, "
-            "no driving until tomorrow."
+            f"{dose.get('experience') or self._pick('exp-' + group, EXPERIENCE[group])}{readings}"
         )
         lot_year = clock.date(n).strftime("%y")
         expiry = clock.date(n) + dt.timedelta(days=rng.randint(120, 420))
@@ -1178,17 +1326,123 @@ class _Builder:
             lot_number=LOTS[route].format(lot_year, rng.randint(1, 999 if route is Route.LOZENGE else 9999)),
             lot_expiry=expiry, started_at=at, ended_at=ended, eye_shades=True, music=True,
             side_effects=list(side_effects), dissociation=dissociation, sedation=sedation,
-            dose_reason=dose.get("reason"), discharged_at=discharged, discharge_criteria=list(ALL_DISCHARGE),
-            escort_name=escort, note=note,
+            dose_reason=dose.get("reason"), discharged_at=discharged,
+            discharge_criteria=[] if live else list(ALL_DISCHARGE), escort_name=escort, note=note,
         )
         for administration in administrations:
             administration.session = session
             self.objects.append(administration)
+        self._record_vitals(session, medical, rows, vitals, given=given, discharged=discharged)
         if not dose.get("draft"):
             signed_at = self._sign(session, medical, n, discharged, cosign=dose.get("cosign", False))
             if "addendum" in dose:
                 self.addenda.append((session, medical, signed_at, *dose["addendum"]))
         return session
+
+    # -- vital signs --
+
+    def _vital_rows(self, route, at, first, ended, discharged, *, base, hr, spo2, peak, settle, spec) -> list[dict]:
+        """A medicine session's readings, in time order, as the nurse would take them.
+
+        A baseline before the dose; then every 15 minutes (every 10 during an IV infusion, 15
+        after it); a last set before discharge. Blood pressure rises to ``peak`` at 40 minutes
+        after the first dose (steeply for IM, with the infusion for IV, slowly for a lozenge)
+        and settles toward ``settle``, the discharge set; the pulse follows a little. ``spec``
+        (a dose's "vitals") can give the baselines, readings at given minutes after the dose,
+        and a reading typed wrongly then corrected. A session in progress stops 20 minutes ago.
+        """
+        rng, minute, clock = self.rng, dt.timedelta(minutes=1), self.clock
+        rows: list[dict] = []
+
+        def add(taken, timepoint, s, d, pulse, ox):
+            rows.append(dict(taken_at=taken, timepoint=timepoint, s=s, d=d, hr=pulse, spo2=ox, note=None,
+                             recorded_at=taken + rng.choice((0, 1, 1, 2)) * minute, error=None))
+
+        def oximeter():
+            return min(100, max(96, spo2 + rng.choice((-1, 0, 0, 1))))
+
+        for offset, s, d, pulse in spec.get("baselines", [(rng.randint(1, 4), *base, hr)]):
+            add(at + offset * minute, Timepoint.BASELINE, s, d, pulse, spo2)
+        steps = ([10, 20, 30, 40, *range(55, 300, 15)] if route is Route.IV  # 40: the infusion ends
+                 else list(range(10, 300, 15)))
+        stop = discharged - 10 * minute if discharged else clock.now - 20 * minute
+        explicit = spec.get("at", {})
+        minutes = sorted({m for m in steps if first + m * minute <= stop} | set(explicit))
+        (bs, bd), (ps, pd), (es, ed) = base, peak, settle
+        rise, shape = rng.randint(4, 12), ONSET[route]
+        for m in minutes:
+            if m <= PEAK_MINUTES:
+                f = (m / PEAK_MINUTES) ** shape
+                s, d = bs + f * (ps - bs), bd + f * (pd - bd)
+            else:
+                f = math.exp(-(m - PEAK_MINUTES) / 25)
+                s, d = es + f * (ps - es), ed + f * (pd - ed)
+            pulse = round(hr + f * rise) + rng.randint(-3, 3)
+            if m == PEAK_MINUTES:
+                s, d = ps, pd
+            else:
+                s, d = min(round(s) + rng.randint(-3, 3), ps - 1), min(round(d) + rng.randint(-2, 2), pd - 1)
+            if m in explicit:
+                s, d, pulse = explicit[m]
+            taken = first + m * minute
+            add(taken, Timepoint.DURING if ended is None or taken <= ended else Timepoint.POST,
+                s, d, pulse, oximeter())
+        if discharged is not None:
+            last = rows[-1]["taken_at"]
+            taken = min(discharged - rng.randint(3, 6) * minute, last + 15 * minute)
+            add(taken, Timepoint.DISCHARGE, es, ed, hr + rng.randint(-2, 4), oximeter())
+        if "error" in spec:  # a pulse typed wrongly: marked entered in error, then the same set re-entered
+            error = spec["error"]
+            right = next(r for r in rows if r["taken_at"] == first + error["at"] * minute)
+            right["hr"] = error["hr"]
+            wrong = right | dict(hr=error["typed"], recorded_at=right["taken_at"] + minute,
+                                 error=(right["taken_at"] + 2 * minute, error["reason"]))
+            right.update(recorded_at=right["taken_at"] + 3 * minute, note=error["note"])  # the same set
+            rows.append(wrong)
+            rows.sort(key=lambda r: (r["taken_at"], r["recorded_at"]))
+        return rows
+
+    def _record_vitals(self, session, medical, rows, spec, *, given, discharged) -> None:
+        """The session's readings (recorded by its medical author); alerts and overrides follow
+        once the readings have ids (:meth:`safety_records`)."""
+        readings = []
+        for r in rows:
+            wrong_at, reason = r["error"] or (None, None)
+            readings.append(VitalSign(
+                session=session, taken_at=r["taken_at"], timepoint=r["timepoint"], systolic=r["s"],
+                diastolic=r["d"], heart_rate=r["hr"], spo2=r["spo2"], note=r["note"], recorded_by_id=medical.id,
+                recorded_at=r["recorded_at"], entered_in_error_at=wrong_at,
+                entered_in_error_by_id=medical.id if wrong_at else None, error_reason=reason,
+            ))
+        self.objects.extend(readings)
+        override = None
+        if "override" in spec:
+            kind, rule, reason = spec["override"]
+            # A dose hold is lifted just before the dose; an early discharge accepted just before it.
+            moment = (given if kind is OverrideKind.DOSE_HOLD else discharged) - dt.timedelta(minutes=1)
+            override = dict(kind=kind, rules=rule, reason=reason, created_by_id=medical.id, created_at=moment)
+        self.vitals.append((session, medical, readings, spec, override))
+
+    def safety_records(self, t: Thresholds) -> list:
+        """The alerts the app would have raised as each reading was entered, acknowledged as the
+        spec says, and the overrides; call once the readings have ids."""
+        rng, minute = self.rng, dt.timedelta(minutes=1)
+        records: list = []
+        for session, medical, readings, spec, override in self.vitals:
+            notes = {rule: list(texts) for rule, texts in spec.get("acknowledge", {}).items()}
+            for alert in _alerts_as_entered(session.id, readings, t, medical.id):
+                if alert.acknowledged_at is None:
+                    waiting = notes.get(alert.rule)
+                    if not waiting and spec.get("leave_open"):
+                        records.append(alert)
+                        continue
+                    alert.acknowledged_at = self.clock.past(alert.raised_at + rng.randint(2, 4) * minute)
+                    alert.acknowledged_by_id = medical.id
+                    alert.acknowledgement_note = waiting.pop(0) if waiting else "Reviewed at the time; see the note."
+                records.append(alert)
+            if override is not None:
+                records.append(SafetyOverride(session_id=session.id, **override))
+        return records
 
     def _integration(self, course, client, therapist, spec, dosing, group, previous, following, plan, *,
                      supervised, theme):
@@ -1236,8 +1490,9 @@ ESCORT_FRIENDS = ("Noor Halvorsen (friend)", "Benedikt Arroway (friend)", "Priya
 def seed_courses(rng: random.Random, staff: dict[str, User], clients: list[Client]) -> None:
     """Add the demo treatment courses (see :data:`COURSES`) for the given clients.
 
-    Three flushes whatever the number of sessions: every row unsigned first (doses included), then
-    the signatures and co-signatures, then the addenda, which only follow signing.
+    Three flushes whatever the number of sessions: every row unsigned first (doses and vital signs
+    included: nothing is added to a signed session), then the safety alerts and overrides with the
+    signatures and co-signatures, then the addenda, which only follow signing.
     """
     clock = _Clock(utcnow(), _clinic_zone())
     builder = _Builder(rng, clock, staff)
@@ -1258,6 +1513,12 @@ def seed_courses(rng: random.Random, staff: dict[str, User], clients: list[Clien
         clients[index].status = status
     db.session.add_all(builder.objects)
     db.session.flush()
+
+    # The readings now have ids: the alerts they raised (some acknowledged) and the overrides. Added
+    # before the signatures, in the same flush (only new readings are refused on a signed session).
+    from .vitals.service import thresholds_at
+
+    db.session.add_all(builder.safety_records(thresholds_at(clock.now)))
 
     supervisor = staff["supervisor"]
     for session, signer, signed_at, cosigned_at in builder.signatures:

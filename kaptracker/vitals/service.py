@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from .. import settings
 from ..extensions import db
@@ -23,24 +24,31 @@ from ..rules.vitals import Finding, Level, Thresholds, Timepoint
 
 
 def readings_of(session: ClinicalSession) -> list[VitalSign]:
+    # The recorder is shown beside each reading: loaded here, not once per member of staff.
     return list(db.session.scalars(
         select(VitalSign).where(VitalSign.session_id == session.id)
+        .options(joinedload(VitalSign.recorded_by))
         .order_by(VitalSign.taken_at, VitalSign.id)
     ))
 
 
-def _local(moment: dt.datetime | None) -> dt.datetime | None:
-    """Times handed to the rules are in the clinic's zone, so the times their messages quote
-    match the times on the page (comparisons of aware datetimes do not depend on the zone)."""
+def _zone():
     from ..templating import clinic_zone
 
-    return moment.astimezone(clinic_zone()) if moment is not None else None
+    return clinic_zone()
+
+
+def _local(moment: dt.datetime | None, zone=None) -> dt.datetime | None:
+    """Times handed to the rules are in the clinic's zone, so the times their messages quote
+    match the times on the page (comparisons of aware datetimes do not depend on the zone)."""
+    return moment.astimezone(zone or _zone()) if moment is not None else None
 
 
 def as_rule_readings(vitals: list[VitalSign]) -> list[rules.Reading]:
     """The readings the rules see: everything not entered in error, in time order."""
+    zone = _zone()
     return [
-        rules.Reading(v.id, _local(v.taken_at), v.timepoint, v.systolic, v.diastolic, v.heart_rate, v.spo2)
+        rules.Reading(v.id, _local(v.taken_at, zone), v.timepoint, v.systolic, v.diastolic, v.heart_rate, v.spo2)
         for v in vitals if not v.in_error
     ]
 
@@ -71,13 +79,15 @@ def dose_times(session: DosingSession) -> DoseTimes:
     given = sorted(a.given_at for a in session.administrations)
     ends = [a.given_at + dt.timedelta(minutes=a.infusion_minutes) for a in session.administrations
             if a.infusion_minutes]
-    return DoseTimes(_local(given[0]) if given else None, _local(given[-1]) if given else None,
-                     _local(max(ends)) if ends else None)
+    zone = _zone()
+    return DoseTimes(_local(given[0], zone) if given else None, _local(given[-1], zone) if given else None,
+                     _local(max(ends), zone) if ends else None)
 
 
 def overrides_of(session: ClinicalSession) -> list[SafetyOverride]:
     return list(db.session.scalars(
-        select(SafetyOverride).where(SafetyOverride.session_id == session.id).order_by(SafetyOverride.created_at)
+        select(SafetyOverride).where(SafetyOverride.session_id == session.id)
+        .options(joinedload(SafetyOverride.created_by)).order_by(SafetyOverride.created_at)
     ))
 
 
@@ -168,13 +178,18 @@ def dose_gate(session: DosingSession, vitals: list[VitalSign], overrides: list[S
 
 def discharge_gate(session: DosingSession, vitals: list[VitalSign], overrides: list[SafetyOverride],
                    at: dt.datetime) -> tuple[list[Finding], SafetyOverride | None]:
-    """Reasons discharge at ``at`` is not safe yet, and the override that accepted them (if any)."""
+    """Reasons discharge at ``at`` is not safe yet, and the override that accepted them (if any).
+
+    An override accepts only the rules it was recorded for: one for leaving early does not
+    cover a high last reading taken after it."""
     times = dose_times(session)
     findings = rules.discharge_findings(
         as_rule_readings(vitals), route=session.route.value, last_dose_at=times.last_dose_at,
         infusion_ends_at=times.infusion_ends_at, at=at, t=thresholds_at(at),
     )
-    override = _override_after(overrides, OverrideKind.DISCHARGE, None) if findings else None
+    found = {f.rule for f in findings}
+    covering = [o for o in overrides if o.kind is OverrideKind.DISCHARGE and found <= set(o.rules.split(","))]
+    override = covering[-1] if findings and covering else None
     return findings, override
 
 
