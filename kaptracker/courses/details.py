@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..models import SessionKind
+from ..models import InjectionSite, SessionKind
 from ..rules import dosing, screening
 
 HISTORY = {"unknown": "Not yet asked", "none": "None", "self": "Self", "family": "Family",
@@ -15,6 +15,12 @@ SIDE_EFFECTS = dict(dosing.SIDE_EFFECTS)
 DISCHARGE = dict(dosing.DISCHARGE_CRITERIA)
 DISSOCIATION = dict(dosing.DISSOCIATION)
 SEDATION = dict(dosing.SEDATION)
+# As the dose form offers them (not the stored value, e.g. "deltoid_left").
+INJECTION_SITES = {
+    InjectionSite.DELTOID_LEFT: "Left deltoid", InjectionSite.DELTOID_RIGHT: "Right deltoid",
+    InjectionSite.THIGH_LEFT: "Left thigh", InjectionSite.THIGH_RIGHT: "Right thigh",
+    InjectionSite.GLUTEAL: "Gluteal",
+}
 
 # Kinds: text, yesno, date, datetime, list (with a label map), map (one value with a label map).
 DETAILS = {

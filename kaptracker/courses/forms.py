@@ -20,7 +20,8 @@ from wtforms import (
     TextAreaField,
     ValidationError,
 )
-from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Optional
+from wtforms.validators import NumberRange as _NumberRange
 
 from ..clients.forms import MultiCheckboxField
 from ..forms import choices, max_length, no_control_characters, stripped
@@ -30,6 +31,38 @@ from ..rules.phases import EndReason
 from ..templating import clinic_now
 
 DATETIME_FORMAT = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+
+
+class NumberRange(_NumberRange):
+    """WTForms' NumberRange, except that a value it cannot compare (a signalling NaN such as
+    "sNaN", or a whole number too large for a float) fails with the field's message instead of
+    raising out of validation (a server error)."""
+
+    def __call__(self, form, field):
+        try:
+            super().__call__(form, field)
+        except ValidationError:
+            raise
+        except (ArithmeticError, ValueError):
+            raise ValidationError(self.message or "Enter a number in the allowed range.") from None
+
+
+def decimal_places(n: int, message: str):
+    """At most ``n`` decimal places, as the column keeps them: more would be rounded by the
+    database while the dose was computed from the typed value (mg = mg/kg x weight must hold for
+    the stored numbers)."""
+
+    def check(form, field):
+        value = field.data
+        if value is None or field.errors or not value.is_finite():
+            return
+        if value.normalize().as_tuple().exponent < -n:
+            raise ValidationError(message)
+
+    return check
+
+
+WEIGHT_PLACES = decimal_places(1, "Enter the weight to one decimal place (for example 70.4).")
 
 
 def text_area(label, required=False, n=5000, description="", message=None):
@@ -101,9 +134,15 @@ class EndCourseForm(FlaskForm):
         if field.data and self._started_on and field.data < self._started_on:
             raise ValidationError("The end date is before the course started.")
 
-    def validate_end_note(self, field):
-        if self.end_reason.data == EndReason.DISCONTINUED.value and not field.data:
-            raise ValidationError("Say why the course is discontinued.")
+    def validate(self, extra_validators=None):
+        # Not an inline validate_end_note: the field's Optional() stops the chain when it is
+        # empty, so such a check never ran and a course was discontinued without a reason.
+        valid = super().validate(extra_validators)
+        if (self.end_reason.data == EndReason.DISCONTINUED.value and not self.end_note.data
+                and not self.end_note.errors):
+            self.end_note.errors.append("Say why the course is discontinued.")
+            valid = False
+        return valid
 
 
 HISTORY_CHOICES = choices([
@@ -178,7 +217,8 @@ class DosingForm(FlaskForm):
     occurred_at = when("Session started")
     ended_at = DateTimeLocalField("Session ended", format=DATETIME_FORMAT, validators=[Optional()])
     weight_kg = DecimalField(
-        "Weight (kg)", places=1, validators=[Optional(), NumberRange(Decimal(21), Decimal(349), "Enter a weight between 21 and 349 kg.")],
+        "Weight (kg)", places=1, validators=[Optional(), NumberRange(Decimal(21), Decimal(349), "Enter a weight between 21 and 349 kg."),
+                                             WEIGHT_PLACES],
         description="Needed for IM and IV doses (mg/kg).",
     )
     lot_number = StringField("Lot / batch number", validators=[Optional(), max_length(40), no_control_characters], filters=[stripped])
@@ -209,6 +249,19 @@ class DosingForm(FlaskForm):
     def validate_ended_at(self, field):
         if field.data and self.occurred_at.data and field.data < self.occurred_at.data:
             raise ValidationError("The session cannot end before it started.")
+        not_far_future(self, field)  # also keeps the time within what a date-time can hold
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        # Again for a time that was not sent (the edit keeps the recorded one, and Optional()
+        # skips its field's checks): the database refuses an end before the start.
+        start = self.occurred_at.data
+        for field, message in ((self.ended_at, "The session cannot end before it started."),
+                               (self.discharged_at, "Discharge cannot be before the session started.")):
+            if start is not None and field.data is not None and not field.errors and field.data < start:
+                field.errors.append(message)
+                valid = False
+        return valid
 
     def validate_discharged_at(self, field):
         if field.data and self.occurred_at.data and field.data < self.occurred_at.data:
@@ -259,7 +312,8 @@ class AdministrationForm(FlaskForm):
 class LozengeAdministrationForm(AdministrationForm):
     strength_mg = DecimalField("Strength per lozenge (mg)", places=1, validators=[
         InputRequired("Enter the strength of one lozenge."),
-        NumberRange(Decimal(1), Decimal(1000), "Enter a strength between 1 and 1000 mg.")])
+        NumberRange(Decimal(1), Decimal(1000), "Enter a strength between 1 and 1000 mg."),
+        decimal_places(1, "Enter the strength to one decimal place (for example 12.5).")])
     count = DecimalField("Number of lozenges", places=1, validators=[
         InputRequired("Enter how many lozenges (0.5 for a half)."),
         NumberRange(Decimal("0.5"), Decimal(10), "Enter between 0.5 and 10 lozenges.")])
@@ -270,17 +324,19 @@ class LozengeAdministrationForm(AdministrationForm):
                            validators=[InputRequired("Say whether it was swallowed or spat out.")])
 
     def validate_count(self, field):
-        if field.data is not None and (field.data * 2) % 1:
+        if field.data is not None and not field.errors and (field.data * 2) % 1:
             raise ValidationError("Count whole or half lozenges (for example 1, 1.5, 2).")
 
 
 class WeightBasedAdministrationForm(AdministrationForm):
     weight_kg = DecimalField("Weight (kg)", places=1, validators=[
         InputRequired("Enter the client's weight today."),
-        NumberRange(Decimal(21), Decimal(349), "Enter a weight between 21 and 349 kg.")])
+        NumberRange(Decimal(21), Decimal(349), "Enter a weight between 21 and 349 kg."),
+        WEIGHT_PLACES])
     mg_per_kg = DecimalField("Dose (mg/kg)", places=2, validators=[
         InputRequired("Enter the dose in mg/kg."),
-        NumberRange(Decimal("0.05"), Decimal(5), "Enter between 0.05 and 5 mg/kg.")])
+        NumberRange(Decimal("0.05"), Decimal(5), "Enter between 0.05 and 5 mg/kg."),
+        decimal_places(2, "Enter the dose to two decimal places at most (for example 0.75).")])
 
 
 class IMAdministrationForm(WeightBasedAdministrationForm):

@@ -231,10 +231,12 @@ def edit_session(session_id: int):
     decides = session.kind is SessionKind.SCREENING and current_user.role == Role.MEDICAL
     if isinstance(form, IntegrationForm):
         form.dosing_session_id.choices = _integration_choices(service.load_course_sessions(course))
+    for name in TIME_FIELDS:
+        # Shown (and, when a POST leaves the field out, kept) in clinic time like a typed value,
+        # never as the stored UTC value that the form took from the session.
+        if name in form._fields and (not form.is_submitted() or name not in request.form):
+            form[name].data = utc_to_local(getattr(session, name))
     if not form.is_submitted():
-        for name in TIME_FIELDS:
-            if name in form._fields:
-                form[name].data = utc_to_local(getattr(session, name))
         form.version.data = str(session.version)
         if isinstance(session, Screening):
             form.decision.data = session.decision.value if session.decision else None

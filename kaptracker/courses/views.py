@@ -134,4 +134,4 @@ def end(course_id: int):
             flash(f"The course is {reason.value}. Its notes are now read-only but for addenda.", "success")
             return redirect(url_for("courses.show", course_id=course.id))
     return render_template("courses/end.html", form=form, course=course, client=course.client,
-                           blockers=blockers)
+                           blockers=blockers, unsigned=[s for s in sessions if not s.is_signed])

@@ -96,10 +96,13 @@ def decision_problems(
       is required anyway), and acute suicide risk needs a safety plan.
     """
     problems: dict[str, str] = {}
-    if not decision:
+    try:
+        decision = Decision(decision) if decision else None
+    except ValueError:  # not one of the three (a forged or garbled form): a problem, not a crash
+        decision = None
+    if decision is None:
         problems["decision"] = "Choose eligible, not eligible or deferred."
         return problems
-    decision = Decision(decision)
     if not (rationale or "").strip():
         problems["decision_rationale"] = "Give the rationale for this decision."
     if decision is Decision.ELIGIBLE:

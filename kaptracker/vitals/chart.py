@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 
 from ..rules.vitals import Reading, Thresholds
 
@@ -75,7 +76,11 @@ def build(readings: list[Reading], doses: list[dt.datetime], t: Thresholds, fmt)
     ):
         if bottom < top:
             bands.append((css, _y(top), _y(bottom) - _y(top), label))
-    step = 10 if span <= 120 else 30
+    # About a dozen ticks whatever the span: a reading typed with a wrong date (years away) must
+    # not make millions of them.
+    step = next((s for s in (10, 30, 60, 120, 240, 480, 720, 1440) if span / s <= 12), None)
+    if step is None:
+        step = math.ceil(span / 12 / 1440) * 1440
     first = int(low // step * step)
     x_ticks = [(x(m), f"{m:+d}" if m else "0") for m in range(first, int(high) + 1, step) if m >= low]
     y_ticks = [(_y(v), str(v)) for v in range(Y_MIN, Y_MAX + 1, 20)]

@@ -46,6 +46,12 @@ class VitalsForm(FlaskForm):
             from wtforms import ValidationError
 
             raise ValidationError("A reading cannot be in the future.")
+        if field.data and field.data.year < 2000:
+            # As for sessions (courses.forms.not_far_future); also keeps the time within what a
+            # date-time can hold once converted to UTC from a zone east of it.
+            from wtforms import ValidationError
+
+            raise ValidationError("Enter a date after 2000.")
 
 
 class EnteredInErrorForm(FlaskForm):

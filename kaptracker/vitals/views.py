@@ -110,7 +110,7 @@ def record_vitals(session_id: int):
     if not valid or problems:
         return _page(session, form=form, status=400)
     reading = VitalSign(
-        session_id=session.id, taken_at=local_to_utc(form.taken_at.data), timepoint=form.timepoint.data,
+        session_id=session.id, taken_at=local_to_utc(form.taken_at.data), timepoint=rules.Timepoint(form.timepoint.data),
         systolic=form.systolic.data, diastolic=form.diastolic.data, heart_rate=form.heart_rate.data,
         spo2=form.spo2.data, note=form.note.data, recorded_by_id=current_user.id,
     )
@@ -136,7 +136,7 @@ def mark_in_error(vital_id: int):
     session = _load(reading.session_id)
     form = EnteredInErrorForm()
     if not session.course.is_open or session.is_signed:
-        flash("This session is signed: its readings can no longer change.", "error")
+        flash("This session is signed or its course has ended: its readings can no longer change.", "error")
     elif reading.in_error:
         flash("This reading is already marked entered in error.", "info")
     elif not form.validate_on_submit():

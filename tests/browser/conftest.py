@@ -240,10 +240,9 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-@pytest.fixture
-def page(request, browser, live_server, watch):
-    """A fresh browser context (no cookies) at 1280x900, watched for console errors and CSP
-    violations; any that the test did not allow fail it."""
+def _watched_page(browser, live_server, watch):
+    """(context, page): a fresh browser context (no cookies) at 1280x900 whose console errors,
+    uncaught errors and CSP violations go to ``watch``."""
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(TIMEOUT_MS)
     context.expose_function("__kapCspViolation", lambda text: watch.csp_violations.append(text))
@@ -258,6 +257,14 @@ def page(request, browser, live_server, watch):
         else None,
     )
     page.on("pageerror", lambda exc: watch.errors.append(f"uncaught error on {page.url}: {exc}"))
+    return context, page
+
+
+@pytest.fixture
+def page(request, browser, live_server, watch):
+    """A fresh browser context (no cookies) at 1280x900, watched for console errors and CSP
+    violations; any that the test did not allow fail it."""
+    context, page = _watched_page(browser, live_server, watch)
     try:
         yield page
     finally:
@@ -268,6 +275,18 @@ def page(request, browser, live_server, watch):
         print("The browser also reported:\n  " + "\n  ".join(problems))
     elif problems:
         pytest.fail("The browser reported errors:\n  " + "\n  ".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def second_page(browser, live_server, watch, page):
+    """A second browser beside ``page`` (its own context and cookies): two staff members at
+    their own computers. Watched like ``page``, whose teardown (after this one's) reports what
+    either saw."""
+    context, other = _watched_page(browser, live_server, watch)
+    try:
+        yield other
+    finally:
+        context.close()
 
 
 @pytest.fixture(scope="session", autouse=True)
