@@ -188,10 +188,12 @@ def _render_show(session, *, administration_form=None, addendum_form=None, previ
         if session.administrations:
             dose_check = service.dose_check(session)
     vitals_chart = vitals = None
+    open_alerts = []
     if isinstance(session, DosingSession | Screening):
         from ..vitals import chart, service as vitals_service
 
         vitals = vitals_service.readings_of(session)
+        open_alerts = vitals_service.open_alerts([session.id])
         vitals_chart = chart.build(
             vitals_service.as_rule_readings(vitals),
             [a.given_at for a in session.administrations] if isinstance(session, DosingSession) else [],
@@ -211,7 +213,7 @@ def _render_show(session, *, administration_form=None, addendum_form=None, previ
         addendum_form=addendum_form or AddendumForm(),
         administration_form=administration_form, preview=preview, dose_check=dose_check,
         dose_range=service.dose_range(session.route) if isinstance(session, DosingSession) else None,
-        integrates=integrates, confirm_form=ConfirmForm(), vitals=vitals, vitals_chart=vitals_chart, injection_sites=INJECTION_SITES,
+        integrates=integrates, confirm_form=ConfirmForm(), vitals=vitals, vitals_chart=vitals_chart, open_alerts=open_alerts, injection_sites=INJECTION_SITES,
     ), status
 
 

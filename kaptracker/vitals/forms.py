@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Optional
+from wtforms.widgets import TextInput
 
 from ..courses.forms import DATETIME_FORMAT, when
 from ..forms import choices, max_length, no_control_characters, stripped
@@ -14,13 +16,21 @@ from ..templating import clinic_now
 
 
 class WholeNumberField(IntegerField):
-    """An integer field whose typing errors read as a sentence beside the field."""
+    """An integer field whose typing errors read as a sentence beside the field. A text input
+    (with a numeric keypad on tablets), not type=number: a mouse wheel or arrow key must not
+    silently change a blood pressure already typed."""
+
+    widget = TextInput()
 
     def process_formdata(self, valuelist):
-        if valuelist and valuelist[0].strip():
+        text = valuelist[0].strip() if valuelist else ""
+        if text:
+            # ASCII digits only: int() would also take "١٢٠" or "1_20", which no cuff shows.
             try:
-                self.data = int(valuelist[0].strip())
-            except ValueError:
+                if not re.fullmatch(r"-?[0-9]+", text):
+                    raise ValueError
+                self.data = int(text)  # a too-long number fails the range check with its message
+            except ValueError:  # also int()'s limit on the number of digits
                 self.data = None
                 raise ValueError("Enter a whole number, for example 128.") from None
         else:

@@ -107,6 +107,12 @@ def record_vitals(session_id: int):
         field = form[name]
         if not field.errors:  # "enter a whole number" already says it
             field.errors = [*field.errors, message]
+    if form.taken_at.data and not form.taken_at.errors:
+        earliest = session.occurred_at - dt.timedelta(hours=2)
+        if local_to_utc(form.taken_at.data) < earliest:
+            form.taken_at.errors = [*form.taken_at.errors,
+                                    "This is more than 2 hours before the session started: check the date and time."]
+            valid = False
     if not valid or problems:
         return _page(session, form=form, status=400)
     reading = VitalSign(

@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
+from kaptracker.rules.vitals import RULE_LABELS
+
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 IM = "Intramuscular (IM) injection"
 VITALS_URL = re.compile(r"/sessions/\d+/vitals$")
@@ -373,7 +375,8 @@ def test_vitals_through_every_band_with_alerts_acknowledged(page, live_server, s
     history = page.locator("section[aria-labelledby=h-history]")
 
     def alert_for(rule: str):
-        return open_alerts.filter(has=page.locator("code", has_text=re.compile(f"^{rule}$")))
+        # Each alert names its rule in words (RULE_LABELS), not by its stored key.
+        return open_alerts.filter(has=page.locator(".hint", has_text=RULE_LABELS[rule]))
 
     def acknowledge(rule: str, level: str, expected: list[str], note: str) -> None:
         """The open alert of ``rule`` says ``expected`` (its rule in plain words); acknowledge it
