@@ -66,6 +66,18 @@ def localtime(value: dt.datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
     return value.astimezone(clinic_zone()).strftime(fmt)
 
 
+def quantity(value) -> str:
+    """A measured quantity without trailing zeros: 1.0 -> 1, 0.50 -> 0.5, 52.5 -> 52.5."""
+    if value is None:
+        return ""
+    from decimal import Decimal
+
+    number = Decimal(str(value))
+    if number == number.to_integral():
+        return str(number.quantize(Decimal(1)))
+    return format(number.normalize(), "f")
+
+
 def date_format(value: dt.date | None) -> str:
     return value.strftime("%d %b %Y") if value else ""
 
@@ -73,6 +85,7 @@ def date_format(value: dt.date | None) -> str:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["date"] = date_format
+    app.jinja_env.filters["qty"] = quantity
     app.jinja_env.globals["may"] = may
     app.jinja_env.globals["Permission"] = Permission
 

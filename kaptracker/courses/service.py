@@ -86,7 +86,7 @@ def dose_range(route: dosing.Route) -> dosing.DoseRange:
     else:
         low, high = values[f"dose.{route.value}.low_mg_per_kg"], values[f"dose.{route.value}.high_mg_per_kg"]
     return dosing.DoseRange(route, Decimal(low), Decimal(high), default.unit,
-                            f"Clinic setting (default from {default.source})")
+                            f"clinic setting; default from {default.source}")
 
 
 def dose_check(session: DosingSession, extra_mg: Decimal = Decimal(0), weight_kg=None) -> dosing.DoseCheck:

@@ -311,7 +311,7 @@ def sign_problems(session: ClinicalSession) -> list[str]:
 
         if open_alerts := vitals_service.open_alerts([session.id]):
             problems.append(f"{len(open_alerts)} safety alert(s) are not acknowledged yet (see the vitals page).")
-    elif not isinstance(session, Screening) and not (session.note or "").strip():
+    if not isinstance(session, Screening) and not (session.note or "").strip():
         problems.append("The clinical note is empty.")
     return problems
 

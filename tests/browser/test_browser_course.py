@@ -356,6 +356,7 @@ def test_a_whole_course_from_referral_to_completion(
                           "A responsible adult takes the client home"):
             page.get_by_label(criterion).check()
         page.get_by_label("Escort home").fill(escort)
+        page.get_by_label("Session note").fill("Settled with eye shades and music; walked out steadily.")
         page.get_by_role("button", name="Save draft").click()
         page.wait_for_url(re.compile(r"/sessions/\d+$"))
         assert "Draft saved." in flash(page)
@@ -399,7 +400,7 @@ def test_a_whole_course_from_referral_to_completion(
     page.get_by_role("button", name="Save dose").click()
     page.wait_for_url(re.compile(r"/sessions/\d+#doses$"))
     assert "Dose of 36.0 mg recorded." in flash(page)
-    assert "0.50 mg/kg × 72.0 kg over 40 min" in page.locator("#doses table").inner_text()
+    assert "0.5 mg/kg × 72 kg over 40 min" in page.locator("#doses table").inner_text()
 
     # Signing before the discharge is recorded is refused, with the reasons.
     page.get_by_role("link", name="Sign", exact=True).click()
