@@ -101,7 +101,14 @@ def client_scope_clause(user) -> ColumnElement[bool]:
     if scope is ClientScope.OWN_CASELOAD:
         return Client.therapist_id == user.id
     if scope is ClientScope.IN_TREATMENT:
-        return Client.status.in_(IN_TREATMENT_STATUSES)
+        # Clients awaiting screening or in treatment, and any client whose sessions this person
+        # wrote: after discharge they still add addenda to their own signed notes.
+        authored = (
+            select(Course.client_id)
+            .join(ClinicalSession, ClinicalSession.course_id == Course.id)
+            .where(ClinicalSession.author_id == user.id)
+        )
+        return Client.status.in_(IN_TREATMENT_STATUSES) | Client.id.in_(authored)
     return false()
 
 

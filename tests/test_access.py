@@ -213,3 +213,26 @@ def test_a_route_without_an_access_declaration_is_refused(make_app, make_user, l
         http = app.test_client()
         login(make_user(S), http=http)
         assert http.get("/forgotten").status_code == 403
+
+
+def test_medical_staff_keep_access_to_clients_they_treated_after_discharge(world, client, login):
+    """Ending a course discharges the client; whoever wrote their medicine sessions can still open
+    them (to add addenda to their own signed notes), while other discharged clients stay hidden."""
+    from kaptracker.models import Client
+
+    medical = world["users"][M]
+    for key in ("own", "other"):
+        db.session.get(Client, world[key]["own"]).status = ClientStatus.DISCHARGED
+    db.session.commit()
+    login(medical)
+    assert client.get(f"/clients/{world['own']['own']}").status_code == 200  # they wrote its dosing session
+    assert client.get(f"/sessions/{world['own']['dosing']}").status_code == 200
+
+
+def test_other_medical_staff_do_not_see_discharged_clients(world, client, login, make_user):
+    from kaptracker.models import Client
+
+    db.session.get(Client, world["own"]["own"]).status = ClientStatus.DISCHARGED
+    db.session.commit()
+    login(make_user(M))  # wrote nothing for this client
+    assert client.get(f"/clients/{world['own']['own']}").status_code == 404

@@ -66,12 +66,15 @@ def test_unknown_roles_are_denied_everything(role):
         (T, None, True, False),
         (M, 8, True, True),  # medical: anyone awaiting screening or in treatment
         (M, 8, False, False),
+        (M, 8, (False, True), True),  # discharged, but they wrote sessions of this client
         (S, 8, False, True),
         (A, 7, True, False),  # admins open no clinical record
     ],
 )
 def test_may_see_client(role, therapist_id, in_treatment, visible):
-    assert may_see_client(role, user_id=7, therapist_id=therapist_id, in_treatment=in_treatment) is visible
+    in_treatment, authored = in_treatment if isinstance(in_treatment, tuple) else (in_treatment, False)
+    assert may_see_client(role, user_id=7, therapist_id=therapist_id, in_treatment=in_treatment,
+                          authored_sessions=authored) is visible
 
 
 @pytest.mark.parametrize(

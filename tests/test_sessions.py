@@ -1078,3 +1078,15 @@ def test_garbage_in_the_addendum_form_is_a_message(clinic, signed, field):
         data = {"reason": "r", "text": "t", field: value}
         response = clinic.post(clinic.therapist, f"/sessions/{signed['prep']}/addenda", data)
         assert response.status_code in (302, 400), (field, value, response.status_code)
+
+
+def test_the_weight_is_fixed_once_a_dose_is_recorded(clinic, medicine):
+    """Every dose was computed from the session's weight; changing it afterwards would break
+    mg = mg/kg x weight for the doses already given."""
+    _, sid = medicine
+    assert clinic.dose(sid, **VALID_DOSE["im"]).status_code == 302
+    before = refresh(DosingSession, sid).weight_kg
+    response = clinic.edit(clinic.medical, sid, weight_kg=str(before + 10))
+    assert response.status_code == 200
+    assert error_beside(response, "weight_kg") == f"The weight is fixed at {before} kg once a dose is recorded."
+    assert refresh(DosingSession, sid).weight_kg == before

@@ -252,6 +252,12 @@ def edit_session(session_id: int):
             form.version.data = str(session.version)
             flash("Someone else saved this session while you were editing. Your text is still in "
                   "the form below and was not saved; check the saved version, then save again.", "error")
+        elif (isinstance(session, DosingSession) and session.administrations
+              and form.weight_kg.data != session.weight_kg):
+            # The recorded doses were computed from this weight: changing it would break
+            # mg = mg/kg x weight for every dose already given.
+            form.weight_kg.errors = [*form.weight_kg.errors,
+                                     f"The weight is fixed at {session.weight_kg} kg once a dose is recorded."]
         elif isinstance(session, DosingSession) and (problem := _discharge_problem(session, form)):
             form.discharged_at.errors = [*form.discharged_at.errors, problem]
         else:

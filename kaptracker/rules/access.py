@@ -109,7 +109,12 @@ def client_scope(role: Role | str | None) -> ClientScope:
 
 
 def may_see_client(
-    role: Role | str | None, *, user_id: int, therapist_id: int | None, in_treatment: bool
+    role: Role | str | None,
+    *,
+    user_id: int,
+    therapist_id: int | None,
+    in_treatment: bool,
+    authored_sessions: bool = False,
 ) -> bool:
     """The record-level rule that :func:`kaptracker.access.client_scope_clause` applies in SQL."""
     scope = client_scope(role)
@@ -118,7 +123,7 @@ def may_see_client(
     if scope is ClientScope.OWN_CASELOAD:
         return therapist_id is not None and therapist_id == user_id
     if scope is ClientScope.IN_TREATMENT:
-        return in_treatment
+        return in_treatment or authored_sessions
     return False
 
 

@@ -1,0 +1,934 @@
+"""Treatment courses through the test client: starting one, the screening decision, the phase
+gates for medicine sessions, ending a course, the audit trail, and no server errors.
+
+Everything is built through the real routes, each member of staff on their own test client.
+Date-times are typed in the clinic's time zone, relative to the clinic's clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from urllib.parse import urlsplit
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import select
+
+from kaptracker import settings
+from kaptracker.extensions import db
+from kaptracker.models import (
+    AuditAction,
+    AuditEvent,
+    ClientStatus,
+    ClinicalSession,
+    Course,
+    Screening,
+)
+from kaptracker.rules.dosing import Route
+from kaptracker.rules.phases import EndReason
+from kaptracker.rules.screening import Decision
+from kaptracker.templating import clinic_now, utc_to_local
+
+FMT = "%Y-%m-%dT%H:%M"
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def local(delta: dt.timedelta = dt.timedelta(0)) -> str:
+    """A date-time as typed into a form: clinic time zone, relative to the clinic's clock."""
+    return (clinic_now() + delta).strftime(FMT)
+
+
+def today(days: int = 0) -> str:
+    return (clinic_now().date() + dt.timedelta(days=days)).isoformat()
+
+
+def raw(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def page(response) -> str:
+    """The page's visible text, tags removed and white space collapsed."""
+    text = re.sub(r"<[^>]+>", " ", raw(response))
+    return re.sub(r"\s+", " ", html.unescape(text)).replace(" .", ".").strip()
+
+
+def error_beside(response, field_id: str) -> str:
+    """The error message shown beside one form field ('' when there is none)."""
+    match = re.search(
+        rf'<p class="error-message" id="{re.escape(field_id)}-error">(.*?)</p>',
+        response.get_data(as_text=True), re.S,
+    )
+    if not match:
+        return ""
+    return html.unescape(re.sub(r"<[^>]+>", "", match.group(1))).replace("Error:", "", 1).strip()
+
+
+def id_from(response, prefix: str) -> int:
+    assert response.status_code == 302, (response.status_code, page(response)[:3000])
+    path = urlsplit(response.headers["Location"]).path
+    match = re.fullmatch(rf"{prefix}/(\d+)", path)
+    assert match, path
+    return int(match.group(1))
+
+
+def version_of(session_id: int) -> int:
+    return db.session.scalar(select(ClinicalSession.version).where(ClinicalSession.id == session_id))
+
+
+# Medicine sessions in these tests open two hours ago and the dose is given 110 minutes ago, so
+# that discharge now meets the minimum observation time (60 minutes by default).
+OPENED_AGO = dt.timedelta(hours=2)
+DOSED_AGO = dt.timedelta(minutes=110)
+VITALS = {"systolic": "118", "diastolic": "76", "heart_rate": "70", "spo2": "98"}
+SCREENING = {
+    "psychosis_history": "none", "mania_history": "none", "dissociative_history": "unknown",
+    "pregnancy": "not_applicable", "bp_history": "Normotensive.", "note": "Screening interview.",
+}
+
+
+class Clinic:
+    """A clinic's staff, each signed in on their own test client, a client record in treatment
+    with the therapist, and shortcuts that go through the real routes."""
+
+    def __init__(self, app, make_user, make_client, login):
+        self.app, self._login = app, login
+        self.therapist = make_user("therapist")
+        self.other_therapist = make_user("therapist")
+        self.medical = make_user("medical")
+        self.supervisor = make_user("supervisor")
+        self.admin = make_user("admin")
+        self.record = make_client(self.therapist, status=ClientStatus.REFERRED)
+        self._http = {}
+
+    def http(self, user):
+        if user.id not in self._http:
+            self._http[user.id] = self.app.test_client()
+            self._login(user, http=self._http[user.id])
+        return self._http[user.id]
+
+    def get(self, user, url):
+        return self.http(user).get(url)
+
+    def post(self, user, url, data=None):
+        return self.http(user).post(url, data=data or {})
+
+    # courses
+    def start(self, user=None, record=None, **fields):
+        data = {"planned_route": "im", "planned_medicine_sessions": "2",
+                "goals": "Lift the depression; return to work.", "started_on": today(), **fields}
+        record = record or self.record
+        return self.post(user or self.therapist, f"/clients/{record.id}/courses/new", data)
+
+    def course(self, **fields) -> int:
+        return id_from(self.start(**fields), "/courses")
+
+    # sessions
+    def new(self, user, course_id, kind, **fields):
+        return self.post(user, f"/courses/{course_id}/sessions/new/{kind}",
+                         {"occurred_at": local(), **fields})
+
+    def create(self, user, course_id, kind, **fields) -> int:
+        return id_from(self.new(user, course_id, kind, **fields), "/sessions")
+
+    def sign(self, user, session_id, **fields):
+        return self.post(user, f"/sessions/{session_id}/sign", {"c-confirm": "y", **fields})
+
+    def edit(self, user, session_id, **fields):
+        session = db.session.get(ClinicalSession, session_id)
+        data = {"occurred_at": utc_to_local(session.occurred_at).strftime(FMT),
+                "version": str(version_of(session_id)), **fields}
+        return self.post(user, f"/sessions/{session_id}/edit", data)
+
+    def screening(self, course_id, *, decision="eligible", found=(), sign=True, **decide) -> int:
+        sid = self.create(self.therapist, course_id, "screening", **SCREENING,
+                          contraindications=list(found))
+        if sign:
+            response = self.sign(self.medical, sid, decision=decision,
+                                 decision_rationale="Suitable for KAP after review.", **decide)
+            assert response.status_code == 302, page(response)
+        return sid
+
+    def preparation(self, course_id, *, sign=True, note="Intentions explored.") -> int:
+        sid = self.create(self.therapist, course_id, "preparation", note=note,
+                          intentions="To feel less stuck.")
+        if sign:
+            assert self.sign(self.therapist, sid).status_code == 302
+        return sid
+
+    def ready(self, **fields) -> int:
+        """A course past both gates: signed eligible screening, signed preparation note."""
+        course_id = self.course(**fields)
+        self.screening(course_id)
+        self.preparation(course_id)
+        return course_id
+
+    def vitals(self, session_id, timepoint, taken_at=None):
+        data = {**VITALS, "timepoint": timepoint, "taken_at": taken_at or local()}
+        response = self.post(self.medical, f"/sessions/{session_id}/vitals", data)
+        assert response.status_code == 302, page(response)
+
+    def dosing(self, course_id, route="im", **fields) -> int:
+        """A draft medicine session opened two hours ago, with its baseline vitals (a dose needs
+        them; the time leaves room for the observation period before discharge)."""
+        sid = self.create(self.medical, course_id, "dosing", route=route,
+                          **{"occurred_at": local(-OPENED_AGO), **fields})
+        self.vitals(sid, "baseline", local(-OPENED_AGO))
+        return sid
+
+    def dose(self, session_id, **fields):
+        """Record a dose: the first POST previews the computed mg, the second saves it."""
+        url = f"/sessions/{session_id}/administrations"
+        data = {"given_at": local(-DOSED_AGO), **fields}
+        preview = self.post(self.medical, url, data)
+        assert preview.status_code == 200, page(preview)
+        mg = re.search(r'name="previewed_mg" type="hidden" value="([^"]*)"', raw(preview))
+        return self.post(self.medical, url, {**data, "previewed_mg": mg.group(1), "submit": "y"})
+
+    def discharge(self, session_id, **fields):
+        """A discharge set of vitals, then the end and discharge times (now)."""
+        self.vitals(session_id, "discharge")
+        return self.edit(self.medical, session_id, ended_at=local(), discharged_at=local(), **fields)
+
+    def give_medicine(self, course_id, *, sign=True) -> int:
+        sid = self.dosing(course_id)
+        assert self.dose(sid, weight_kg="70", mg_per_kg="0.5", injection_site="deltoid_left").status_code == 302
+        assert self.discharge(sid, note="Uneventful.").status_code == 302
+        if sign:
+            assert self.sign(self.medical, sid).status_code == 302
+        return sid
+
+    def integrate(self, course_id, dosing_id, *, sign=True) -> int:
+        sid = self.create(self.therapist, course_id, "integration", dosing_session_id=str(dosing_id),
+                          insights="Saw the pattern.", note="Integration.")
+        if sign:
+            assert self.sign(self.therapist, sid).status_code == 302
+        return sid
+
+
+@pytest.fixture
+def clinic(app, make_user, make_client, login):
+    return Clinic(app, make_user, make_client, login)
+
+
+def events(**where) -> list[AuditEvent]:
+    stmt = select(AuditEvent).order_by(AuditEvent.id)
+    for key, value in where.items():
+        stmt = stmt.where(getattr(AuditEvent, key) == value)
+    return list(db.session.scalars(stmt))
+
+
+# --- starting a course -------------------------------------------------------------------------
+
+
+def test_the_therapist_starts_a_course_for_their_own_client(clinic):
+    response = clinic.start(planned_route="iv", planned_medicine_sessions="6")
+    course_id = id_from(response, "/courses")
+    course = db.session.get(Course, course_id)
+    assert (course.client_id, course.planned_route, course.planned_medicine_sessions) == (
+        clinic.record.id, Route.IV, 6)
+    assert course.started_on == clinic_now().date() and course.end_reason is None
+    assert course.created_by_id == clinic.therapist.id
+    assert clinic.record.status is ClientStatus.ACTIVE  # a referred client is now in treatment
+    shown = page(clinic.get(clinic.therapist, f"/courses/{course_id}"))
+    assert "Preparation" in shown and "Complete the screening" in shown
+
+
+def test_another_therapist_cannot_start_a_course_for_the_client(clinic):
+    response = clinic.start(user=clinic.other_therapist)
+    assert response.status_code == 404
+    assert db.session.scalar(select(sa.func.count(Course.id))) == 0
+    assert events(action=AuditAction.DENIED, user_id=clinic.other_therapist.id, record_type="client")
+
+
+def test_a_supervisor_starts_a_course_for_any_client(clinic, make_client):
+    someone_elses = make_client(clinic.other_therapist)
+    course_id = id_from(clinic.start(user=clinic.supervisor, record=someone_elses), "/courses")
+    assert db.session.get(Course, course_id).created_by_id == clinic.supervisor.id
+
+
+@pytest.mark.parametrize("role", ["medical", "admin"])
+def test_medical_staff_and_admins_do_not_start_courses(clinic, role):
+    user = getattr(clinic, role)
+    assert clinic.get(user, f"/clients/{clinic.record.id}/courses/new").status_code == 403
+    assert clinic.start(user=user).status_code == 403
+    assert db.session.scalar(select(sa.func.count(Course.id))) == 0
+
+
+def test_one_open_course_per_client(clinic):
+    first = clinic.course()
+    for user in (clinic.therapist, clinic.supervisor):
+        response = clinic.start(user=user)
+        assert response.status_code == 302
+        assert response.headers["Location"] == f"/courses/{first}"
+        shown = page(clinic.get(user, response.headers["Location"]))
+        assert "This client already has an open course: complete or discontinue it first." in shown
+    assert db.session.scalar(select(sa.func.count(Course.id))) == 1
+
+
+def test_the_database_refuses_a_second_open_course(clinic):
+    first = clinic.course()
+
+    def another(**fields):
+        return Course(client_id=clinic.record.id, planned_route=Route.LOZENGE,
+                      planned_medicine_sessions=3, goals="Again", started_on=dt.date.today(),
+                      created_by_id=clinic.therapist.id, **fields)
+
+    db.session.add(another())
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    # An ended course does not count: the client may have many of those and one open course.
+    db.session.add(another(end_reason=EndReason.DISCONTINUED, ended_on=dt.date.today()))
+    db.session.commit()
+    db.session.get(Course, first).end_reason = EndReason.DISCONTINUED
+    db.session.get(Course, first).ended_on = dt.date.today()
+    db.session.commit()
+    db.session.add(another())
+    db.session.commit()
+    assert db.session.scalar(select(sa.func.count(Course.id)).where(Course.end_reason.is_(None))) == 1
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("planned_medicine_sessions", "0", "Plan between 1 and 24 medicine sessions."),
+        ("planned_medicine_sessions", "25", "Plan between 1 and 24 medicine sessions."),
+        ("planned_medicine_sessions", "abc", "Not a valid integer value."),
+        ("planned_medicine_sessions", "", "Enter how many medicine sessions are planned."),
+        ("goals", "", "Write the goals of this course."),
+        ("goals", "   \n ", "Write the goals of this course."),
+        ("started_on", today(91), "A course starts at most 90 days from today."),
+        ("started_on", today(-400), "A course started more than a year ago cannot be opened now."),
+        ("started_on", "tomorrow", "Not a valid date value."),
+        ("started_on", "", "Enter the start date."),
+        ("planned_route", "oral", "Not a valid choice."),
+    ],
+)
+def test_course_form_messages_beside_the_fields(clinic, field, value, message):
+    response = clinic.start(**{field: value})
+    assert response.status_code == 200
+    assert message in error_beside(response, field)
+    assert db.session.scalar(select(sa.func.count(Course.id))) == 0
+    assert clinic.record.status is ClientStatus.REFERRED
+
+
+def test_a_course_may_start_up_to_90_days_ahead(clinic):
+    course_id = clinic.course(started_on=today(90))
+    assert db.session.get(Course, course_id).started_on == clinic_now().date() + dt.timedelta(days=90)
+
+
+# --- the screening -----------------------------------------------------------------------------
+
+
+def test_the_therapist_drafts_the_screening_but_cannot_decide(clinic):
+    course_id = clinic.course()
+    sid = clinic.create(clinic.therapist, course_id, "screening", **SCREENING,
+                        contraindications=["cardiac", "substance_use"],
+                        interacting_medications=["benzodiazepines"],
+                        decision="eligible", decision_rationale="I think so",
+                        medical_clearance="Cleared", safety_plan="Plan")
+    screening = db.session.get(Screening, sid)
+    assert screening.contraindications == ["cardiac", "substance_use"]
+    assert screening.interacting_medications == ["benzodiazepines"]
+    assert screening.psychosis_history.value == "none"
+    assert (screening.decision, screening.decision_rationale, screening.medical_clearance,
+            screening.safety_plan) == (None, None, None, None)
+    assert not screening.is_signed
+    # Editing does not let the therapist decide either.
+    response = clinic.edit(clinic.therapist, sid, **SCREENING, contraindications=["cardiac"],
+                           decision="eligible", decision_rationale="Still think so")
+    assert response.status_code == 302
+    db.session.expire_all()
+    screening = db.session.get(Screening, sid)
+    assert screening.contraindications == ["cardiac"]
+    assert screening.decision is None and screening.decision_rationale is None
+    # The course waits for the medical decision.
+    shown = page(clinic.get(clinic.therapist, f"/courses/{course_id}"))
+    assert "Awaiting a medical decision" in shown
+    assert "The screening has no signed medical decision yet." in shown
+
+
+def test_a_second_screening_opens_the_first(clinic):
+    course_id = clinic.course()
+    sid = clinic.screening(course_id, sign=False)
+    response = clinic.new(clinic.therapist, course_id, "screening", **SCREENING)
+    assert response.headers["Location"] == f"/sessions/{sid}"
+    assert clinic.get(clinic.medical, f"/courses/{course_id}/sessions/new/screening").headers[
+        "Location"] == f"/sessions/{sid}"
+    assert db.session.scalar(select(sa.func.count(Screening.id))) == 1
+
+
+def test_medical_staff_sign_the_screening_with_the_decision(clinic):
+    course_id = clinic.course()
+    sid = clinic.screening(course_id, sign=False)
+    assert "Decide and sign" in page(clinic.get(clinic.medical, f"/sessions/{sid}"))
+    response = clinic.sign(clinic.medical, sid, decision="eligible",
+                           decision_rationale="No contraindication found.")
+    assert response.status_code == 302
+    screening = db.session.get(Screening, sid)
+    assert screening.decision is Decision.ELIGIBLE
+    assert screening.decision_rationale == "No contraindication found."
+    assert screening.signed_by_id == clinic.medical.id and screening.signed_at is not None
+    assert screening.author_id == clinic.therapist.id  # the therapist's draft, the doctor's decision
+    shown = page(clinic.get(clinic.therapist, f"/courses/{course_id}"))
+    assert "Decision: Eligible" in shown
+    assert "No preparation session note has been signed yet." in shown
+
+
+def test_medical_staff_may_draft_a_decision_before_signing(clinic):
+    course_id = clinic.course()
+    sid = clinic.screening(course_id, sign=False)
+    response = clinic.edit(clinic.medical, sid, **SCREENING, decision="deferred",
+                           decision_rationale="Awaiting the ECG.")
+    assert response.status_code == 302
+    screening = db.session.get(Screening, sid)
+    assert screening.decision is Decision.DEFERRED and not screening.is_signed
+    # The draft decision does not count: only a signed one does.
+    assert "The screening has no signed medical decision yet." in page(
+        clinic.get(clinic.medical, f"/courses/{course_id}"))
+    # The sign page proposes the drafted decision; signing with it keeps the drafted rationale.
+    assert re.search(r'<input checked id="decision-\d" name="decision" type="radio" value="deferred">',
+                     raw(clinic.get(clinic.medical, f"/sessions/{sid}/sign")))
+    assert clinic.sign(clinic.medical, sid, decision="deferred").status_code == 302
+    assert db.session.get(Screening, sid).decision_rationale == "Awaiting the ECG."
+
+
+def test_eligible_despite_an_absolute_contraindication_needs_medical_clearance(clinic):
+    course_id = clinic.course()
+    sid = clinic.screening(course_id, found=["cardiac", "substance_use"], sign=False)
+    response = clinic.sign(clinic.medical, sid, decision="eligible", decision_rationale="Fine.")
+    assert response.status_code == 200
+    assert error_beside(response, "medical_clearance") == (
+        "Absolute contraindication found (Angina, heart disease or arrhythmia): eligible only "
+        "with a recorded medical clearance.")
+    assert "The decision cannot be signed as it stands" in page(response)
+    assert not db.session.get(Screening, sid).is_signed
+    # What was typed is still there.
+    assert "Fine." in page(response)
+
+    response = clinic.sign(clinic.medical, sid, decision="eligible", decision_rationale="Fine.",
+                           medical_clearance="Cardiology letter: stable, cleared for ketamine.")
+    assert response.status_code == 302
+    screening = db.session.get(Screening, sid)
+    assert screening.is_signed and screening.decision is Decision.ELIGIBLE
+    assert screening.medical_clearance == "Cardiology letter: stable, cleared for ketamine."
+
+
+def test_a_clinic_setting_can_make_a_contraindication_absolute(clinic):
+    settings.change("contraindication.hyperthyroidism", "absolute", user=clinic.admin, reason="Policy")
+    db.session.commit()
+    course_id = clinic.course()
+    sid = clinic.screening(course_id, found=["hyperthyroidism"], sign=False)
+    response = clinic.sign(clinic.medical, sid, decision="eligible", decision_rationale="Fine.")
+    assert "Uncontrolled hyperthyroidism" in error_beside(response, "medical_clearance")
+    assert not db.session.get(Screening, sid).is_signed
+
+
+def test_not_eligible_needs_only_a_rationale(clinic):
+    course_id = clinic.course()
+    sid = clinic.screening(course_id, found=["psychosis", "suicide_risk"], sign=False)
+    response = clinic.sign(clinic.medical, sid, decision="not_eligible")
+    assert response.status_code == 200
+    assert error_beside(response, "decision_rationale") == "Give the rationale for this decision."
+    assert error_beside(response, "medical_clearance") == ""
+    assert error_beside(response, "safety_plan") == ""
+    response = clinic.sign(clinic.medical, sid, decision="not_eligible",
+                           decision_rationale="Active psychosis.")
+    assert response.status_code == 302
+    assert db.session.get(Screening, sid).decision is Decision.NOT_ELIGIBLE
+
+
+def test_acute_suicide_risk_needs_a_safety_plan(clinic):
+    course_id = clinic.course()
+    sid = clinic.screening(course_id, found=["suicide_risk"], sign=False)
+    response = clinic.sign(clinic.medical, sid, decision="eligible", decision_rationale="Reviewed.")
+    assert error_beside(response, "safety_plan") == (
+        "Acute suicide risk: record the safety plan before eligibility.")
+    assert not db.session.get(Screening, sid).is_signed
+    assert clinic.sign(clinic.medical, sid, decision="eligible", decision_rationale="Reviewed.",
+                       safety_plan="Crisis line; partner present.").status_code == 302
+    assert db.session.get(Screening, sid).safety_plan == "Crisis line; partner present."
+
+
+@pytest.mark.parametrize("decision", ["", "maybe", "ELIGIBLE"])
+def test_signing_a_screening_needs_a_known_decision(clinic, decision):
+    course_id = clinic.course()
+    sid = clinic.screening(course_id, sign=False)
+    response = clinic.sign(clinic.medical, sid, decision=decision, decision_rationale="x")
+    assert response.status_code == 200
+    assert error_beside(response, "decision") == "Choose eligible, not eligible or deferred."
+    assert not db.session.get(Screening, sid).is_signed
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("decision_rationale", "Fine\x00", "Remove the invisible control characters from this text."),
+        ("medical_clearance", "Cleared\x07", "Remove the invisible control characters from this text."),
+        ("safety_plan", "x" * 5001, "Use at most 5000 characters."),
+    ],
+)
+def test_the_decision_text_is_checked_like_any_other_text(clinic, field, value, message):
+    course_id = clinic.course()
+    sid = clinic.screening(course_id, sign=False)
+    data = {"decision": "eligible", "decision_rationale": "Fine.", field: value}
+    response = clinic.sign(clinic.medical, sid, **data)
+    assert response.status_code == 200
+    assert error_beside(response, field) == message
+    assert not db.session.get(Screening, sid).is_signed
+
+
+def test_signing_a_screening_needs_the_confirm_tick(clinic):
+    course_id = clinic.course()
+    sid = clinic.screening(course_id, sign=False)
+    response = clinic.post(clinic.medical, f"/sessions/{sid}/sign",
+                           {"decision": "eligible", "decision_rationale": "Fine."})
+    assert response.status_code == 200
+    assert error_beside(response, "c-confirm") == "Tick the box to confirm that you sign this record."
+    assert not db.session.get(Screening, sid).is_signed
+
+
+@pytest.mark.parametrize("role", ["therapist", "supervisor"])
+def test_only_medical_staff_sign_a_screening(clinic, role):
+    course_id = clinic.course()
+    sid = clinic.screening(course_id, sign=False)
+    user = getattr(clinic, role)
+    for response in (clinic.get(user, f"/sessions/{sid}/sign"),
+                     clinic.sign(user, sid, decision="eligible", decision_rationale="Fine.")):
+        assert response.status_code == 409
+        assert "Only medical staff decide and sign a screening." in page(response)
+    assert not db.session.get(Screening, sid).is_signed
+    assert "Decide and sign" not in page(clinic.get(user, f"/sessions/{sid}"))
+
+
+def test_a_signed_screening_decision_is_final(clinic):
+    course_id = clinic.course()
+    sid = clinic.screening(course_id, decision="deferred")
+    response = clinic.edit(clinic.medical, sid, **SCREENING, decision="eligible",
+                           decision_rationale="Changed my mind.")
+    assert response.status_code == 409
+    assert "This note is signed and locked. Add an addendum instead." in page(response)
+    assert clinic.sign(clinic.medical, sid, decision="eligible",
+                       decision_rationale="Changed my mind.").status_code == 409
+    assert db.session.get(Screening, sid).decision is Decision.DEFERRED
+
+
+# --- phase gates -------------------------------------------------------------------------------
+
+
+def _refused_dosing(clinic, course_id) -> str:
+    for response in (clinic.get(clinic.medical, f"/courses/{course_id}/sessions/new/dosing"),
+                     clinic.new(clinic.medical, course_id, "dosing", route="im")):
+        assert response.status_code == 409
+        assert "A medicine session cannot start yet" in page(response)
+    assert db.session.scalar(select(sa.func.count(ClinicalSession.id)).where(
+        ClinicalSession.kind == "dosing")) == 0
+    return page(response)
+
+
+def test_a_medicine_session_needs_a_signed_screening(clinic):
+    course_id = clinic.course()
+    clinic.preparation(course_id)
+    shown = _refused_dosing(clinic, course_id)
+    assert "The screening has no signed medical decision yet." in shown
+    clinic.screening(course_id, sign=False)  # a draft does not open the gate
+    assert "The screening has no signed medical decision yet." in _refused_dosing(clinic, course_id)
+
+
+@pytest.mark.parametrize("decision, label", [("not_eligible", "not eligible"), ("deferred", "deferred")])
+def test_a_medicine_session_needs_an_eligible_decision(clinic, decision, label):
+    course_id = clinic.course()
+    clinic.screening(course_id, decision=decision)
+    clinic.preparation(course_id)
+    shown = _refused_dosing(clinic, course_id)
+    assert f"The signed screening decision is '{label}', not eligible." in shown
+    assert "No preparation session note" not in shown
+
+
+def test_a_medicine_session_needs_a_signed_preparation_note(clinic):
+    course_id = clinic.course()
+    clinic.screening(course_id)
+    clinic.preparation(course_id, sign=False)  # a draft does not count
+    shown = _refused_dosing(clinic, course_id)
+    assert "No preparation session note has been signed yet." in shown
+    assert "screening" not in shown.split("Why:")[1]
+
+
+def test_every_reason_is_given_at_once(clinic):
+    course_id = clinic.course()
+    shown = _refused_dosing(clinic, course_id)
+    assert "The screening has no signed medical decision yet." in shown
+    assert "No preparation session note has been signed yet." in shown
+
+
+def test_a_medicine_session_opens_once_both_gates_pass(clinic):
+    course_id = clinic.course()
+    clinic.screening(course_id)
+    assert "Preparation" in page(clinic.get(clinic.therapist, f"/courses/{course_id}"))
+    clinic.preparation(course_id)
+    shown = raw(clinic.get(clinic.therapist, f"/courses/{course_id}"))
+    assert "Medicine session 1 of 2 can be scheduled." in shown
+    assert "badge--phase-medicine" in shown
+    form = clinic.get(clinic.medical, f"/courses/{course_id}/sessions/new/dosing")
+    assert form.status_code == 200
+    assert '<option selected value="im">' in raw(form)  # the planned route
+    sid = clinic.dosing(course_id, route="iv", weight_kg="70.3")
+    session = db.session.get(ClinicalSession, sid)
+    assert session.kind.value == "dosing" and session.route is Route.IV
+    assert session.author_id == clinic.medical.id and session.administered_by_id == clinic.medical.id
+    assert session.started_at == session.occurred_at
+    shown = raw(clinic.get(clinic.therapist, f"/courses/{course_id}"))
+    assert "Hold an integration session for the last medicine session." in shown
+    assert "badge--phase-integration" in shown
+
+
+def test_therapists_do_not_open_medicine_sessions(clinic):
+    course_id = clinic.ready()
+    assert clinic.get(clinic.therapist, f"/courses/{course_id}/sessions/new/dosing").status_code == 403
+    assert clinic.new(clinic.therapist, course_id, "dosing", route="im").status_code == 403
+    assert events(action=AuditAction.DENIED, user_id=clinic.therapist.id, record_type="course")
+
+
+@pytest.mark.parametrize("kind", ["preparation", "integration"])
+def test_medical_staff_do_not_write_therapy_sessions(clinic, kind):
+    course_id = clinic.ready()
+    clinic.give_medicine(course_id)
+    assert clinic.get(clinic.medical, f"/courses/{course_id}/sessions/new/{kind}").status_code == 403
+    assert clinic.new(clinic.medical, course_id, kind, note="x").status_code == 403
+
+
+@pytest.mark.parametrize("kind", ["screening", "preparation", "dosing", "integration"])
+def test_supervisors_write_no_sessions(clinic, kind):
+    course_id = clinic.ready()
+    assert clinic.get(clinic.supervisor, f"/courses/{course_id}/sessions/new/{kind}").status_code == 403
+
+
+def test_a_second_medicine_session_warns_when_the_last_is_not_integrated(clinic):
+    course_id = clinic.ready(planned_medicine_sessions="1")
+    clinic.give_medicine(course_id)
+    shown = page(clinic.get(clinic.medical, f"/courses/{course_id}/sessions/new/dosing"))
+    assert "The last medicine session has no integration session yet." in shown
+    assert "1 of 1 planned medicine sessions have been given: another one goes beyond the plan." in shown
+
+
+# --- ending a course ---------------------------------------------------------------------------
+
+
+def _end(clinic, course_id, user=None, **fields):
+    data = {"end_reason": "completed", "ended_on": today(), **fields}
+    return clinic.post(user or clinic.therapist, f"/courses/{course_id}/end", data)
+
+
+def test_completion_is_refused_with_the_reasons(clinic):
+    course_id = clinic.ready()
+    response = _end(clinic, course_id)
+    assert response.status_code == 200
+    assert error_beside(response, "end_reason") == (
+        "The course cannot be completed yet: No medicine session has been given; "
+        "discontinue the course instead.")
+    dosing_id = clinic.give_medicine(course_id, sign=False)
+    response = _end(clinic, course_id)
+    message = error_beside(response, "end_reason")
+    assert "1 medicine session(s) have no integration session yet." in message
+    assert "1 session note(s) are not signed yet." in message
+    shown = page(clinic.get(clinic.therapist, f"/courses/{course_id}/end"))
+    assert "It cannot be marked completed yet:" in shown
+    assert clinic.sign(clinic.medical, dosing_id).status_code == 302
+    integration_id = clinic.integrate(course_id, dosing_id, sign=False)
+    assert error_beside(_end(clinic, course_id), "end_reason") == (
+        "The course cannot be completed yet: 1 session note(s) are not signed yet.")
+    assert db.session.get(Course, course_id).end_reason is None
+    assert clinic.sign(clinic.therapist, integration_id).status_code == 302
+    response = _end(clinic, course_id, end_note="Remission at week 6.")
+    assert response.headers["Location"] == f"/courses/{course_id}"
+    course = db.session.get(Course, course_id)
+    assert course.end_reason is EndReason.COMPLETED and course.ended_on == clinic_now().date()
+    shown = raw(clinic.get(clinic.therapist, f"/courses/{course_id}"))
+    assert "badge--phase-completed" in shown and "It is read-only but for addenda." in shown
+    assert "End course" not in shown
+
+
+def test_discontinuing_needs_a_reason(clinic):
+    course_id = clinic.course()
+    response = _end(clinic, course_id, end_reason="discontinued")
+    assert response.status_code == 200
+    assert error_beside(response, "end_note") == "Say why the course is discontinued."
+    assert db.session.get(Course, course_id).end_reason is None
+    response = _end(clinic, course_id, end_reason="discontinued", end_note="Moved away.")
+    assert response.status_code == 302
+    course = db.session.get(Course, course_id)
+    assert (course.end_reason, course.end_note) == (EndReason.DISCONTINUED, "Moved away.")
+    assert "badge--phase-discontinued" in raw(clinic.get(clinic.therapist, f"/courses/{course_id}"))
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("end_reason", "", "Choose completed or discontinued."),
+        ("end_reason", "abandoned", "Not a valid choice."),
+        ("ended_on", today(1), "The end date cannot be in the future."),
+        ("ended_on", today(-1), "The end date is before the course started."),
+        ("ended_on", "yesterday", "Not a valid date value."),
+        ("end_note", "Why\x00", "Remove the invisible control characters from this text."),
+    ],
+)
+def test_end_form_messages_beside_the_fields(clinic, field, value, message):
+    course_id = clinic.course()
+    response = _end(clinic, course_id, **{"end_reason": "discontinued", "end_note": "Moved.", field: value})
+    assert response.status_code == 200
+    assert message in error_beside(response, field)
+    assert db.session.get(Course, course_id).end_reason is None
+
+
+def test_who_ends_a_course(clinic):
+    course_id = clinic.course()
+    assert clinic.get(clinic.medical, f"/courses/{course_id}/end").status_code == 403
+    assert clinic.get(clinic.other_therapist, f"/courses/{course_id}/end").status_code == 404
+    assert _end(clinic, course_id, user=clinic.supervisor, end_reason="discontinued",
+                end_note="Referred elsewhere.").status_code == 302
+    # Ending it again only says so.
+    response = _end(clinic, course_id, end_reason="discontinued", end_note="Again")
+    assert response.status_code == 302
+    assert "This course is already discontinued." in page(clinic.get(clinic.therapist, response.headers["Location"]))
+
+
+@pytest.fixture
+def ended(clinic):
+    """A discontinued course with a draft preparation note, a signed one, and a draft medicine
+    session; and the ids of each."""
+    course_id = clinic.ready()
+    signed_prep = db.session.scalar(select(ClinicalSession.id).where(
+        ClinicalSession.course_id == course_id, ClinicalSession.kind == "preparation"))
+    draft_prep = clinic.preparation(course_id, sign=False)
+    dosing_id = clinic.dosing(course_id)
+    assert _end(clinic, course_id, end_reason="discontinued", end_note="Client withdrew.").status_code == 302
+    return {"course": course_id, "draft": draft_prep, "signed": signed_prep, "dosing": dosing_id}
+
+
+READ_ONLY = "The course is discontinued: it is read-only but for addenda."
+
+
+def _back_in_treatment(clinic):
+    clinic.record.status = ClientStatus.ACTIVE
+    db.session.commit()
+
+
+@pytest.mark.parametrize("kind, role", [("screening", "therapist"), ("preparation", "therapist"),
+                                        ("integration", "therapist"), ("dosing", "medical")])
+def test_an_ended_course_takes_no_new_sessions(clinic, ended, kind, role):
+    user = getattr(clinic, role)
+    if role == "medical":
+        # Ending discharged the client, out of medical staff's sight (404); with the client
+        # back in treatment, the course itself still refuses.
+        assert clinic.get(user, f"/courses/{ended['course']}/sessions/new/{kind}").status_code == 404
+        _back_in_treatment(clinic)
+    for response in (clinic.get(user, f"/courses/{ended['course']}/sessions/new/{kind}"),
+                     clinic.new(user, ended["course"], kind, note="x", route="im")):
+        assert response.status_code == 409
+        assert READ_ONLY in page(response)
+    assert "New preparation session" not in page(clinic.get(clinic.therapist, f"/courses/{ended['course']}"))
+
+
+def test_an_ended_course_takes_no_edits_signatures_or_doses(clinic, ended):
+    draft, dosing_id = ended["draft"], ended["dosing"]
+    assert clinic.edit(clinic.medical, dosing_id, note="Late edit.").status_code == 404
+    _back_in_treatment(clinic)  # so that medical staff see it, and the course rule answers
+    refused = [
+        clinic.get(clinic.therapist, f"/sessions/{draft}/edit"),
+        clinic.edit(clinic.therapist, draft, note="Changed after the end."),
+        clinic.get(clinic.therapist, f"/sessions/{draft}/sign"),
+        clinic.sign(clinic.therapist, draft),
+        clinic.edit(clinic.medical, dosing_id, note="Late edit."),
+        clinic.sign(clinic.medical, dosing_id),
+        clinic.post(clinic.medical, f"/sessions/{dosing_id}/administrations",
+                    {"given_at": local(), "weight_kg": "70", "mg_per_kg": "0.5",
+                     "injection_site": "gluteal"}),
+    ]
+    for response in refused:
+        assert response.status_code == 409, response.request.path
+        assert READ_ONLY in page(response)
+    session = db.session.get(ClinicalSession, draft)
+    assert session.note == "Intentions explored." and not session.is_signed
+    assert not db.session.get(ClinicalSession, dosing_id).administrations
+    shown = page(clinic.get(clinic.therapist, f"/sessions/{draft}"))
+    assert "Edit draft" not in shown and ">Sign<" not in shown
+
+
+def test_addenda_still_work_after_the_course_ends(clinic, ended):
+    response = clinic.post(clinic.therapist, f"/sessions/{ended['signed']}/addenda",
+                           {"reason": "Late information", "text": "Client called after the end."})
+    assert response.status_code == 302
+    shown = page(clinic.get(clinic.supervisor, f"/sessions/{ended['signed']}"))
+    assert "Client called after the end." in shown and "Reason: Late information" in shown
+
+
+def test_a_new_course_can_start_after_the_last_one_ended(clinic, ended):
+    # Ending the course discharged the client: medical staff no longer see the record.
+    assert clinic.record.status is ClientStatus.DISCHARGED
+    assert clinic.get(clinic.medical, f"/courses/{ended['course']}").status_code == 404
+    new_id = clinic.course()
+    assert new_id != ended["course"]
+    # The new course puts the client back in treatment, so it can be screened and dosed.
+    assert clinic.record.status is ClientStatus.ACTIVE
+    assert clinic.get(clinic.medical, f"/courses/{new_id}").status_code == 200
+    clinic.screening(new_id)
+    clinic.preparation(new_id)
+    assert clinic.get(clinic.medical, f"/courses/{new_id}/sessions/new/dosing").status_code == 200
+
+
+# --- audit -------------------------------------------------------------------------------------
+
+
+def test_views_and_changes_of_courses_and_sessions_are_audited(clinic):
+    course_id = clinic.course()
+    client_id = clinic.record.id
+    assert events(action=AuditAction.CREATE, record_type="course", record_id=course_id,
+                  client_id=client_id, user_id=clinic.therapist.id)
+    clinic.get(clinic.supervisor, f"/courses/{course_id}")
+    assert events(action=AuditAction.VIEW, record_type="course", record_id=course_id,
+                  client_id=client_id, user_id=clinic.supervisor.id)
+
+    sid = clinic.preparation(course_id, sign=False)
+    assert events(action=AuditAction.CREATE, record_type="preparation", record_id=sid, client_id=client_id)
+    clinic.get(clinic.medical, f"/sessions/{sid}")
+    assert events(action=AuditAction.VIEW, record_type="preparation", record_id=sid,
+                  client_id=client_id, user_id=clinic.medical.id)
+    assert clinic.edit(clinic.therapist, sid, note="Revised.").status_code == 302
+    [update] = events(action=AuditAction.UPDATE, record_type="preparation", record_id=sid)
+    assert update.client_id == client_id and update.detail == "changed: note"
+    assert "Revised" not in update.detail  # field names, never values
+    assert clinic.sign(clinic.therapist, sid).status_code == 302
+    assert [e.detail for e in events(action=AuditAction.UPDATE, record_id=sid)] == [
+        "changed: note", "signed"]
+    clinic.post(clinic.supervisor, f"/sessions/{sid}/cosign")
+    clinic.post(clinic.therapist, f"/sessions/{sid}/addenda", {"reason": "r", "text": "t"})
+    assert events(action=AuditAction.UPDATE, record_id=sid, detail="co-signed", client_id=client_id)
+    [addendum] = events(action=AuditAction.CREATE, record_type="addendum")
+    assert addendum.client_id == client_id and addendum.detail == f"to preparation {sid}"
+    clinic.post(clinic.therapist, f"/courses/{course_id}/end",
+                {"end_reason": "discontinued", "ended_on": today(), "end_note": "Stopped."})
+    assert events(action=AuditAction.UPDATE, record_type="course", record_id=course_id,
+                  client_id=client_id, detail="ended: discontinued")
+    # Every event of this client's records names the client.
+    assert all(e.client_id == client_id for e in events()
+               if e.record_type in ("course", "preparation", "addendum"))
+
+
+@pytest.mark.parametrize("path", ["/sessions/{sid}/edit", "/sessions/{sid}/sign"])
+def test_pages_that_show_a_note_are_audited_as_views(clinic, path):
+    course_id = clinic.course()
+    sid = clinic.preparation(course_id, sign=False, note="Sensitive content.")
+    before = len(events(action=AuditAction.VIEW, record_id=sid))
+    response = clinic.get(clinic.therapist, path.format(sid=sid))
+    assert response.status_code == 200 and "Sensitive content." in page(response)
+    after = events(action=AuditAction.VIEW, record_type="preparation", record_id=sid)
+    assert len(after) == before + 1
+    assert after[-1].client_id == clinic.record.id and after[-1].user_id == clinic.therapist.id
+
+
+def test_a_dose_and_a_screening_decision_are_audited(clinic):
+    course_id = clinic.course()
+    sid = clinic.screening(course_id)
+    assert events(action=AuditAction.UPDATE, record_type="screening", record_id=sid,
+                  detail="signed; decision eligible", user_id=clinic.medical.id)
+    clinic.preparation(course_id)
+    dosing_id = clinic.give_medicine(course_id, sign=False)
+    [dose] = events(action=AuditAction.CREATE, record_type="administration")
+    assert dose.client_id == clinic.record.id
+    assert dose.detail == f"35.0 mg in dosing session {dosing_id}"
+
+
+@pytest.mark.parametrize("path", ["/courses/{course}", "/courses/{course}/end",
+                                  "/courses/{course}/sessions/new/preparation"])
+def test_another_therapists_course_is_not_found_and_the_attempt_is_audited(clinic, path):
+    course_id = clinic.course()
+    response = clinic.get(clinic.other_therapist, path.format(course=course_id))
+    assert response.status_code == 404
+    [denied] = events(action=AuditAction.DENIED, user_id=clinic.other_therapist.id)
+    assert (denied.record_type, denied.record_id) == ("course", course_id)
+    assert not events(action=AuditAction.VIEW, user_id=clinic.other_therapist.id)
+
+
+@pytest.mark.parametrize("path", ["/sessions/{sid}", "/sessions/{sid}/edit", "/sessions/{sid}/sign"])
+def test_another_therapists_session_is_not_found_and_the_attempt_is_audited(clinic, path):
+    course_id = clinic.course()
+    sid = clinic.preparation(course_id, sign=False)
+    response = clinic.get(clinic.other_therapist, path.format(sid=sid))
+    assert response.status_code == 404
+    assert "Sensitive" not in page(response) and "Intentions explored" not in page(response)
+    [denied] = events(action=AuditAction.DENIED, user_id=clinic.other_therapist.id)
+    assert (denied.record_type, denied.record_id) == ("session", sid)
+
+
+def test_medical_staff_do_not_see_courses_of_discharged_clients(clinic):
+    course_id = clinic.course()
+    clinic.record.status = ClientStatus.DISCHARGED
+    db.session.commit()
+    assert clinic.get(clinic.medical, f"/courses/{course_id}").status_code == 404
+    assert clinic.get(clinic.supervisor, f"/courses/{course_id}").status_code == 200
+
+
+# --- no server errors --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["surgery", "Screening", "DOSING", "dosing ", "%00", "..", "0"])
+def test_an_unknown_session_kind_is_not_found(clinic, kind):
+    course_id = clinic.ready()
+    for user in (clinic.therapist, clinic.medical):
+        assert clinic.get(user, f"/courses/{course_id}/sessions/new/{kind}").status_code == 404
+        assert clinic.new(user, course_id, kind).status_code == 404
+
+
+MISSING = ["0", "999999", "2147483647", "2147483648", "99999999999999999999999"]
+
+
+@pytest.mark.parametrize("missing", MISSING)
+def test_ids_that_do_not_exist_are_not_found(clinic, missing):
+    clinic.ready()
+    gets = {
+        clinic.therapist: [f"/courses/{missing}", f"/courses/{missing}/end",
+                           f"/courses/{missing}/sessions/new/preparation",
+                           f"/clients/{missing}/courses/new", f"/sessions/{missing}",
+                           f"/sessions/{missing}/edit", f"/sessions/{missing}/sign"],
+        clinic.medical: [f"/courses/{missing}/sessions/new/dosing"],
+    }
+    posts = {
+        clinic.therapist: [f"/clients/{missing}/courses/new", f"/courses/{missing}/end",
+                           f"/sessions/{missing}/addenda", f"/sessions/{missing}/sign",
+                           f"/sessions/{missing}/edit"],
+        clinic.medical: [f"/sessions/{missing}/administrations"],
+        clinic.supervisor: [f"/sessions/{missing}/cosign"],
+    }
+    for user, urls in gets.items():
+        for url in urls:
+            assert clinic.get(user, url).status_code == 404, url
+    for user, urls in posts.items():
+        for url in urls:
+            assert clinic.post(user, url, {"note": "x"}).status_code == 404, url
+
+
+GARBAGE = ["abc", "-1", "1e999999", "NaN", "sNaN", "Infinity", "9" * 400, "0", "\x00",
+           "9999-12-31", "0001-01-01", "2026-02-30", "<script>", " ", "1.5"]
+
+
+@pytest.mark.parametrize("value", GARBAGE, ids=repr)
+@pytest.mark.parametrize("field", ["planned_medicine_sessions", "started_on", "planned_route", "goals"])
+def test_garbage_in_the_course_form_is_a_message(clinic, field, value):
+    response = clinic.start(**{field: value})
+    assert response.status_code in (200, 302), response.status_code
+    if response.status_code == 200:
+        assert error_beside(response, field)
+
+
+@pytest.mark.parametrize("value", GARBAGE, ids=repr)
+@pytest.mark.parametrize("field", ["ended_on", "end_reason", "end_note"])
+def test_garbage_in_the_end_form_is_a_message(clinic, field, value):
+    course_id = clinic.course()
+    response = _end(clinic, course_id, **{"end_reason": "discontinued", "end_note": "x", field: value})
+    assert response.status_code in (200, 302), response.status_code
+    if response.status_code == 200:
+        assert error_beside(response, field)
