@@ -712,20 +712,12 @@ def ended(clinic):
 READ_ONLY = "The course is discontinued: it is read-only but for addenda."
 
 
-def _back_in_treatment(clinic):
-    clinic.record.status = ClientStatus.ACTIVE
-    db.session.commit()
-
-
 @pytest.mark.parametrize("kind, role", [("screening", "therapist"), ("preparation", "therapist"),
                                         ("integration", "therapist"), ("dosing", "medical")])
 def test_an_ended_course_takes_no_new_sessions(clinic, ended, kind, role):
     user = getattr(clinic, role)
-    if role == "medical":
-        # Ending discharged the client, out of medical staff's sight (404); with the client
-        # back in treatment, the course itself still refuses.
-        assert clinic.get(user, f"/courses/{ended['course']}/sessions/new/{kind}").status_code == 404
-        _back_in_treatment(clinic)
+    # Ending discharged the client; the medical staff who dosed them still reach the course
+    # (for addenda), and the course itself refuses anything new, saying why.
     for response in (clinic.get(user, f"/courses/{ended['course']}/sessions/new/{kind}"),
                      clinic.new(user, ended["course"], kind, note="x", route="im")):
         assert response.status_code == 409
@@ -735,8 +727,7 @@ def test_an_ended_course_takes_no_new_sessions(clinic, ended, kind, role):
 
 def test_an_ended_course_takes_no_edits_signatures_or_doses(clinic, ended):
     draft, dosing_id = ended["draft"], ended["dosing"]
-    assert clinic.edit(clinic.medical, dosing_id, note="Late edit.").status_code == 404
-    _back_in_treatment(clinic)  # so that medical staff see it, and the course rule answers
+    # The client is discharged, but medical staff wrote the dosing session: the course rule answers.
     refused = [
         clinic.get(clinic.therapist, f"/sessions/{draft}/edit"),
         clinic.edit(clinic.therapist, draft, note="Changed after the end."),
@@ -766,10 +757,12 @@ def test_addenda_still_work_after_the_course_ends(clinic, ended):
     assert "Client called after the end." in shown and "Reason: Late information" in shown
 
 
-def test_a_new_course_can_start_after_the_last_one_ended(clinic, ended):
-    # Ending the course discharged the client: medical staff no longer see the record.
+def test_a_new_course_can_start_after_the_last_one_ended(clinic, ended, make_user):
+    # Ending the course discharged the client: medical staff who never treated them no longer
+    # see the record; those who wrote its sessions still do (for addenda).
     assert clinic.record.status is ClientStatus.DISCHARGED
-    assert clinic.get(clinic.medical, f"/courses/{ended['course']}").status_code == 404
+    assert clinic.get(clinic.medical, f"/courses/{ended['course']}").status_code == 200
+    assert clinic.get(make_user("medical"), f"/courses/{ended['course']}").status_code == 404
     new_id = clinic.course()
     assert new_id != ended["course"]
     # The new course puts the client back in treatment, so it can be screened and dosed.
