@@ -486,13 +486,13 @@ def test_admins_open_no_vitals(clinic, sid):
     assert clinic.get(clinic.admin, "/today").status_code == 403
 
 
-def test_another_caseload_or_an_unknown_session_is_not_found(clinic, sid):
+def test_another_caseload_or_an_unknown_session_is_not_found(clinic, sid, make_user):
     other = clinic.medicine("im", therapist=clinic.other_therapist)
     clinic.reading(other, timepoint="baseline")
     # The therapist sees only their own caseload.
     assert clinic.get(clinic.therapist, f"/sessions/{other}/vitals").status_code == 404
     assert clinic.get(clinic.therapist, f"/sessions/{sid}/vitals").status_code == 200
-    # Medical staff see clients in treatment only.
+    # Medical staff see clients in treatment, and those whose sessions they wrote.
     out = clinic.medicine("im")
     clinic.reading(out, "170/95", timepoint="baseline")
     [alert] = alerts_of(out)
@@ -500,6 +500,8 @@ def test_another_caseload_or_an_unknown_session_is_not_found(clinic, sid):
     record = clinic.course_of(out).client
     record.status = ClientStatus.DISCHARGED
     db.session.commit()
+    assert clinic.get(clinic.medical, f"/sessions/{out}/vitals").status_code == 200  # they wrote it
+    clinic.medical = make_user("medical")  # a colleague who never treated this client
     before = count(VitalSign)
     for url in (f"/sessions/{out}/vitals", "/sessions/999999/vitals", f"/sessions/{out}"):
         assert clinic.get(clinic.medical, url).status_code == 404
