@@ -18,6 +18,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from course_support import error_beside, page, raw
 from sqlalchemy import select, text
 
 from kaptracker import settings
@@ -50,24 +51,6 @@ NORMAL = {"systolic": "118", "diastolic": "76", "heart_rate": "70", "spo2": "98"
 # --- reading pages -----------------------------------------------------------------------------
 
 
-def raw(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def page(response) -> str:
-    """The page's visible text, tags removed and white space collapsed."""
-    text_ = re.sub(r"<[^>]+>", " ", raw(response))
-    return re.sub(r"\s+", " ", html.unescape(text_)).replace(" .", ".").strip()
-
-
-def error_beside(response, field_id: str) -> str:
-    """The error message shown beside one form field ('' when there is none)."""
-    match = re.search(
-        rf'<p class="error-message" id="{re.escape(field_id)}-error">(.*?)</p>', raw(response), re.S,
-    )
-    if not match:
-        return ""
-    return html.unescape(re.sub(r"<[^>]+>", "", match.group(1))).replace("Error:", "", 1).strip()
 
 
 def input_value(response, name: str) -> str | None:
