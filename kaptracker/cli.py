@@ -1,4 +1,4 @@
-"""`flask --app kaptracker ...` commands: accounts, demo clinic."""
+"""`flask --app kaptracker ...` commands: accounts, demo clinic, backup and restore."""
 
 from __future__ import annotations
 
@@ -20,6 +20,10 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(list_users)
     app.cli.add_command(seed_demo)
     app.cli.add_command(demo)
+
+    from . import backup
+
+    backup.init_app(app)  # backup PATH, restore PATH [--force]
 
 
 def _add_user(email: str, name: str, role: Role, password: str) -> User:
