@@ -854,28 +854,30 @@ def test_stale_version_shows_a_conflict_and_keeps_the_users_values(client, login
 
     mine["given_name"] = "Mine"
     response = client.post(f"/clients/{record.id}/edit", data=mine)
-    assert response.status_code == 200
+    assert response.status_code == 409
     doc = parse(response)
-    notice = next(n for n in doc.find_all("div") if "notice--danger" in n.classes)
-    rows = {tuple(td.text for td in tr.find_all("td")) for tr in notice.find_all("tr") if tr.find_all("td")}
-    assert rows == {("Given name", "Original", "Mine"), ("Phone", "+1 555 0177", "+1 555 0100")}
-    assert "changed by someone else" in notice.text
-    # Nothing of mine was saved; what I typed is still in the form, with the new version.
+    notice = doc.by_id("conflict")
+    assert "Someone else saved this client while you were editing" in notice.text
+    assert supervisor.name in notice.text  # who saved the version now in force
+    differing = {tuple(c.text for c in tr.find_all() if c.tag in ("td", "th"))
+                 for tr in notice.find_all("tr") if "conflict-differs" in tr.classes}
+    assert differing == {("Given name Differs", "Original", "Mine"), ("Phone Differs", "+1 555 0177", "+1 555 0100")}
+    # Nothing of mine was saved; the form starts again from the saved record, with its version.
     db.session.expire_all()
     saved = db.session.get(Client, record.id)
     assert (saved.given_name, saved.phone) == ("Original", "+1 555 0177")
     shown = form_values(form_containing(doc, "given_name"))
-    assert shown["given_name"] == "Mine"
-    assert shown["phone"] == "+1 555 0100"
+    assert (shown["given_name"], shown["phone"]) == ("Original", "+1 555 0177")
     assert shown["version"] == str(saved.version) != stale_version
     assert [e.user_id for e in events(action=AuditAction.UPDATE)] == [supervisor.id]
 
-    # Saving again on purpose keeps my version of every field.
+    # Taking my change over into the saved version and saving keeps both changes.
+    shown["given_name"] = "Mine"
     response = client.post(f"/clients/{record.id}/edit", data=shown)
     assert response.status_code == 302
     db.session.expire_all()
     saved = db.session.get(Client, record.id)
-    assert (saved.given_name, saved.phone) == ("Mine", "+1 555 0100")
+    assert (saved.given_name, saved.phone) == ("Mine", "+1 555 0177")
     assert [e.user_id for e in events(action=AuditAction.UPDATE)] == [supervisor.id, therapist.id]
 
 

@@ -777,14 +777,14 @@ def test_a_stale_draft_is_not_saved_over_a_newer_one(clinic):
     response = clinic.post(clinic.therapist, f"/sessions/{sid}/edit",
                            {"occurred_at": occurred, "version": stale, "note": "My long typed text.",
                             "intentions": "Typed intentions."})
-    assert response.status_code == 200
+    assert response.status_code == 409
     shown = page(response)
-    assert "Someone else saved this session while you were editing." in shown
-    assert "My long typed text." in shown and "Typed intentions." in shown  # kept in the form
+    assert "Someone else saved this preparation session while you were editing" in shown
+    assert "My long typed text." in shown and "Typed intentions." in shown  # kept, to copy
     session = refresh(PreparationSession, sid)
     assert session.note == "Saved elsewhere first." and session.intentions == "To feel less stuck."
     assert version_of(sid) == current
-    # The form now carries the current version: saving again is a deliberate overwrite.
+    # The form starts again from the saved version, with its current version.
     assert f'name="version" type="hidden" value="{current}"' in raw(response)
     assert clinic.post(clinic.therapist, f"/sessions/{sid}/edit",
                        {"occurred_at": occurred, "version": str(current),
@@ -797,8 +797,8 @@ def test_a_missing_or_garbled_version_is_a_conflict(clinic, version):
     course_id = clinic.course()
     sid = clinic.preparation(course_id, sign=False)
     response = clinic.edit(clinic.therapist, sid, version=version, note="Typed.")
-    assert response.status_code == 200
-    assert "Someone else saved this session" in page(response)
+    assert response.status_code == 409
+    assert "Someone else saved this preparation session" in page(response)
     assert refresh(ClinicalSession, sid).note == "Intentions explored."
 
 
@@ -854,6 +854,9 @@ def test_garbage_in_a_session_form_is_a_message(clinic, make_client, kind, field
         data = {"occurred_at": started, **_valid(kind, drafts["dosing"]), field: value}
         response = clinic.post(editor, f"/sessions/{sid}/edit",
                                {"version": str(version_of(sid)), **data})
+        if field == "version":  # a garbled version is a conflict: the saved version is shown
+            assert response.status_code == 409 and "Someone else saved" in page(response), value
+            continue
         assert response.status_code in (200, 302), (field, value, response.status_code)
         if response.status_code == 200:
             assert error_beside(response, field) or "Someone else saved" in page(response), (field, value)

@@ -6,6 +6,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..access import client_scope_clause, get_client_for, requires
 from ..auditing import changed_fields, record
@@ -13,7 +14,8 @@ from ..extensions import db
 from ..models import IN_TREATMENT_STATUSES, STATUS_LABELS, AuditAction, Client, ClientStatus
 from ..rules.access import Permission, Role, may, may_see_client
 from . import bp
-from ..forms import choice_labels, choices
+from ..forms import choices
+from ..main import conflicts
 from .forms import ClientForm, ReassignForm, SearchForm, active_therapists
 
 # Ids and page numbers in the query string stay within the database's integer range: a larger
@@ -207,55 +209,59 @@ def _course_summaries(client: Client):
 @requires(Permission.EDIT_CLIENT)
 def edit(client_id: int):
     client = get_client_for(current_user, client_id, options=(joinedload(Client.therapist),))
-    form = ClientForm(obj=client, client=client)
-    if request.method == "GET":
-        form.indications.data = [i.value for i in client.indications]
-        form.status.data = client.status.value
-        form.version.data = str(client.version)
+    form = _saved_form(client) if request.method == "GET" else _limit_choices(ClientForm(obj=client, client=client), client)
+    if form.validate_on_submit():
+        if form.version.data != str(client.version):
+            # Saved by someone else since this form was opened (or the version was tampered with).
+            return _conflict(client, form)
+        _apply(form, client)
+        fields = changed_fields(client)
+        if not fields:
+            flash("Nothing was changed.", "info")
+            return redirect(url_for("clients.show", client_id=client.id))
+        record(AuditAction.UPDATE, "client", client.id, client_id=client.id,
+               detail="changed: " + ", ".join(fields))
+        try:
+            db.session.commit()
+        except StaleDataError:  # another save of this client won the race by a moment
+            db.session.rollback()
+            client = get_client_for(current_user, client_id, options=(joinedload(Client.therapist),))
+            return _conflict(client, form)
+        flash("Changes saved.", "success")
+        return redirect(url_for("clients.show", client_id=client.id))
+    return render_template("clients/form.html", form=form, client=client, duplicates=[])
+
+
+def _limit_choices(form: ClientForm, client: Client) -> ClientForm:
     if current_user.role == Role.THERAPIST:
         # Moving a client to another caseload is a supervisor's decision.
         form.therapist_id.choices = choices([(client.therapist_id, client.therapist.name)])
-    conflict = None
-    if form.validate_on_submit():
-        if form.version.data != str(client.version):
-            conflict = _differences(form, client)
-            form.version.data = str(client.version)
-            flash(
-                "Someone else saved this client while you were editing. Nothing of yours was "
-                "saved yet: compare the saved record below with your changes, then save again "
-                "to keep yours.",
-                "error",
-            )
-        else:
-            _apply(form, client)
-            fields = changed_fields(client)
-            if fields:
-                record(AuditAction.UPDATE, "client", client.id, client_id=client.id,
-                       detail="changed: " + ", ".join(fields))
-                db.session.commit()
-                flash("Changes saved.", "success")
-            else:
-                flash("Nothing was changed.", "info")
-            return redirect(url_for("clients.show", client_id=client.id))
-    return render_template("clients/form.html", form=form, client=client, duplicates=[], conflict=conflict)
+    return form
 
 
-def _differences(form: ClientForm, client: Client) -> list[tuple[str, str, str]]:
-    """(field, value saved by the other person, value in this form) for each field that differs."""
-    rows = []
-    for name in PLAIN_FIELDS:
-        saved, yours = getattr(client, name), getattr(form, name).data
-        if (saved or None) != (yours or None):
-            if name == "therapist_id":
-                labels = choice_labels(form.therapist_id)
-                saved, yours = labels.get(saved, saved), labels.get(yours, yours)
-            rows.append((getattr(form, name).label.text, saved or "", yours or ""))
-    if sorted(i.value for i in client.indications) != sorted(form.indications.data or []):
-        rows.append(("Indications", ", ".join(i.label for i in client.indications),
-                     ", ".join(choice_labels(form.indications).get(v, v) for v in form.indications.data or [])))
-    if client.status.value != form.status.data:
-        rows.append(("Status", client.status.label, choice_labels(form.status).get(form.status.data, "")))
-    return rows
+def _saved_form(client: Client) -> ClientForm:
+    """The edit form filled from the record as it is saved now, with its current version."""
+    form = _limit_choices(ClientForm(formdata=None, obj=client, client=client), client)
+    form.indications.data = [i.value for i in client.indications]
+    form.status.data = client.status.value
+    form.version.data = str(client.version)
+    return form
+
+
+def _conflict(client: Client, yours: ClientForm):
+    """409: the saved record beside what this user sent; the form starts again from the saved one."""
+    saved = _saved_form(client)
+    saved_by, saved_at = conflicts.last_saved("client", client.id)
+    conflict = conflicts.Conflict(
+        what="client", rows=conflicts.compare(saved, yours, skip={"confirm_duplicate"}),
+        saved_by=saved_by, saved_at=saved_at or client.updated_at,
+        restart_url=url_for("clients.edit", client_id=client.id),
+    )
+    # The page shows the saved record: a view of patient data.
+    record(AuditAction.VIEW, "client", client.id, client_id=client.id, detail="edit conflict: saved version shown")
+    db.session.commit()
+    return render_template("clients/form.html", form=saved, client=client, duplicates=[],
+                           conflict=conflict), 409
 
 
 @bp.route("/<int:client_id>/reassign", methods=["POST"])

@@ -7,11 +7,13 @@ from decimal import Decimal
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..access import deny, get_course_for, get_session_for, requires
 from ..auditing import changed_fields, record
 from ..extensions import db
 from ..forms import choices
+from ..main import conflicts
 from ..models import (
     Administration,
     AuditAction,
@@ -229,29 +231,19 @@ def edit_session(session_id: int):
         reason = "Only the client's own therapist writes their sessions."
     if reason:
         return refused(course, "This session cannot be edited", [reason])
-    form = FORMS[session.kind](obj=session)
     decides = session.kind is SessionKind.SCREENING and current_user.role == Role.MEDICAL
-    if isinstance(form, IntegrationForm):
-        form.dosing_session_id.choices = _integration_choices(service.load_course_sessions(course))
-    for name in TIME_FIELDS:
-        # Shown (and, when a POST leaves the field out, kept) in clinic time like a typed value,
-        # never as the stored UTC value that the form took from the session.
-        if name in form._fields and (not form.is_submitted() or name not in request.form):
-            form[name].data = utc_to_local(getattr(session, name))
-    if not form.is_submitted():
-        form.version.data = str(session.version)
-        if isinstance(session, Screening):
-            form.decision.data = session.decision.value if session.decision else None
+    if not request.method == "POST":
+        form = _saved_session_form(session)
         # The form shows the whole record: opening it is a view of patient data.
         record(AuditAction.VIEW, session.kind.value, session.id, client_id=course.client_id)
         db.session.commit()
-    conflict = False
+    else:
+        form = FORMS[session.kind](obj=session)
+        _prepare_session_form(form, session, sent_only=True)
     if form.validate_on_submit():
         if form.version.data != str(session.version):
-            conflict = True
-            form.version.data = str(session.version)
-            flash("Someone else saved this session while you were editing. Your text is still in "
-                  "the form below and was not saved; check the saved version, then save again.", "error")
+            # Saved by someone else since this form was opened (or the version was tampered with).
+            return _session_conflict(session, form, decides)
         elif (isinstance(session, DosingSession) and session.administrations
               and form.weight_kg.data != session.weight_kg):
             # The recorded doses were computed from this weight: changing it would break
@@ -272,14 +264,56 @@ def edit_session(session_id: int):
             if fields:
                 record(AuditAction.UPDATE, session.kind.value, session.id,
                        client_id=course.client_id, detail="changed: " + ", ".join(fields))
-                db.session.commit()
+                try:
+                    db.session.commit()
+                except StaleDataError:  # another save of this session won the race by a moment
+                    db.session.rollback()
+                    return _session_conflict(_load(session_id), form, decides)
                 flash("Draft saved.", "success")
             else:
                 flash("Nothing was changed.", "info")
             return redirect(url_for("courses.show_session", session_id=session.id))
     return render_template("sessions/form.html", form=form, course=course, client=course.client,
+                           kind=session.kind, session=session, warnings=[], decides=decides)
+
+
+def _prepare_session_form(form, session: ClinicalSession, *, sent_only: bool) -> None:
+    if isinstance(form, IntegrationForm):
+        form.dosing_session_id.choices = _integration_choices(service.load_course_sessions(session.course))
+    for name in TIME_FIELDS:
+        # Shown (and, when a POST leaves the field out, kept) in clinic time like a typed value,
+        # never as the stored UTC value that the form took from the session.
+        if name in form._fields and (not sent_only or name not in request.form):
+            form[name].data = utc_to_local(getattr(session, name))
+
+
+def _saved_session_form(session: ClinicalSession):
+    """The edit form filled from the session as it is saved now, with its current version."""
+    form = FORMS[session.kind](formdata=None, obj=session)
+    _prepare_session_form(form, session, sent_only=False)
+    form.version.data = str(session.version)
+    if isinstance(session, Screening):
+        form.decision.data = session.decision.value if session.decision else None
+    return form
+
+
+def _session_conflict(session: ClinicalSession, yours, decides: bool):
+    """409: the saved session beside what this user sent; the form starts again from the saved one."""
+    saved = _saved_session_form(session)
+    saved_by, saved_at = conflicts.last_saved(session.kind.value, session.id)
+    conflict = conflicts.Conflict(
+        what=session.kind.label.lower(),
+        rows=conflicts.compare(saved, yours, skip=() if decides else DECISION_FIELDS),
+        saved_by=saved_by, saved_at=saved_at or session.updated_at,
+        restart_url=url_for("courses.edit_session", session_id=session.id),
+    )
+    course = session.course
+    record(AuditAction.VIEW, session.kind.value, session.id, client_id=course.client_id,
+           detail="edit conflict: saved version shown")
+    db.session.commit()
+    return render_template("sessions/form.html", form=saved, course=course, client=course.client,
                            kind=session.kind, session=session, warnings=[], decides=decides,
-                           conflict=conflict)
+                           conflict=conflict), 409
 
 
 def _discharge_problem(session: DosingSession, form) -> str | None:

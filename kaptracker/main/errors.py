@@ -57,13 +57,19 @@ def database_unavailable(error):
 
 @bp.app_errorhandler(StaleDataError)
 def concurrent_update(error):
+    """A save that lost a race no view caught itself: nothing was written. The page keeps what
+    the user sent, to copy, and starts again from the saved version."""
+    from .conflicts import NEVER_SHOWN, Conflict, Row
+
     db.session.rollback()
-    return _page(
-        409,
-        "Someone else saved this record at the same moment",
-        "Your change was not saved, so nothing was overwritten. Go back, reload the record to see "
-        "the other change, and make yours again.",
-    )
+    rows = [
+        Row(name.replace("_", " ").capitalize(), "", value)
+        for name, value in request.form.items(multi=True)
+        if name not in NEVER_SHOWN and "password" not in name and value.strip()
+    ]
+    conflict = Conflict(what="record", rows=rows, saved_known=False,
+                        restart_url=request.path if request.method == "POST" else None)
+    return render_template("errors/conflict.html", conflict=conflict), 409
 
 
 @bp.app_errorhandler(500)
