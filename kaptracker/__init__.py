@@ -13,6 +13,7 @@ from werkzeug.routing import IntegerConverter
 from sqlalchemy.engine import Engine
 
 from .extensions import csrf, db, login_manager, migrate
+from . import course_summary
 
 MIGRATIONS = str(Path(__file__).with_name("migrations"))
 
@@ -50,6 +51,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _configure_secret_key(app)
 
     db.init_app(app)
+    course_summary.init_app()
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)

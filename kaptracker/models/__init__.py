@@ -25,11 +25,15 @@ from .courses import (
     Screening,
     SessionKind,
 )
+from .outcomes import OutcomeScore, OverrideReview, ReviewComment
 from .settings import SettingChange
 from .vitals import OverrideKind, SafetyAlert, SafetyOverride, VitalSign
 from .users import LoginAttempt, User, UserSession, normalise_email
 
 __all__ = [
+    "OutcomeScore",
+    "OverrideReview",
+    "ReviewComment",
     "OverrideKind",
     "SafetyAlert",
     "SafetyOverride",

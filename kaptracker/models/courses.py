@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..rules.dosing import Route
-from ..rules.phases import EndReason
+from ..rules.phases import EndReason, Phase
 from ..rules.screening import Decision
 from .base import UTCDateTime, str_enum, utcnow
 from .clients import Client
@@ -78,6 +78,8 @@ class Course(db.Model):
             "uq_course_one_open_per_client", "client_id", unique=True,
             sqlite_where=text("end_reason IS NULL"), postgresql_where=text("end_reason IS NULL"),
         ),
+        Index("ix_course_phase", "phase", "client_id"),
+        Index("ix_course_last_contact", "last_contact_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -93,6 +95,12 @@ class Course(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column()
+    # A summary of the sessions for lists and dashboards, kept by kaptracker.course_summary
+    # after every flush that touches the course or its sessions (never written by views).
+    # The rules in rules/phases.py stay the authority: the summary is their result, stored.
+    phase: Mapped[Phase] = mapped_column(str_enum(Phase, "course_phase"), default=Phase.PREPARATION)
+    medicine_given: Mapped[int] = mapped_column(default=0)
+    last_contact_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     __mapper_args__ = {"version_id_col": version}
 
     client: Mapped[Client] = relationship()
@@ -112,6 +120,14 @@ class ClinicalSession(db.Model):
     __tablename__ = "clinical_session"
     __table_args__ = (
         Index("ix_clinical_session_course_at", "course_id", "occurred_at"),
+        Index("ix_clinical_session_author_at", "author_id", "occurred_at"),
+        # The worklist's "unsigned" and "awaiting a decision" items: only drafts are indexed.
+        Index("ix_clinical_session_unsigned", "occurred_at",
+              sqlite_where=text("signed_at IS NULL"), postgresql_where=text("signed_at IS NULL")),
+        # The co-sign worklist: signed, not yet co-signed.
+        Index("ix_clinical_session_to_cosign", "author_id", "signed_at",
+              sqlite_where=text("signed_at IS NOT NULL AND cosigned_at IS NULL"),
+              postgresql_where=text("signed_at IS NOT NULL AND cosigned_at IS NULL")),
         CheckConstraint(
             "(signed_at IS NULL AND signed_by_id IS NULL) OR (signed_at IS NOT NULL AND signed_by_id IS NOT NULL)",
             name="signed_together",
@@ -123,7 +139,7 @@ class ClinicalSession(db.Model):
     course_id: Mapped[int] = mapped_column(ForeignKey("course.id"))
     kind: Mapped[SessionKind] = mapped_column(str_enum(SessionKind, "session_kind"))
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    author_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     note: Mapped[str] = mapped_column(Text, default="")
     signed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))

@@ -198,10 +198,46 @@ _VITAL_SPECS = (
            "minutes", help="Spravato's rule is 2 hours."),
 )
 
-SPECS = SPECS + _COURSE_SPECS + tuple(_contraindication_specs()) + _VITAL_SPECS
+_OUTCOME_SOURCE = "CLINICAL.md, Outcome measures."
+_REVIEW_SPECS = (
+    SettingSpec(
+        "review.unsigned_after_hours", "Unsigned note flagged after", "Supervision", int, 24, 1,
+        720, "hours", help="A note still unsigned this long after its session is on the worklist.",
+    ),
+    SettingSpec(
+        "review.no_contact_days", "No contact flagged after", "Supervision", int, 30, 7, 365,
+        "days", help="An open course with no session for this long is on the worklist.",
+    ),
+    SettingSpec(
+        "review.cosign_window_days", "Supervision figures cover the last", "Supervision", int, 90,
+        7, 730, "days", help="Notes signed on time and co-signed, per therapist.",
+    ),
+    SettingSpec(
+        "outcomes.response_drop_percent", "Response: drop from baseline of at least",
+        "Outcome measures", int, 50, 10, 100, "%", source=_OUTCOME_SOURCE,
+    ),
+    SettingSpec(
+        "outcomes.phq9_remission_below", "PHQ-9 remission: total below", "Outcome measures", int,
+        5, 1, 27, "points", source=_OUTCOME_SOURCE,
+    ),
+    SettingSpec(
+        "outcomes.gad7_remission_below", "GAD-7 remission: total below", "Outcome measures", int,
+        5, 1, 21, "points", source=_OUTCOME_SOURCE,
+    ),
+    SettingSpec(
+        "outcomes.pcl5_cutoff", "PCL-5 probable-PTSD cut-off", "Outcome measures", int, 33, 1, 80,
+        "points", source=_OUTCOME_SOURCE + " (31-33 and above suggests probable PTSD).",
+    ),
+    SettingSpec(
+        "outcomes.minimum_clients", "Show a rate only from", "Outcome measures", int, 10, 1, 1000,
+        "clients", help="Smaller groups show their counts, never a percentage.",
+    ),
+)
+
+SPECS = SPECS + _COURSE_SPECS + tuple(_contraindication_specs()) + _VITAL_SPECS + _REVIEW_SPECS
 SPECS = tuple(
     dataclasses.replace(s, clinical=True)
-    if s.group in ("Treatment course", "Dose ranges", "Contraindications") else s
+    if s.group in ("Treatment course", "Dose ranges", "Contraindications", "Outcome measures") else s
     for s in SPECS
 )
 SPECS_BY_KEY: dict[str, SettingSpec] = {spec.key: spec for spec in SPECS}

@@ -1,0 +1,167 @@
+"""The summary of a course that lists and dashboards read: phase, medicine sessions given, last
+contact. Kept in the ``course`` row so that a caseload of any size is counted by index, not by
+re-reading every session.
+
+The phase is still decided by :mod:`kaptracker.rules.phases` (the pure rules); this module only
+stores their result. After every flush that adds, changes or deletes a session or a course, the
+courses concerned are summarised again in the same transaction, whoever wrote them (views, the
+demo, tests, commands), so the stored summary cannot lag behind the record. Bulk loaders that
+bypass the ORM call :func:`refresh` or :func:`refresh_all` themselves.
+
+Plain SQL on a connection: the 0004 migration runs the same code to summarise existing courses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+
+from sqlalchemy import bindparam, event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session, attributes
+from sqlalchemy.orm.util import identity_key
+
+from .rules import phases
+from .rules.screening import Decision
+
+BATCH = 500
+
+_COURSES = text(
+    "SELECT id, end_reason, planned_medicine_sessions FROM course WHERE id IN :ids"
+).bindparams(bindparam("ids", expanding=True))
+_SESSIONS = text(
+    "SELECT cs.course_id, cs.id, cs.kind, cs.occurred_at, cs.signed_at, s.decision,"
+    " i.dosing_session_id"
+    " FROM clinical_session cs"
+    " LEFT JOIN screening s ON s.id = cs.id"
+    " LEFT JOIN integration_session i ON i.id = cs.id"
+    " WHERE cs.course_id IN :ids"
+).bindparams(bindparam("ids", expanding=True))
+_UPDATE = text(
+    "UPDATE course SET phase = :phase, medicine_given = :medicine_given,"
+    " last_contact_at = :last_contact_at WHERE id = :id"
+)
+
+
+def _as_utc(value):
+    """Timestamps read through plain SQL: SQLite gives strings or naive values (stored as UTC)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def summarise(connection: Connection, course_ids: Iterable[int]) -> dict[int, dict]:
+    """{course id: {"phase", "medicine_given", "last_contact_at"}} computed from the record."""
+    ids = sorted(set(course_ids))
+    result: dict[int, dict] = {}
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start:start + BATCH]
+        courses = connection.execute(_COURSES, {"ids": chunk}).all()
+        rows_by_course = defaultdict(list)
+        for row in connection.execute(_SESSIONS, {"ids": chunk}):
+            rows_by_course[row.course_id].append(row)
+        for course in courses:
+            rows = sorted(rows_by_course[course.id], key=lambda r: (_as_utc(r.occurred_at), r.id))
+            integrated = {r.dosing_session_id for r in rows if r.dosing_session_id is not None}
+            screening = next((r for r in rows if r.kind == "screening"), None)
+            medicine = tuple(
+                phases.MedicineFact(r.id, _as_utc(r.occurred_at), r.id in integrated)
+                for r in rows if r.kind == "dosing"
+            )
+            facts = phases.CourseFacts(
+                end_reason=phases.EndReason(course.end_reason) if course.end_reason else None,
+                screening_decision=(
+                    Decision(screening.decision)
+                    if screening is not None and screening.signed_at is not None and screening.decision
+                    else None
+                ),
+                signed_preparation_notes=sum(
+                    1 for r in rows if r.kind == "preparation" and r.signed_at is not None
+                ),
+                planned_medicine_sessions=course.planned_medicine_sessions,
+                medicine_sessions=medicine,
+            )
+            result[course.id] = {
+                "phase": phases.phase(facts).value,
+                "medicine_given": len(medicine),
+                "last_contact_at": max((_as_utc(r.occurred_at) for r in rows), default=None),
+            }
+    return result
+
+
+def refresh(connection: Connection, course_ids: Iterable[int]) -> dict[int, dict]:
+    summaries = summarise(connection, course_ids)
+    if summaries:
+        sqlite = connection.dialect.name == "sqlite"
+        connection.execute(_UPDATE, [
+            {"id": course_id, **values,
+             "last_contact_at": (values["last_contact_at"].replace(tzinfo=None)
+                                 if sqlite and values["last_contact_at"] else values["last_contact_at"])}
+            for course_id, values in summaries.items()
+        ])
+    return summaries
+
+
+def refresh_all(connection: Connection) -> int:
+    ids = list(connection.execute(text("SELECT id FROM course")).scalars())
+    refresh(connection, ids)
+    return len(ids)
+
+
+# --- kept up to date after every ORM flush -----------------------------------------------------
+
+_PENDING = "kap_courses_to_summarise"
+
+
+def _touched_courses(session: Session) -> set[int]:
+    from .models import ClinicalSession, Course
+
+    ids = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, ClinicalSession) and obj.course_id is not None:
+            ids.add(obj.course_id)
+        elif isinstance(obj, Course) and obj.id is not None:
+            state = attributes.instance_state(obj)
+            if obj in session.new or any(
+                state.attrs[name].history.has_changes()
+                for name in ("end_reason", "planned_medicine_sessions")
+            ):
+                ids.add(obj.id)
+    return ids
+
+
+def _before_flush(session: Session, flush_context, instances) -> None:
+    session.info.setdefault(_PENDING, set())
+
+
+def _after_flush(session: Session, flush_context) -> None:
+    # Ids of new rows exist now (after the INSERTs); remember them for after_flush_postexec.
+    session.info.setdefault(_PENDING, set()).update(_touched_courses(session))
+
+
+def _after_flush_postexec(session: Session, flush_context) -> None:
+    from .models import Course
+
+    pending = session.info.pop(_PENDING, set())
+    if not pending:
+        return
+    summaries = refresh(session.connection(), pending)
+    # Loaded Course objects see the new values without another query.
+    for course_id, values in summaries.items():
+        course = session.identity_map.get(identity_key(Course, course_id))
+        if course is not None:
+            for name, value in values.items():
+                attributes.set_committed_value(
+                    course, name, phases.Phase(value) if name == "phase" else value)
+
+
+def init_app() -> None:
+    if not event.contains(Session, "after_flush", _after_flush):
+        event.listen(Session, "before_flush", _before_flush)
+        event.listen(Session, "after_flush", _after_flush)
+        event.listen(Session, "after_flush_postexec", _after_flush_postexec)
