@@ -44,6 +44,14 @@ class Permission(enum.StrEnum):
     RECORD_VITALS = "record_vitals"
     ACKNOWLEDGE_ALERT = "acknowledge_alert"
     OVERRIDE_SAFETY = "override_safety"  # go ahead against a safety rule, with a reason
+    VIEW_DASHBOARD = "view_dashboard"  # caseload dashboard and worklist (own caseload or all)
+    ENTER_SCORES = "enter_scores"  # type in a client's PHQ-9 / GAD-7 / PCL-5 answers
+    ACKNOWLEDGE_SCORE_FLAG = "acknowledge_score_flag"  # PHQ-9 item 9 above 0
+    COMMENT_REVIEW = "comment_review"  # start a supervisor's review comment on a course
+    REPLY_REVIEW = "reply_review"  # answer a review comment
+    REVIEW_OVERRIDE = "review_override"  # mark a safety override as reviewed
+    VIEW_OUTCOMES = "view_outcomes"  # response and remission across the caseload
+    EXPORT_RECORDS = "export_records"  # CSV exports and FHIR bundles (audited)
     VIEW_AUDIT = "view_audit"
     MANAGE_USERS = "manage_users"
     MANAGE_SETTINGS = "manage_settings"
@@ -67,6 +75,14 @@ POLICY: dict[Permission, frozenset[Role]] = {
     Permission.RECORD_VITALS: frozenset({M}),
     Permission.ACKNOWLEDGE_ALERT: frozenset({M, S}),
     Permission.OVERRIDE_SAFETY: frozenset({M}),
+    Permission.VIEW_DASHBOARD: frozenset({T, S}),
+    Permission.ENTER_SCORES: frozenset({T, M}),
+    Permission.ACKNOWLEDGE_SCORE_FLAG: frozenset({T, M, S}),
+    Permission.COMMENT_REVIEW: frozenset({S}),
+    Permission.REPLY_REVIEW: frozenset({T, S}),
+    Permission.REVIEW_OVERRIDE: frozenset({S}),
+    Permission.VIEW_OUTCOMES: frozenset({S}),
+    Permission.EXPORT_RECORDS: frozenset({T, S}),
     Permission.VIEW_AUDIT: frozenset({S, A}),
     Permission.MANAGE_USERS: frozenset({A}),
     Permission.MANAGE_SETTINGS: frozenset({A}),
