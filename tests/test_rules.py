@@ -44,6 +44,7 @@ EXPECTED = {
     Permission.REVIEW_OVERRIDE: {S},
     Permission.VIEW_OUTCOMES: {S},
     Permission.EXPORT_RECORDS: {T, S},
+    Permission.EXPORT_VITALS: {T, M, S},
     Permission.VIEW_AUDIT: {S, A},
     Permission.MANAGE_USERS: {A},
     Permission.MANAGE_SETTINGS: {A},

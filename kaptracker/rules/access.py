@@ -52,6 +52,7 @@ class Permission(enum.StrEnum):
     REVIEW_OVERRIDE = "review_override"  # mark a safety override as reviewed
     VIEW_OUTCOMES = "view_outcomes"  # response and remission across the caseload
     EXPORT_RECORDS = "export_records"  # CSV exports and FHIR bundles (audited)
+    EXPORT_VITALS = "export_vitals"  # a course's vitals as CSV (audited); medical staff too
     VIEW_AUDIT = "view_audit"
     MANAGE_USERS = "manage_users"
     MANAGE_SETTINGS = "manage_settings"
@@ -83,6 +84,7 @@ POLICY: dict[Permission, frozenset[Role]] = {
     Permission.REVIEW_OVERRIDE: frozenset({S}),
     Permission.VIEW_OUTCOMES: frozenset({S}),
     Permission.EXPORT_RECORDS: frozenset({T, S}),
+    Permission.EXPORT_VITALS: frozenset({T, M, S}),
     Permission.VIEW_AUDIT: frozenset({S, A}),
     Permission.MANAGE_USERS: frozenset({A}),
     Permission.MANAGE_SETTINGS: frozenset({A}),
