@@ -276,10 +276,17 @@ def test_create_account(admin_client, app, admin):
 # --- editing name and role ---------------------------------------------------------------------
 
 
+def as_loaded(user, **data) -> dict:
+    """The edit form's fields with the version it carries when opened (see test_conflicts.py)."""
+    from kaptracker.main.conflicts import fingerprint
+
+    return {**data, "version": fingerprint(user.name, user.role.value)}
+
+
 def test_edit_name_keeps_their_sessions(admin_client, app, login, make_user, admin):
     user = make_user("therapist", name="Old Name")
     theirs = browser_of(app, login, user)
-    response = admin_client.post(f"/admin/users/{user.id}", data={"name": "New Name", "role": "therapist"})
+    response = admin_client.post(f"/admin/users/{user.id}", data=as_loaded(user, name="New Name", role="therapist"))
     assert response.status_code == 302
     assert fresh(User, user.id).name == "New Name"
     assert events(action=AuditAction.UPDATE, record_id=user.id)[-1].detail == "changed: name"
@@ -289,7 +296,7 @@ def test_edit_name_keeps_their_sessions(admin_client, app, login, make_user, adm
 def test_role_change_ends_their_sessions(admin_client, app, login, make_user, admin):
     user = make_user("therapist")
     theirs = browser_of(app, login, user)
-    response = admin_client.post(f"/admin/users/{user.id}", data={"name": user.name, "role": "supervisor"})
+    response = admin_client.post(f"/admin/users/{user.id}", data=as_loaded(user, name=user.name, role="supervisor"))
     assert response.status_code == 302
     assert fresh(User, user.id).role is Role.SUPERVISOR
     assert not signed_in(theirs)  # the old cookie no longer works
@@ -309,7 +316,7 @@ def test_role_change_ends_their_sessions(admin_client, app, login, make_user, ad
 def test_saving_without_changes_changes_nothing(admin_client, app, login, make_user):
     user = make_user("therapist")
     theirs = browser_of(app, login, user)
-    response = admin_client.post(f"/admin/users/{user.id}", data={"name": user.name, "role": "therapist"})
+    response = admin_client.post(f"/admin/users/{user.id}", data=as_loaded(user, name=user.name, role="therapist"))
     assert response.status_code == 302
     assert "Nothing was changed." in flashes(admin_client.get(response.headers["Location"]))
     assert not events(action=AuditAction.UPDATE)
@@ -327,7 +334,7 @@ def test_saving_without_changes_changes_nothing(admin_client, app, login, make_u
 )
 def test_edit_refuses_invalid_input_beside_the_field(admin_client, make_user, data, field, message):
     user = make_user("therapist", name="Stays Same")
-    response = admin_client.post(f"/admin/users/{user.id}", data=data)
+    response = admin_client.post(f"/admin/users/{user.id}", data=as_loaded(user, **data))
     assert response.status_code == 200
     assert message in error_beside(parse(response), field)
     after = fresh(User, user.id)
@@ -337,7 +344,7 @@ def test_edit_refuses_invalid_input_beside_the_field(admin_client, make_user, da
 
 def test_the_last_active_admin_keeps_the_role(admin_client, admin, make_user):
     make_user("admin", active=False)  # a deactivated admin does not count
-    response = admin_client.post(f"/admin/users/{admin.id}", data={"name": admin.name, "role": "supervisor"})
+    response = admin_client.post(f"/admin/users/{admin.id}", data=as_loaded(admin, name=admin.name, role="supervisor"))
     assert response.status_code == 200
     assert "This is the last active administrator: keep the role." in error_beside(parse(response), "role")
     assert fresh(User, admin.id).role is Role.ADMIN
@@ -347,7 +354,7 @@ def test_the_last_active_admin_keeps_the_role(admin_client, admin, make_user):
 
 def test_an_admin_can_hand_over_to_another_active_admin(admin_client, admin, make_user):
     make_user("admin")
-    response = admin_client.post(f"/admin/users/{admin.id}", data={"name": admin.name, "role": "supervisor"})
+    response = admin_client.post(f"/admin/users/{admin.id}", data=as_loaded(admin, name=admin.name, role="supervisor"))
     assert response.status_code == 302
     assert fresh(User, admin.id).role is Role.SUPERVISOR
     assert not signed_in(admin_client)  # their own sessions ended too

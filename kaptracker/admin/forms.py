@@ -4,6 +4,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import (
     EmailField,
+    HiddenField,
     PasswordField,
     SelectField,
     StringField,
@@ -64,6 +65,8 @@ class EditUserForm(FlaskForm):
                                  no_control_characters], filters=[stripped],
     )
     role = SelectField("Role", choices=role_choices())
+    # Users have no version column: a digest of the name and role as loaded (conflicts.fingerprint).
+    version = HiddenField()
     submit = SubmitField("Save")
 
 
@@ -106,4 +109,6 @@ class SettingsForm(FlaskForm):
         description="Required when a clinical setting changes (vital signs, dose ranges, "
         "contraindications, treatment course).",
     )
+    # The newest setting change when the form was opened: a later one means someone else saved.
+    version = HiddenField()
     submit = SubmitField("Save settings")

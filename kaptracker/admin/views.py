@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 from wtforms import StringField
 from wtforms.validators import DataRequired
@@ -15,6 +15,7 @@ from ..auditing import record
 from ..auth import sessions
 from ..extensions import db
 from ..forms import no_control_characters
+from ..main import conflicts
 from ..models import AuditAction, LoginAttempt, SettingChange, User, normalise_email, utcnow
 from ..rules import settings as registry
 from ..rules.access import Permission, Role
@@ -85,22 +86,38 @@ def user_new():
 @requires(Permission.MANAGE_USERS)
 def user_edit(user_id: int):
     user = _get_user(user_id)
+    loaded_name, loaded_role = user.name, user.role
+    loaded_version = conflicts.fingerprint(loaded_name, loaded_role.value)
     form = EditUserForm(obj=user)
     if form.is_submitted() is False:
         form.role.data = user.role.value
+        form.version.data = loaded_version
     reset = ResetPasswordForm(prefix="reset")
     if form.validate_on_submit():
+        if form.version.data != loaded_version:
+            return _user_conflict(user, form)
         if _would_remove_last_admin(user, new_role=form.role.data):
             form.role.errors.append("This is the last active administrator: keep the role.")
         else:
-            changed = []
-            if user.name != form.name.data:
-                user.name, changed = form.name.data, [*changed, "name"]
-            if user.role.value != form.role.data:
-                user.role, changed = Role(form.role.data), [*changed, "role"]
-                # A new role means new permissions: end the sessions that hold the old ones.
-                sessions.revoke_all(user, "role changed")
+            changed = [name for name, old, new in (("name", loaded_name, form.name.data),
+                                                    ("role", loaded_role.value, form.role.data))
+                       if old != new]
             if changed:
+                # Only over the name and role this form was opened with: a change saved by someone
+                # else in the meantime matches no row, and is shown rather than overwritten.
+                result = db.session.execute(
+                    update(User)
+                    .where(User.id == user.id, User.name == loaded_name, User.role == loaded_role)
+                    .values(name=form.name.data, role=Role(form.role.data))
+                    .execution_options(synchronize_session=False)
+                )
+                if result.rowcount != 1:
+                    db.session.rollback()
+                    return _user_conflict(_get_user(user_id), form)
+                db.session.expire(user)
+                if "role" in changed:
+                    # A new role means new permissions: end the sessions that hold the old ones.
+                    sessions.revoke_all(user, "role changed")
                 record(AuditAction.UPDATE, "user", user.id, detail="changed: " + ", ".join(changed))
                 db.session.commit()
                 flash("Account updated.", "success")
@@ -113,6 +130,18 @@ def user_edit(user_id: int):
     )
 
 
+def _user_conflict(user: User, yours: EditUserForm):
+    """409: the account as saved now beside what this administrator sent."""
+    db.session.refresh(user)
+    saved = EditUserForm(formdata=None, obj=user)
+    saved.role.data = user.role.value
+    saved_by, saved_at = conflicts.last_saved("user", user.id)
+    conflict = conflicts.Conflict(what="account", rows=conflicts.compare(saved, yours),
+                                  saved_by=saved_by, saved_at=saved_at,
+                                  restart_url=url_for("admin.user_edit", user_id=user.id))
+    return render_template("errors/conflict.html", conflict=conflict), 409
+
+
 @bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
 @requires(Permission.MANAGE_USERS)
 def user_reset_password(user_id: int):
@@ -121,6 +150,7 @@ def user_reset_password(user_id: int):
     if not reset.validate_on_submit():
         form = EditUserForm(obj=user)
         form.role.data = user.role.value
+        form.version.data = conflicts.fingerprint(user.name, user.role.value)
         return render_template(
             "admin/user_edit.html", user=user, form=form, reset=reset,
             locked=user.email in _locked_emails(),
@@ -169,7 +199,7 @@ def user_toggle_active(user_id: int):
     return redirect(url_for("admin.user_edit", user_id=user.id))
 
 
-def _settings_form(values: dict):
+def _settings_form(values: dict, **kwargs):
     """A SettingsForm with one text field per setting, labelled and validated by its spec."""
 
     class Form(SettingsForm):
@@ -183,7 +213,7 @@ def _settings_form(values: dict):
                         description=" ".join(p for p in (spec.help, f"Default {spec.default} {spec.unit}.".replace(" .", ".")) if p),
                         default=str(values[spec.key])),
         )
-    return Form()
+    return Form(**kwargs)
 
 
 def _field_name(key: str) -> str:
@@ -198,6 +228,11 @@ def settings():
     groups: dict[str, list] = {}
     for spec in registry.SPECS:
         groups.setdefault(spec.group, []).append((spec, form[_field_name(spec.key)]))
+    version = str(db.session.scalar(select(func.max(SettingChange.id))) or 0)
+    if not form.is_submitted():
+        form.version.data = version
+    elif form.version.data != version:
+        return _settings_conflict(form, values)
     if form.is_submitted():
         # Every field is checked on every submit, so all problems show at once.
         ok = form.validate()
@@ -242,3 +277,21 @@ def settings():
         "admin/settings.html", form=form, groups=groups, history=history,
         specs=registry.SPECS_BY_KEY,
     )
+
+
+def _settings_conflict(yours, values: dict):
+    """409: a setting was changed since this form was opened; the values in force beside the
+    ones this administrator sent."""
+    saved = _settings_form(values, formdata=None)
+    newest = db.session.scalars(
+        select(SettingChange).options(joinedload(SettingChange.changed_by))
+        .order_by(SettingChange.id.desc()).limit(1)
+    ).first()
+    conflict = conflicts.Conflict(
+        what="settings page",
+        rows=conflicts.compare(saved, yours, skip={"reason", "approved_by"}),
+        saved_by=newest.changed_by.name if newest else None,
+        saved_at=newest.changed_at if newest else None,
+        restart_url=url_for("admin.settings"),
+    )
+    return render_template("errors/conflict.html", conflict=conflict), 409

@@ -6,7 +6,7 @@ import datetime as dt
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..access import client_scope_clause, get_session_for, requires
@@ -177,9 +177,20 @@ def acknowledge(alert_id: int):
     if alert.acknowledged_at is not None:
         flash("This alert was already acknowledged.", "info")
     elif form.validate_on_submit():
-        alert.acknowledged_at = utcnow()
-        alert.acknowledged_by_id = current_user.id
-        alert.acknowledgement_note = form.acknowledgement_note.data
+        # Only an alert nobody has acknowledged yet: of two people acknowledging at the same
+        # moment, the second matches no row and is told, rather than replacing the first's note.
+        result = db.session.execute(
+            update(SafetyAlert)
+            .where(SafetyAlert.id == alert.id, SafetyAlert.acknowledged_at.is_(None))
+            .values(acknowledged_at=utcnow(), acknowledged_by_id=current_user.id,
+                    acknowledgement_note=form.acknowledgement_note.data)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            db.session.rollback()
+            flash("Someone else acknowledged this alert a moment before you; your note was not saved.", "error")
+            return redirect(url_for("vitals.session_vitals", session_id=session.id))
+        db.session.expire(alert)
         record(AuditAction.UPDATE, "alert", alert.id, client_id=session.course.client_id,
                detail=f"acknowledged {alert.rule}")
         db.session.commit()
