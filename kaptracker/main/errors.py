@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import g, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from ..extensions import db
+from ..extensions import db, login_manager
 from . import bp
 
 MESSAGES = {
@@ -47,6 +47,9 @@ def http_error(error: HTTPException):
 def database_unavailable(error):
     db.session.rollback()
     request.kap_bare = True  # the layout must not query the database that just failed
+    # Nor may Flask-Login's template context, which would load the signed-in user from it
+    # again (and turn this page into a 500): render it as nobody.
+    g._login_user = login_manager.anonymous_user()
     return _page(
         503,
         "The database is not answering",
