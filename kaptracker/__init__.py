@@ -73,6 +73,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .clients import bp as clients_bp
     from .courses import bp as courses_bp
     from .vitals import bp as vitals_bp
+    from .exports import bp as exports_bp
     from .main import bp as main_bp
 
     app.register_blueprint(main_bp)
@@ -80,6 +81,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(clients_bp, url_prefix="/clients")
     app.register_blueprint(courses_bp)
     app.register_blueprint(vitals_bp)
+    app.register_blueprint(exports_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(audit_bp, url_prefix="/audit")
     # Static files are public (no patient data).
