@@ -25,6 +25,10 @@ def init_app(app: Flask) -> None:
 
     backup.init_app(app)  # backup PATH, restore PATH [--force]
 
+    from . import scale
+
+    scale.init_app(app)  # seed-scale --clients N: a synthetic clinic network for benchmarks
+
 
 def _add_user(email: str, name: str, role: Role, password: str) -> User:
     from .auth.sessions import hash_password
