@@ -74,6 +74,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .courses import bp as courses_bp
     from .vitals import bp as vitals_bp
     from .exports import bp as exports_bp
+    from .outcomes import bp as outcomes_bp
+    from .supervision import bp as supervision_bp
+    from .dashboard import bp as dashboard_bp
     from .main import bp as main_bp
 
     app.register_blueprint(main_bp)
@@ -82,6 +85,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(courses_bp)
     app.register_blueprint(vitals_bp)
     app.register_blueprint(exports_bp)
+    app.register_blueprint(outcomes_bp)
+    app.register_blueprint(supervision_bp)
+    app.register_blueprint(dashboard_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(audit_bp, url_prefix="/audit")
     # Static files are public (no patient data).

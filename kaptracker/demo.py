@@ -1536,3 +1536,124 @@ def seed_courses(rng: random.Random, staff: dict[str, User], clients: list[Clien
         local = dt.datetime.combine(day, dt.time(rng.randint(9, 15), rng.randint(0, 59)), tzinfo=clock.zone)
         created = clock.past(local.astimezone(dt.UTC))
         db.session.add(Addendum(session=session, author_id=author.id, created_at=created, reason=reason, text=text))
+
+    seed_outcomes(random.Random(9), staff)
+
+
+# --- outcome measures and supervision ---------------------------------------------------------
+
+# How each course's scores move, by position in the demo: most respond, some remit, a few do not.
+# (start fraction of the scale's maximum, fraction kept per medicine session)
+TRAJECTORIES = ((0.72, 0.78), (0.66, 0.70), (0.80, 0.93), (0.60, 0.62), (0.70, 0.85),
+                (0.75, 0.97), (0.64, 0.74), (0.58, 0.68))
+
+
+def _answers(rng: random.Random, scale, total: int, *, item9: int = 0) -> list[int]:
+    """Item answers that add up to ``total`` (item 9 of PHQ-9 fixed to ``item9``)."""
+    spec = scale.spec
+    answers = [0] * len(spec.items)
+    flag = (spec.flag_item - 1) if spec.flag_item else None
+    if flag is not None:
+        answers[flag] = item9
+    open_items = [i for i in range(len(answers)) if i != flag]
+    remaining = max(0, min(total - sum(answers), spec.item_max * len(open_items)))
+    while remaining:
+        i = rng.choice(open_items)
+        if answers[i] < spec.item_max:
+            answers[i] += 1
+            remaining -= 1
+    return answers
+
+
+def seed_outcomes(rng: random.Random, staff: dict[str, User]) -> None:
+    """Scale histories for every course: a baseline at screening, a score before each medicine
+    session, a follow-up after completed courses; one PHQ-9 item-9 flag still open, one
+    acknowledged; a missing pre-session score on a running course (shown as due). Then review
+    comments on the newest therapist's courses: one answered, one awaiting the answer."""
+    from sqlalchemy import select
+
+    from .models import ClinicalSession, OutcomeScore, ReviewComment, SessionKind
+    from .rules import scales
+    from .rules.scales import Occasion, Scale
+
+    zone = _clinic_zone()
+    courses = db.session.scalars(select(Course).order_by(Course.id)).all()
+    sessions = db.session.execute(
+        select(ClinicalSession.course_id, ClinicalSession.kind, ClinicalSession.occurred_at)
+        .order_by(ClinicalSession.occurred_at)
+    ).all()
+    by_course: dict[int, list] = {}
+    for row in sessions:
+        by_course.setdefault(row.course_id, []).append(row)
+    today = utcnow().astimezone(zone).date()
+    scores = []
+    flagged_open = flagged_acknowledged = skipped_due = False
+    for k, course in enumerate(courses):
+        rows = by_course.get(course.id, [])
+        screening = next((r for r in rows if r.kind == SessionKind.SCREENING), None)
+        if screening is None:
+            continue
+        therapist_id = course.client.therapist_id
+        medicine = [r.occurred_at.astimezone(zone).date() for r in rows if r.kind == SessionKind.DOSING]
+        start, keep = TRAJECTORIES[k % len(TRAJECTORIES)]
+        indications = [i.value for i in course.client.indications]
+        for scale in scales.expected_scales(indications):
+            maximum = scale.spec.maximum
+            level = start * maximum * (0.9 + 0.2 * rng.random())
+            points = [(Occasion.BASELINE, None, screening.occurred_at.astimezone(zone).date())]
+            for n, day in enumerate(medicine, start=1):
+                if course.is_open and n == len(medicine) and n > 1 and not skipped_due:
+                    skipped_due = True  # the newest one not typed in yet: shown as due
+                    continue
+                points.append((Occasion.PRE_SESSION, n, day - dt.timedelta(days=rng.choice((0, 0, 1)))))
+            if course.end_reason is EndReason.COMPLETED and course.ended_on:
+                points.append((Occasion.FOLLOW_UP, None, min(today, course.ended_on + dt.timedelta(days=14))))
+            for index, (occasion, number, day) in enumerate(points):
+                total = max(0, min(maximum, round(level * keep ** index + rng.uniform(-1.5, 1.5))))
+                item9 = 0
+                if scale is Scale.PHQ9 and total >= 12 and index == 0:
+                    if not flagged_acknowledged:
+                        item9, flagged_acknowledged = 1, "ack"
+                    elif not flagged_open and course.is_open and k > 6:
+                        item9, flagged_open = 1, True
+                answers = _answers(rng, scale, total, item9=item9)
+                total = sum(answers)
+                recorded = dt.datetime.combine(day, dt.time(12, rng.randint(0, 59)), tzinfo=zone).astimezone(dt.UTC)
+                score = OutcomeScore(
+                    course_id=course.id, scale=scale, occasion=occasion, session_number=number,
+                    completed_on=day, answers=answers, total=total,
+                    band=scales.band(scale, total).label, self_harm_flag=scales.self_harm_flag(scale, answers),
+                    recorded_by_id=therapist_id, recorded_at=min(recorded, utcnow()),
+                )
+                if score.self_harm_flag and flagged_acknowledged == "ack":
+                    flagged_acknowledged = True
+                    score.flag_acknowledged_at = min(recorded + dt.timedelta(minutes=20), utcnow())
+                    score.flag_acknowledged_by_id = therapist_id
+                    score.flag_action = ("Risk assessed with the client in session: passive thoughts, no "
+                                         "plan or intent. Safety plan reviewed; supervisor informed.")
+                scores.append(score)
+    db.session.add_all(scores)
+
+    supervisor = staff["supervisor"]
+    supervised = [c for c in courses if c.client.therapist_id == staff["therapist3"].id and by_course.get(c.id)]
+    if supervised:
+        first = supervised[0]
+        last_at = by_course[first.id][-1].occurred_at
+        question = ReviewComment(
+            course_id=first.id, author_id=supervisor.id, created_at=last_at + dt.timedelta(hours=20),
+            body="The preparation notes describe the client's fear of losing control. How did you "
+                 "agree to handle that during the medicine session?")
+        db.session.add(question)
+        db.session.flush()
+        db.session.add(ReviewComment(
+            course_id=first.id, author_id=staff["therapist3"].id, reply_to_id=question.id,
+            created_at=min(utcnow(), last_at + dt.timedelta(hours=26)),
+            body="We agreed a hand signal and that I would name the time every 15 minutes. It helped; "
+                 "see the integration note."))
+    if len(supervised) > 1:
+        second = supervised[-1]
+        db.session.add(ReviewComment(
+            course_id=second.id, author_id=supervisor.id,
+            created_at=min(utcnow(), by_course[second.id][-1].occurred_at + dt.timedelta(hours=30)),
+            body="PHQ-9 has barely moved after the medicine sessions. Please bring this course to "
+                 "supervision this week and consider whether the plan needs to change."))

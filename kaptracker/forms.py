@@ -48,3 +48,16 @@ def choice_labels(field) -> dict:
 
 def max_length(n: int) -> Length:
     return Length(max=n, message=f"Use at most {n} characters.")
+
+
+# Ids and page numbers in the query string stay within the database's integer range.
+MAX_INT = 2**31 - 1
+
+
+def positive_int(value: str) -> int:
+    """``type=`` for request.args.get: a whole number from 1 to MAX_INT, else ValueError (the
+    argument is then ignored rather than reaching the database)."""
+    number = int(value)
+    if not 1 <= number <= MAX_INT:
+        raise ValueError(value)
+    return number

@@ -16,7 +16,9 @@ from .rules.access import Permission, may
 # (endpoint, label, permission or None for any signed-in user), in the order shown.
 NAVIGATION = (
     ("vitals.today", "Today", Permission.RECORD_VITALS),
+    ("dashboard.index", "Caseload", Permission.VIEW_DASHBOARD),
     ("clients.index", "Clients", Permission.VIEW_CLIENTS),
+    ("supervision.cosign_worklist", "Co-signing", Permission.COSIGN),
     ("admin.users", "Staff accounts", Permission.MANAGE_USERS),
     ("admin.settings", "Settings", Permission.MANAGE_SETTINGS),
     ("audit.index", "Audit log", Permission.VIEW_AUDIT),

@@ -37,7 +37,7 @@ def test_sign_in_goes_to_the_role_start_page_and_is_audited(client, make_user):
     user = make_user("therapist")
     response = client.post("/login", data={"email": user.email.upper(), "password": PASSWORD})
     assert response.status_code == 302 and response.headers["Location"] == "/"
-    assert client.get("/").headers["Location"] == "/clients/"
+    assert client.get("/").headers["Location"] == "/dashboard/"
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == AuditAction.LOGIN)).one()
     assert event.user_id == user.id and event.ip == "127.0.0.1"
     assert db.session.get(User, user.id).last_login_at is not None

@@ -72,5 +72,5 @@ def test_query_count_does_not_grow_with_the_data(page, clinic, client, login, co
         import collections
         common = collections.Counter(" ".join(st.split())[:150] for st in counted.statements).most_common(4)
         pytest.fail(f"{page}: {counts[0]} queries small, {counts[1]} at 10x; most repeated: {common}")
-    assert counts[1] <= 16, f"{page} runs {counts[1]} queries"
+    assert counts[1] <= 20, f"{page} runs {counts[1]} queries"
     print(f"{page}: {counts[1]} queries")

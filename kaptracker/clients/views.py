@@ -189,20 +189,28 @@ def show(client_id: int):
         and not any(c.is_open for c, _ in courses)
         and (current_user.role != Role.THERAPIST or client.therapist_id == current_user.id)
     )
+    from ..outcomes import service as outcome_service
+    from ..outcomes.views import medicine_dates, panel
+
+    # Outcome measures of every course of the client, charted: three queries whatever their number.
+    ids = [c.id for c, _ in courses]
+    scores = outcome_service.scores_of(ids)
+    dates = medicine_dates(ids)
+    outcomes = [panel(c, client, [s for s in scores if s.course_id == c.id], dates[c.id])
+                for c, _ in courses]
     return render_template("clients/show.html", client=client, reassign=reassign, courses=courses,
-                           may_start_course=may_start)
+                           may_start_course=may_start, outcomes=[o for o in outcomes if o["scores"]])
 
 
 def _course_summaries(client: Client):
-    """(course, phase) for each of the client's courses, newest first."""
-    from ..courses import service
+    """(course, phase) for each of the client's courses, newest first: one query (the phase is the
+    stored course summary, see kaptracker/course_summary.py)."""
     from ..models import Course
-    from ..rules.phases import phase
 
     courses = db.session.scalars(
         select(Course).where(Course.client_id == client.id).order_by(Course.started_on.desc(), Course.id.desc())
     ).all()
-    return [(c, phase(service.facts(c, service.load_course_sessions(c)))) for c in courses]
+    return [(c, c.phase) for c in courses]
 
 
 @bp.route("/<int:client_id>/edit", methods=["GET", "POST"])

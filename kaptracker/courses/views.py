@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 from ..access import get_client_for, get_course_for, requires
 from ..auditing import record
 from ..extensions import db
-from ..models import AuditAction, ClientStatus, Course, DosingSession, utcnow
+from ..models import AuditAction, Client, ClientStatus, Course, DosingSession, utcnow
 from ..rules import phases
 from ..rules.access import Permission, Role, may, may_write_session
 from ..rules.dosing import Route
@@ -61,17 +61,27 @@ def new(client_id: int):
 @bp.route("/courses/<int:course_id>")
 @requires(Permission.VIEW_COURSES)
 def show(course_id: int):
-    course = get_course_for(current_user, course_id, options=(joinedload(Course.client),))
+    course = get_course_for(current_user, course_id, options=(
+        joinedload(Course.client).selectinload(Client.indication_rows),))
+    record(AuditAction.VIEW, "course", course.id, client_id=course.client_id)
+    db.session.commit()
+    return render_course(course)
+
+
+def render_course(course: Course, *, status: int = 200, **forms):
+    """The course page; ``forms`` carries a failed form back with its messages (outcome-score
+    flag acknowledgements, review comments)."""
+    from ..outcomes import service as outcome_service
+    from ..outcomes.views import medicine_dates, panel
+    from ..supervision.views import review_panel
+    from ..vitals import service as vitals_service
+
     sessions = service.load_course_sessions(course)
     facts = service.facts(course, sessions)
     now = utcnow()
     due_days = service.settings.get("integration.due_days")
     overdue = {m.id for m in phases.overdue_integrations(facts, now, due_days)}
-    from ..vitals import service as vitals_service
-
     alerts = vitals_service.open_alerts([s.id for s in sessions])
-    record(AuditAction.VIEW, "course", course.id, client_id=course.client_id)
-    db.session.commit()
     can = {
         kind: course.is_open and may_write_session(current_user.role, kind)
         for kind in ("screening", "preparation", "dosing", "integration")
@@ -79,6 +89,11 @@ def show(course_id: int):
     if current_user.role == Role.THERAPIST and course.client.therapist_id != current_user.id:
         can = dict.fromkeys(can, False)
     has_screening = any(s.kind.value == "screening" for s in sessions)
+    scores = outcome_service.scores_of([course.id])
+    outcomes = panel(course, course.client, scores, medicine_dates([course.id])[course.id], facts,
+                     failed=forms.get("failed_score_forms"))
+    reviews = review_panel(course, **{k: v for k, v in forms.items() if k in ("comment_form", "reply_form",
+                                                                              "reply_to_id")})
     return render_template(
         "courses/show.html",
         course=course,
@@ -99,7 +114,9 @@ def show(course_id: int):
         DosingSession=DosingSession,
         due_days=due_days,
         alerts=alerts,
-    )
+        outcomes=outcomes,
+        reviews=reviews,
+    ), status
 
 
 @bp.route("/courses/<int:course_id>/end", methods=["GET", "POST"])

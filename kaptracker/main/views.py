@@ -19,6 +19,8 @@ def index():
     """Each role starts where its work is."""
     if may(current_user.role, Permission.RECORD_VITALS):
         return redirect(url_for("vitals.today"))
+    if may(current_user.role, Permission.VIEW_DASHBOARD):
+        return redirect(url_for("dashboard.index"))
     if may(current_user.role, Permission.VIEW_CLIENTS):
         return redirect(url_for("clients.index"))
     if may(current_user.role, Permission.MANAGE_USERS):

@@ -1,0 +1,174 @@
+"""The caseload dashboard: per therapist, clients by phase; the worklist of what needs attention.
+
+Supervisors see every therapist; a therapist sees their own caseload. Filters (therapist, phase,
+route, kind of item) and sorting are query-string arguments (ids and codes only, no names);
+both tables are paginated in the database.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, render_template, request
+from flask_login import current_user
+from sqlalchemy import case, func, select
+
+from ..access import client_scope_clause, requires
+from ..auditing import record
+from ..extensions import db
+from ..forms import positive_int
+from ..models import AuditAction, Client, ClientStatus, Course, User, utcnow
+from ..rules.access import Permission, Role
+from ..rules.dosing import Route
+from ..rules.phases import Phase
+from . import bp
+from .worklist import KINDS, KINDS_BY_KEY, SORTS, items_subquery
+
+OPEN_PHASES = (Phase.PREPARATION, Phase.MEDICINE, Phase.INTEGRATION)
+
+
+def _filters() -> dict:
+    args = request.args
+    filters: dict = {}
+    therapist = args.get("therapist", type=positive_int)
+    if therapist and current_user.role == Role.SUPERVISOR:
+        filters["therapist"] = therapist
+    if args.get("phase") in {p.value for p in OPEN_PHASES}:
+        filters["phase"] = args["phase"]
+    if args.get("route") in {r.value for r in Route}:
+        filters["route"] = args["route"]
+    if args.get("flag") in KINDS_BY_KEY:
+        filters["flag"] = args["flag"]
+    if args.get("sort") in SORTS:
+        filters["sort"] = args["sort"]
+    return filters
+
+
+def _scoped(stmt, filters):
+    stmt = stmt.where(client_scope_clause(current_user))
+    if "therapist" in filters:
+        stmt = stmt.where(Client.therapist_id == filters["therapist"])
+    return stmt
+
+
+def phase_table(filters, page_number: int):
+    """Therapists (a page of them) with their open courses by phase and clients with none."""
+    supervisor = current_user.role == Role.SUPERVISOR
+    staff = select(User).where(User.role == Role.THERAPIST)
+    if not supervisor:
+        staff = staff.where(User.id == current_user.id)
+    elif "therapist" in filters:
+        staff = staff.where(User.id == filters["therapist"])
+    staff_page = db.paginate(staff.order_by(User.active.desc(), User.name, User.id), page=page_number,
+                             per_page=current_app.config.get("STAFF_PER_PAGE", 25), error_out=False)
+    ids = [u.id for u in staff_page.items]
+    counts: dict[int, dict[str, int]] = {i: {} for i in ids}
+    if ids:
+        course_counts = select(Client.therapist_id, Course.phase, func.count()).join(
+            Course, Course.client_id == Client.id).where(Client.therapist_id.in_(ids))
+        if "route" in filters:
+            course_counts = course_counts.where(Course.planned_route == filters["route"])
+        for therapist_id, phase, n in db.session.execute(
+            _scoped(course_counts, filters).group_by(Client.therapist_id, Course.phase)
+        ):
+            counts[therapist_id][Phase(phase).value] = n
+        has_open = select(Course.id).where(Course.client_id == Client.id, Course.end_reason.is_(None)).exists()
+        for therapist_id, waiting, total in db.session.execute(
+            _scoped(select(Client.therapist_id,
+                           func.sum(case((~has_open & (Client.status != ClientStatus.DISCHARGED), 1), else_=0)),
+                           func.count())
+                    .where(Client.therapist_id.in_(ids)), filters)
+            .group_by(Client.therapist_id)
+        ):
+            counts[therapist_id]["no_course"] = int(waiting or 0)
+            counts[therapist_id]["clients"] = total
+    return staff_page, counts
+
+
+def worklist(filters, page_number: int):
+    supervisor = current_user.role == Role.SUPERVISOR
+    now = utcnow()
+    items = items_subquery(now, supervisor=supervisor, flag=filters.get("flag"))
+    therapist = User.__table__.alias("therapist")
+    base = (
+        select(items.c.kind, items.c.target_id, items.c.since, Client.id.label("client_id"),
+               Client.given_name, Client.family_name, Client.preferred_name, Client.record_number,
+               therapist.c.name.label("therapist_name"), Course.id.label("course_id"), Course.phase,
+               Course.planned_route)
+        .select_from(items)
+        .join(Client, Client.id == items.c.client_id)
+        .join(Course, Course.id == items.c.course_id)
+        .join(therapist, therapist.c.id == Client.therapist_id)
+    )
+    base = _scoped(base, filters)
+    if "phase" in filters:
+        base = base.where(Course.phase == filters["phase"])
+    if "route" in filters:
+        base = base.where(Course.planned_route == filters["route"])
+    order = {
+        "oldest": (items.c.since.asc(),),
+        "newest": (items.c.since.desc(),),
+        "client": (Client.family_name, Client.given_name),
+        "therapist": (therapist.c.name, items.c.since),
+        "kind": (case({k.key: i for i, k in enumerate(KINDS)}, value=items.c.kind), items.c.since),
+    }[filters.get("sort", "oldest")]
+    per_page = current_app.config.get("WORKLIST_PER_PAGE", 25)
+    rows = db.session.execute(
+        base.order_by(*order, items.c.kind, items.c.target_id)
+        .limit(per_page).offset((page_number - 1) * per_page)
+    ).all()
+    # How many of each kind (with the therapist/phase/route filters, not the kind filter): one query.
+    all_items = items_subquery(now, supervisor=supervisor, flag=None)
+    count_stmt = (
+        select(all_items.c.kind, func.count()).select_from(all_items)
+        .join(Client, Client.id == all_items.c.client_id).join(Course, Course.id == all_items.c.course_id)
+    )
+    count_stmt = _scoped(count_stmt, filters)
+    if "phase" in filters:
+        count_stmt = count_stmt.where(Course.phase == filters["phase"])
+    if "route" in filters:
+        count_stmt = count_stmt.where(Course.planned_route == filters["route"])
+    kind_counts = dict(db.session.execute(count_stmt.group_by(all_items.c.kind)).all())
+    total = kind_counts.get(filters["flag"], 0) if "flag" in filters else sum(kind_counts.values())
+    return rows, kind_counts, total, per_page
+
+
+@bp.route("/dashboard/")
+@requires(Permission.VIEW_DASHBOARD)
+def index():
+    filters = _filters()
+    page_number = request.args.get("page", 1, type=positive_int) or 1
+    staff_page_number = request.args.get("tpage", 1, type=positive_int) or 1
+    staff_page, counts = phase_table(filters, staff_page_number)
+    rows, kind_counts, total, per_page = worklist(filters, page_number)
+    pages = max(1, -(-total // per_page))
+    supervisor = current_user.role == Role.SUPERVISOR
+    therapists = (db.session.execute(select(User.id, User.name).where(User.role == Role.THERAPIST)
+                                     .order_by(User.name)).all() if supervisor else [])
+    record(AuditAction.VIEW, "dashboard", detail=f"worklist page {page_number}, {len(rows)} of {total} items")
+    db.session.commit()
+    return render_template(
+        "dashboard/index.html", filters=filters, staff_page=staff_page, counts=counts, rows=rows,
+        kinds=[k for k in KINDS if supervisor or not k.supervisors_only], kinds_by_key=KINDS_BY_KEY,
+        kind_counts=kind_counts, total=total, page=page_number, pages=pages, sorts=SORTS,
+        phases=OPEN_PHASES, routes=list(Route), therapists=therapists, supervisor=supervisor,
+        now=utcnow(),
+    )
+
+
+@bp.route("/dashboard/outcomes")
+@requires(Permission.VIEW_OUTCOMES)
+def outcomes():
+    from .. import settings
+    from ..models import INDICATION_LABELS
+    from ..rules.scales import OutcomeRules
+    from .outcomes import coverage, figures
+
+    values = settings.current()
+    rules = OutcomeRules.from_settings(values)
+    minimum = values["outcomes.minimum_clients"]
+    result = figures(rules, minimum)
+    record(AuditAction.VIEW, "outcomes", detail="caseload outcomes")
+    db.session.commit()
+    labels = {r.value: r.label for r in Route} | {k.value: v for k, v in INDICATION_LABELS.items()}
+    labels["all"] = "All courses"
+    return render_template("dashboard/outcomes.html", result=result, rules=rules, minimum=minimum,
+                           labels=labels, coverage=coverage())

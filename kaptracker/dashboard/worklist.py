@@ -1,0 +1,122 @@
+"""The caseload worklist: every item that needs someone, from a handful of indexed queries.
+
+Each kind of item is one SELECT with the same columns (kind, client, course, target record,
+since when); the worklist is their UNION ALL, filtered, sorted and paginated in the database,
+so a page costs the same whatever the size of the caseload.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from sqlalchemy import String, and_, exists, func, literal, or_, select, union_all
+from sqlalchemy.orm import aliased
+
+from .. import settings
+from ..models import (
+    ClinicalSession,
+    Client,
+    Course,
+    IntegrationSession,
+    OutcomeScore,
+    OverrideReview,
+    ReviewComment,
+    SafetyAlert,
+    SafetyOverride,
+    SessionKind,
+    User,
+)
+from ..rules.access import Role
+
+
+@dataclasses.dataclass(frozen=True)
+class Kind:
+    key: str
+    label: str
+    severity: str  # danger, warning, info: how the row is marked
+    supervisors_only: bool = False
+
+
+KINDS = (
+    Kind("alert", "Vitals alert not acknowledged", "danger"),
+    Kind("self_harm", "PHQ-9 item 9 flag not acknowledged", "danger"),
+    Kind("override", "Safety override to review", "warning", supervisors_only=True),
+    Kind("screening", "Screening awaiting a medical decision", "warning"),
+    Kind("integration", "Integration overdue after a medicine session", "warning"),
+    Kind("unsigned", "Note unsigned", "warning"),
+    Kind("review", "Review comment awaiting the therapist's answer", "info"),
+    Kind("no_contact", "No contact", "info"),
+    Kind("over_plan", "More medicine sessions than planned", "info"),
+)
+KINDS_BY_KEY = {k.key: k for k in KINDS}
+
+SORTS = {
+    "oldest": "Oldest first",
+    "newest": "Newest first",
+    "client": "Client name",
+    "therapist": "Therapist",
+    "kind": "Kind of item",
+}
+
+
+def _row(kind: str, client_id, course_id, target_id, since):
+    return (literal(kind, String(20)).label("kind"), client_id.label("client_id"),
+            course_id.label("course_id"), target_id.label("target_id"), since.label("since"))
+
+
+def item_queries(now: dt.datetime, *, supervisor: bool) -> dict[str, object]:
+    values = settings.current()
+    unsigned_before = now - dt.timedelta(hours=values["review.unsigned_after_hours"])
+    integration_before = now - dt.timedelta(days=values["integration.due_days"])
+    contact_before = now - dt.timedelta(days=values["review.no_contact_days"])
+    cs = ClinicalSession
+    open_course = Course.end_reason.is_(None)
+    queries = {
+        "alert": select(*_row("alert", Course.client_id, Course.id, SafetyAlert.session_id, SafetyAlert.raised_at))
+        .select_from(SafetyAlert).join(cs, cs.id == SafetyAlert.session_id).join(Course, Course.id == cs.course_id)
+        .where(SafetyAlert.acknowledged_at.is_(None)),
+        "self_harm": select(*_row("self_harm", Course.client_id, Course.id, OutcomeScore.id, OutcomeScore.recorded_at))
+        .select_from(OutcomeScore).join(Course, Course.id == OutcomeScore.course_id)
+        .where(OutcomeScore.self_harm_flag.is_(True), OutcomeScore.flag_acknowledged_at.is_(None),
+               OutcomeScore.entered_in_error_at.is_(None)),
+        "screening": select(*_row("screening", Course.client_id, Course.id, cs.id, cs.occurred_at))
+        .select_from(cs).join(Course, Course.id == cs.course_id)
+        .where(cs.signed_at.is_(None), cs.kind == SessionKind.SCREENING, open_course),
+        "integration": select(*_row("integration", Course.client_id, Course.id, cs.id, cs.occurred_at))
+        .select_from(cs).join(Course, Course.id == cs.course_id)
+        .where(cs.kind == SessionKind.DOSING, cs.occurred_at < integration_before, open_course,
+               ~exists().where(IntegrationSession.dosing_session_id == cs.id)),
+        "unsigned": select(*_row("unsigned", Course.client_id, Course.id, cs.id, cs.occurred_at))
+        .select_from(cs).join(Course, Course.id == cs.course_id)
+        .where(cs.signed_at.is_(None), cs.kind != SessionKind.SCREENING, cs.occurred_at < unsigned_before),
+        "no_contact": select(*_row("no_contact", Course.client_id, Course.id, Course.id,
+                                   func.coalesce(Course.last_contact_at, Course.created_at)))
+        .where(open_course, or_(Course.last_contact_at < contact_before,
+                                and_(Course.last_contact_at.is_(None), Course.created_at < contact_before))),
+        "over_plan": select(*_row("over_plan", Course.client_id, Course.id, Course.id,
+                                  func.coalesce(Course.last_contact_at, Course.created_at)))
+        .where(open_course, Course.medicine_given > Course.planned_medicine_sessions),
+    }
+    reply = aliased(ReviewComment)
+    answered = exists().where(reply.reply_to_id == ReviewComment.id, reply.author_id == User.id,
+                              User.role == Role.THERAPIST)
+    queries["review"] = (
+        select(*_row("review", Course.client_id, Course.id, ReviewComment.id, ReviewComment.created_at))
+        .select_from(ReviewComment).join(Course, Course.id == ReviewComment.course_id)
+        .where(ReviewComment.reply_to_id.is_(None), ~answered)
+    )
+    if supervisor:
+        queries["override"] = (
+            select(*_row("override", Course.client_id, Course.id, SafetyOverride.id, SafetyOverride.created_at))
+            .select_from(SafetyOverride).join(cs, cs.id == SafetyOverride.session_id)
+            .join(Course, Course.id == cs.course_id)
+            .where(~exists().where(OverrideReview.override_id == SafetyOverride.id))
+        )
+    return queries
+
+
+def items_subquery(now: dt.datetime, *, supervisor: bool, flag: str | None):
+    queries = item_queries(now, supervisor=supervisor)
+    chosen = [queries[flag]] if flag in queries else list(queries.values())
+    return union_all(*chosen).subquery("items")
