@@ -45,9 +45,15 @@ class ScoreFormBase(FlaskForm):
         if self._course_started and field.data < self._course_started - dt.timedelta(days=90):
             raise ValidationError("This is more than 90 days before the course started.")
 
-    def validate_session_number(self, field):
+    def validate(self, extra_validators=None):
+        # Not an inline validate_session_number: Optional() stops the chain when the field is
+        # empty, so such a check never ran and a pre-session score was saved without its number.
+        valid = super().validate(extra_validators)
+        field = self.session_number
         if self.occasion.data == Occasion.PRE_SESSION.value and field.data is None and not field.errors:
-            raise ValidationError("Enter which medicine session this score was completed before.")
+            field.errors = [*field.errors, "Enter which medicine session this score was completed before."]
+            return False
+        return valid
 
     def answers(self) -> list[int | None]:
         return [self[name].data for name in self.item_names]
