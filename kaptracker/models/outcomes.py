@@ -24,7 +24,7 @@ class OutcomeScore(db.Model):
     __table_args__ = (
         CheckConstraint("total >= 0 AND total <= 80", name="total_range"),
         CheckConstraint(
-            "(occasion = 'pre_session' AND session_number BETWEEN 1 AND 24)"
+            "(occasion = 'pre_session' AND session_number IS NOT NULL AND session_number BETWEEN 1 AND 24)"
             " OR (occasion <> 'pre_session' AND session_number IS NULL)",
             name="session_number_for_pre_session",
         ),

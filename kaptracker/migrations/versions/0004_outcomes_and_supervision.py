@@ -20,7 +20,15 @@ depends_on = None
 # append-only.
 SCORE_FIXED = ("course_id", "scale", "occasion", "session_number", "completed_on", "answers",
                "total", "band", "self_harm_flag", "recorded_by_id", "recorded_at")
+# Each set once, all three together: once set, none of them changes again.
+ACKNOWLEDGED = ("flag_acknowledged_at", "flag_acknowledged_by_id", "flag_action")
+IN_ERROR = ("entered_in_error_at", "entered_in_error_by_id", "error_reason")
 APPEND_ONLY = ("review_comment", "override_review")
+
+
+def _changed(columns, *, postgres=False) -> str:
+    op_ = "IS DISTINCT FROM" if postgres else "IS NOT"
+    return " OR ".join(f"NEW.{c} {op_} OLD.{c}" for c in columns)
 
 
 def _sqlite():
@@ -29,8 +37,8 @@ def _sqlite():
            "BEGIN SELECT RAISE(ABORT, 'scores are never deleted: mark them entered in error'); END")
     yield ("CREATE TRIGGER outcome_score_no_edit BEFORE UPDATE ON outcome_score "
            f"WHEN ({fixed}) "
-           "OR (OLD.entered_in_error_at IS NOT NULL AND NEW.entered_in_error_at IS NOT OLD.entered_in_error_at) "
-           "OR (OLD.flag_acknowledged_at IS NOT NULL AND NEW.flag_acknowledged_at IS NOT OLD.flag_acknowledged_at) "
+           f"OR (OLD.entered_in_error_at IS NOT NULL AND ({_changed(IN_ERROR)})) "
+           f"OR (OLD.flag_acknowledged_at IS NOT NULL AND ({_changed(ACKNOWLEDGED)})) "
            "BEGIN SELECT RAISE(ABORT, 'a score is never edited: mark it entered in error and enter it again'); END")
     for table in APPEND_ONLY:
         for event in ("UPDATE", "DELETE"):
@@ -49,8 +57,8 @@ def _postgresql():
                 RAISE EXCEPTION 'scores are never deleted: mark them entered in error';
             END IF;
             IF ({fixed})
-               OR (OLD.entered_in_error_at IS NOT NULL AND NEW.entered_in_error_at IS DISTINCT FROM OLD.entered_in_error_at)
-               OR (OLD.flag_acknowledged_at IS NOT NULL AND NEW.flag_acknowledged_at IS DISTINCT FROM OLD.flag_acknowledged_at) THEN
+               OR (OLD.entered_in_error_at IS NOT NULL AND ({_changed(IN_ERROR, postgres=True)}))
+               OR (OLD.flag_acknowledged_at IS NOT NULL AND ({_changed(ACKNOWLEDGED, postgres=True)})) THEN
                 RAISE EXCEPTION 'a score is never edited: mark it entered in error and enter it again';
             END IF;
             RETURN NEW;
@@ -114,7 +122,7 @@ def upgrade():
     sa.Column('entered_in_error_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('entered_in_error_by_id', sa.Integer(), nullable=True),
     sa.Column('error_reason', sa.String(length=200), nullable=True),
-    sa.CheckConstraint("(occasion = 'pre_session' AND session_number BETWEEN 1 AND 24) OR (occasion <> 'pre_session' AND session_number IS NULL)", name=op.f('ck_outcome_score_session_number_for_pre_session')),
+    sa.CheckConstraint("(occasion = 'pre_session' AND session_number IS NOT NULL AND session_number BETWEEN 1 AND 24) OR (occasion <> 'pre_session' AND session_number IS NULL)", name=op.f('ck_outcome_score_session_number_for_pre_session')),
     sa.CheckConstraint('(entered_in_error_at IS NULL AND entered_in_error_by_id IS NULL AND error_reason IS NULL) OR (entered_in_error_at IS NOT NULL AND entered_in_error_by_id IS NOT NULL AND error_reason IS NOT NULL)', name=op.f('ck_outcome_score_error_marked_together')),
     sa.CheckConstraint('(flag_acknowledged_at IS NULL AND flag_acknowledged_by_id IS NULL AND flag_action IS NULL) OR (flag_acknowledged_at IS NOT NULL AND flag_acknowledged_by_id IS NOT NULL AND flag_action IS NOT NULL)', name=op.f('ck_outcome_score_flag_acknowledged_together')),
     sa.CheckConstraint('self_harm_flag OR flag_acknowledged_at IS NULL', name=op.f('ck_outcome_score_ack_needs_flag')),
