@@ -243,3 +243,37 @@ def count_queries(app):
             sa.event.remove(db.engine, "before_cursor_execute", before)
 
     return counting
+
+
+# --- the fuzzing figures (tests/test_fuzz.py writes one file per worker) -----------------------
+
+FUZZ_DIR = Path(__file__).resolve().parents[1] / "test-artifacts" / "fuzz"
+
+
+def pytest_sessionstart(session):
+    if not hasattr(session.config, "workerinput"):  # the main process, once per run
+        shutil.rmtree(FUZZ_DIR, ignore_errors=True)
+
+
+def pytest_terminal_summary(terminalreporter):
+    import json
+
+    per_route: dict[str, dict[str, int]] = {}
+    for path in sorted(FUZZ_DIR.glob("inputs-*.json")):
+        for route, statuses in json.loads(path.read_text()).items():
+            for status, n in statuses.items():
+                per_route.setdefault(route, {}).setdefault(status, 0)
+                per_route[route][status] += n
+    if not per_route:
+        return
+    total = sum(sum(s.values()) for s in per_route.values())
+    by_status: dict[str, int] = {}
+    for statuses in per_route.values():
+        for status, n in statuses.items():
+            by_status[status] = by_status.get(status, 0) + n
+    (FUZZ_DIR / "summary.json").write_text(json.dumps(
+        {"inputs": total, "routes": len(per_route), "by_status": dict(sorted(by_status.items())),
+         "per_route": per_route}, indent=1))
+    terminalreporter.write_line(
+        f"fuzzing: {total} generated inputs to {len(per_route)} routes (method and endpoint); "
+        f"responses {dict(sorted(by_status.items()))}; see test-artifacts/fuzz/summary.json")
