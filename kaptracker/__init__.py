@@ -77,6 +77,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .outcomes import bp as outcomes_bp
     from .supervision import bp as supervision_bp
     from .dashboard import bp as dashboard_bp
+    from .reports import bp as reports_bp
     from .main import bp as main_bp
 
     app.register_blueprint(main_bp)
@@ -88,6 +89,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(outcomes_bp)
     app.register_blueprint(supervision_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(reports_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(audit_bp, url_prefix="/audit")
     # Static files are public (no patient data).

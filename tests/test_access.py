@@ -49,6 +49,8 @@ ROUTES = {
     "exports.client_fhir": ("GET", "/clients/{own}/fhir", {T, S}),
     "exports.caseload_csv": ("GET", "/exports/caseload.csv", {T, S}),
     "exports.course_vitals_csv": ("GET", "/courses/{course}/vitals.csv", {T, M, S}),
+    "reports.course_summary": ("GET", "/courses/{course}/summary", {T, M, S}),
+    "reports.course_summary_pdf": ("GET", "/courses/{course}/summary.pdf", {T, M, S}),
     "dashboard.index": ("GET", "/dashboard/", {T, S}),
     "dashboard.outcomes": ("GET", "/dashboard/outcomes", {S}),
     "outcomes.new_score": ("GET", "/courses/{course}/scores/new/phq9", {T, M}),

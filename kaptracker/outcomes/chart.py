@@ -13,7 +13,7 @@ from ..rules import scales
 from ..rules.scales import Scale
 
 WIDTH, HEIGHT = 640, 220
-LEFT, RIGHT, TOP, BOTTOM = 40, 16, 14, 36
+LEFT, RIGHT, TOP, BOTTOM = 40, 34, 14, 36
 
 
 @dataclasses.dataclass

@@ -9,6 +9,11 @@
       event.preventDefault();
     }
   });
+  // Print buttons (the course summary).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-print]");
+    if (button) { window.print(); }
+  });
   // Move focus to an error summary so keyboard and screen-reader users hear it first.
   document.addEventListener("DOMContentLoaded", function () {
     var summary = document.querySelector(".error-summary");
