@@ -30,7 +30,10 @@ def _plus_hours_default(element, compiler, **kw):
 def _plus_hours_sqlite(element, compiler, **kw):
     column = list(element.clauses)[0]
     # Stored as naive UTC text 'YYYY-MM-DD HH:MM:SS[.ffffff]'; keep the same shape for comparison.
-    return f"strftime('%Y-%m-%d %H:%M:%f', {compiler.process(column, **kw)}, '+{element.hours} hours')"
+    # Not strftime's %f: it has milliseconds ('SS.SSS'), and text comparison then put a note signed
+    # exactly at (or microseconds before) the limit after it. Whole seconds, then the stored fraction.
+    value = compiler.process(column, **kw)
+    return f"(strftime('%Y-%m-%d %H:%M:%S', {value}, '+{element.hours} hours') || substr({value}, 20))"
 
 
 __all__ = ["plus_hours", "func", "literal_column"]
