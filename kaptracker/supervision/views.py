@@ -73,6 +73,11 @@ def review_panel(course: Course, *, comment_form=None, reply_form=None, reply_to
     }
 
 
+# What the course page (sent back with a failed form) reads of the course: its client and the
+# client's indications (what is due), loaded with it rather than lazily.
+_COURSE_PAGE = (joinedload(Course.client).selectinload(Client.indication_rows),)
+
+
 def _course_page(course, **forms):
     from ..courses.views import render_course
 
@@ -82,7 +87,7 @@ def _course_page(course, **forms):
 @bp.route("/courses/<int:course_id>/reviews", methods=["POST"])
 @requires(Permission.COMMENT_REVIEW)
 def add_comment(course_id: int):
-    course = get_course_for(current_user, course_id, options=(joinedload(Course.client),))
+    course = get_course_for(current_user, course_id, options=_COURSE_PAGE)
     form = CommentForm()
     if not form.validate_on_submit():
         return _course_page(course, comment_form=form)
@@ -101,7 +106,7 @@ def reply(comment_id: int):
     course_id = db.session.scalar(select(ReviewComment.course_id).where(ReviewComment.id == comment_id))
     if course_id is None:
         abort(404)
-    course = get_course_for(current_user, course_id, options=(joinedload(Course.client),))
+    course = get_course_for(current_user, course_id, options=_COURSE_PAGE)
     comment = db.session.get(ReviewComment, comment_id)
     root_id = comment.reply_to_id or comment.id
     if not may_reply(course):
