@@ -114,7 +114,8 @@ class ClientRecord:
 
 
 def load_client_record(client: Client) -> ClientRecord:
-    """Five queries whatever the size of the record (the client is already loaded)."""
+    """Six queries whatever the size of the record (the client is already loaded): courses,
+    sessions of every kind, doses, readings, scores, and the names of the staff involved."""
     courses = list(db.session.scalars(
         select(Course).where(Course.client_id == client.id).order_by(Course.started_on, Course.id)
     ))

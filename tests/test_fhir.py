@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from fhirclient.models import bundle as fhir_bundle
 from fhirclient.models.fhirabstractbase import FHIRValidationError
+from fhirclient.models.fhirelementfactory import FHIRElementFactory
 from sqlalchemy import func, select
 
 from kaptracker import fhir
@@ -163,8 +164,6 @@ def test_the_bundle_parses_as_fhir_r4_and_counts_every_record(record, client, lo
     for entry in parsed.entry:
         assert entry.resource is not None and entry.fullUrl.startswith("urn:uuid:")
         # Each resource also parses alone, through the library's factory.
-        from fhirclient.models.fhirelementfactory import FHIRElementFactory
-
         FHIRElementFactory.instantiate(entry.resource.resource_type, entry.resource.as_json())
     assert fhir.resource_counts(data) == {
         "Encounter": 2 + 3 + 3,  # screening, preparation, 3 medicine and 3 integration sessions
