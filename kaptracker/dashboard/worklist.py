@@ -89,7 +89,8 @@ def item_queries(now: dt.datetime, *, supervisor: bool) -> dict[str, object]:
                ~exists().where(IntegrationSession.dosing_session_id == cs.id)),
         "unsigned": select(*_row("unsigned", Course.client_id, Course.id, cs.id, cs.occurred_at))
         .select_from(cs).join(Course, Course.id == cs.course_id)
-        .where(cs.signed_at.is_(None), cs.kind != SessionKind.SCREENING, cs.occurred_at < unsigned_before),
+        .where(cs.signed_at.is_(None), cs.kind != SessionKind.SCREENING, cs.occurred_at < unsigned_before,
+               open_course),  # an ended course's drafts can no longer be signed
         "no_contact": select(*_row("no_contact", Course.client_id, Course.id, Course.id,
                                    func.coalesce(Course.last_contact_at, Course.created_at)))
         .where(open_course, or_(Course.last_contact_at < contact_before,
