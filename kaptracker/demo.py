@@ -611,8 +611,8 @@ COURSES: tuple[dict, ...] = (
     dict(  # deferred: uncontrolled hypertension pending cardiology
         client=7, route=Route.LOZENGE, planned=4, weight=92.5,
         goals="Fewer panic attacks; travel by train to visit family.",
-        screening=dict(
-            n=8, sign=7,
+        screening=dict(  # six weeks ago, no contact since: on the worklist as "no contact"
+            n=32, sign=31,
             bp_history="Hypertension for two years; amlodipine 5 mg started three weeks ago. Today 168/104 and "
                        "164/100 seated, five minutes apart. Home readings 150-170 / 95-105.",
             heart_history="Occasional palpitations; no chest pain. Father had a heart attack at 58.",
@@ -816,7 +816,7 @@ COURSES: tuple[dict, ...] = (
             "therapy continues for three months.")),
     ),
     dict(  # every planned IV session given and integrated; the last integration note is a draft
-        client=18, route=Route.IV, planned=4, weight=90.3,
+        client=18, route=Route.IV, planned=3, weight=90.3,  # a fourth infusion given beyond the plan
         prep_theme=4, themes=[0, 4, 1, 3],
         goals="Relief from depression and anxiety; cut down gabapentin with the GP.",
         screening=dict(

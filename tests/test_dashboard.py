@@ -426,3 +426,15 @@ def test_rates_only_from_the_minimum_number_of_courses(make_user, make_client, c
     db.session.commit()
     text = parse(client.get("/dashboard/outcomes").get_data(as_text=True)).text
     assert "3 of 3 (100 %)" in text and "0 of 3 (0 %)" in text
+
+
+def test_the_demo_clinic_shows_every_kind_of_item(runner, client, login):
+    assert runner.invoke(args=["seed-demo", "--password", "demo passphrase 1"]).exit_code == 0
+    from kaptracker.models import User
+    from kaptracker.rules.access import Role
+
+    supervisor = db.session.scalars(select(User).where(User.role == Role.SUPERVISOR)).first()
+    client.post("/login", data={"email": supervisor.email, "password": "demo passphrase 1"})
+    chips = _chips(client.get("/dashboard/"))
+    assert set(chips) == ALL_KINDS
+    assert all(chips[k] >= 1 for k in ALL_KINDS), chips
