@@ -52,6 +52,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     db.init_app(app)
     course_summary.init_app()
+    if app.config.get("RAISE_ON_LAZY_LOAD"):
+        from . import lazyload
+
+        lazyload.init_app()  # tests: a lazy load during a request raises
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)

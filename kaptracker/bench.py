@@ -99,15 +99,21 @@ TARGETS = {"record": 3.0, "list": 5.0}
 
 
 def make_app(database_url: str):
-    from flask import render_template_string
-
     from . import create_app
-    from .access import public
-    from .extensions import db
-    from .models import User
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "bench-secret-key",
                       "PASSWORD_HASH_METHOD": "scrypt:32768:8:1"})
+    add_floor(app)
+    return app
+
+
+def add_floor(app) -> None:
+    """The floor page, on this app instance only (never a production route)."""
+    from flask import render_template_string
+
+    from .access import public
+    from .extensions import db
+    from .models import User
 
     @public
     def floor():
@@ -115,7 +121,6 @@ def make_app(database_url: str):
         return render_template_string(FLOOR_TEMPLATE, rows=rows)
 
     app.add_url_rule("/bench/floor", "bench_floor", floor)
-    return app
 
 
 def ensure_clinic(app, clients: int | None, seed: int) -> None:
@@ -137,8 +142,9 @@ def ensure_clinic(app, clients: int | None, seed: int) -> None:
         print(f"  loaded in {time.perf_counter() - started:.0f} s", flush=True)
 
 
-def context(app, password: str) -> dict:
-    """The records the pages open: the first generated therapist's busiest client and course."""
+def context(app, password: str, after_user: int = 0) -> dict:
+    """The records the pages open: the first generated therapist's busiest client and course
+    (among the staff with an id above ``after_user``: the query-budget tests load twice)."""
     from . import scale
     from .extensions import db
     from .templating import clinic_now
@@ -146,8 +152,9 @@ def context(app, password: str) -> dict:
     with app.app_context():
         q = lambda sql, **kw: db.session.execute(sa.text(sql), kw).first()  # noqa: E731
         like = f"%@{scale.DOMAIN}"
-        ids = {role: q("SELECT id FROM \"user\" WHERE role = :r AND email LIKE :d ORDER BY id LIMIT 1",
-                       r=role, d=like)[0] for role in ("therapist", "medical", "supervisor", "admin")}
+        ids = {role: q("SELECT id FROM \"user\" WHERE role = :r AND email LIKE :d AND id > :a"
+                       " ORDER BY id LIMIT 1", r=role, d=like, a=after_user)[0]
+               for role in ("therapist", "medical", "supervisor", "admin")}
         emails = {role: q("SELECT email FROM \"user\" WHERE id = :i", i=i)[0] for role, i in ids.items()}
         course = q("SELECT c.id, c.client_id FROM course c JOIN client cl ON cl.id = c.client_id"
                    " JOIN clinical_session s ON s.course_id = c.id WHERE cl.therapist_id = :t"
@@ -159,15 +166,26 @@ def context(app, password: str) -> dict:
         open_ids = [r[0] for r in db.session.execute(sa.text(
             "SELECT s.id FROM clinical_session s JOIN course c ON c.id = s.course_id"
             " JOIN client cl ON cl.id = c.client_id WHERE s.kind = 'dosing' AND s.signed_at IS NULL"
-            " AND c.end_reason IS NULL AND cl.status = 'active' ORDER BY s.occurred_at DESC, s.id LIMIT 40"))]
-        family = q("SELECT family_name FROM client ORDER BY id LIMIT 1")[0]
+            " AND c.end_reason IS NULL AND cl.status = 'active' AND cl.therapist_id > :a"
+            " ORDER BY s.occurred_at DESC, s.id LIMIT 40"), {"a": after_user})]
+        family = q("SELECT family_name FROM client WHERE therapist_id = :t ORDER BY id LIMIT 1",
+                   t=ids["therapist"])[0]
         local_now = clinic_now().replace(second=0, microsecond=0).strftime("%Y-%m-%dT%H:%M")
     return {"ids": ids, "emails": emails, "password": password, "client": course[1], "course": course[0],
-            "dosing": dosing[0], "open_dosing": open_ids[0], "open_sessions": open_ids,
+            "dosing": dosing[0], "open_dosing": open_ids[0] if open_ids else None, "open_sessions": open_ids,
             "search": family[:6].lower(), "local_now": local_now}
 
 
-CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+class CSRF:
+    """The CSRF token in a page; "" where the app has CSRF switched off (tests)."""
+
+    @staticmethod
+    def search(page: str):
+        match = CSRF_INPUT.search(page)
+        return match or re.match(r"()", "")
 
 
 def signed_in_client(app, email: str, password: str):
@@ -186,7 +204,7 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
 
 
-def measure(app, ctx: dict, requests: int, warmup: int = 3) -> list[dict]:
+def measure(app, ctx: dict, requests: int, warmup: int = 3, pages: list[Page] | None = None) -> list[dict]:
     from .extensions import db
 
     sessions = {}
@@ -199,9 +217,12 @@ def measure(app, ctx: dict, requests: int, warmup: int = 3) -> list[dict]:
     with app.app_context():
         sa.event.listen(db.engine, "before_cursor_execute", count)
     try:
-        for page in PAGES:
+        for page in pages or PAGES:
             if page.endpoint not in app.view_functions:
                 print(f"  (skipped {page.name}: no endpoint {page.endpoint} in this version)")
+                continue
+            if page.endpoint == "vitals.record_vitals" and not ctx["open_dosing"]:
+                print(f"  (skipped {page.name}: no open medicine session in this clinic)")
                 continue
             if page.role == "anonymous":
                 http, token = app.test_client(), None
@@ -240,7 +261,7 @@ def measure(app, ctx: dict, requests: int, warmup: int = 3) -> list[dict]:
     finally:
         with app.app_context():
             sa.event.remove(db.engine, "before_cursor_execute", count)
-    floor = next(r["median_ms"] for r in results if r["kind"] == "floor")
+    floor = next((r["median_ms"] for r in results if r["kind"] == "floor"), 1.0)
     for r in results:
         r["ratio"] = round(r["median_ms"] / floor, 2)
         target = TARGETS.get(r["kind"])

@@ -263,6 +263,7 @@ class Generator:
     def chunk(self, first: int, count: int) -> _Chunk:
         """Clients ``first`` .. ``first + count - 1`` (0-based positions in this run)."""
         out = _Chunk()
+        self.force_today = True  # at least one medicine session today per batch, however small
         for position in range(first, first + count):
             self._client(out, position)
         return out
@@ -336,6 +337,10 @@ class Generator:
         ended = profile in ("completed", "discontinued")
         given = {"preparation": 0, "medicine": rng.randint(1, planned - 1), "integration": planned,
                  "completed": planned, "discontinued": rng.randint(0, 2)}[profile]
+        force = profile == "medicine" and self.force_today
+        if force:
+            self.force_today = False
+            given, start = planned - 1, self.today - dt.timedelta(days=20)
         day = start
         sessions = []  # (kind, occurred_at, author, signed, signer)
 
@@ -367,7 +372,8 @@ class Generator:
         for n in range(given):
             day += dt.timedelta(days=rng.randint(5, 9))
             if day >= self.today:  # a few open courses have a medicine session today
-                if ended or profile != "medicine" or rng.random() > 0.15:
+                if ended or profile != "medicine" or (last_dosing and last_dosing[1].date() == self.today) \
+                        or (not force and rng.random() > 0.15):
                     break
                 day = self.today
             today_session = not ended and day == self.today

@@ -216,7 +216,7 @@ def _course_summaries(client: Client):
 @bp.route("/<int:client_id>/edit", methods=["GET", "POST"])
 @requires(Permission.EDIT_CLIENT)
 def edit(client_id: int):
-    client = get_client_for(current_user, client_id, options=(joinedload(Client.therapist),))
+    client = get_client_for(current_user, client_id, options=(joinedload(Client.therapist), selectinload(Client.indication_rows)))
     form = _saved_form(client) if request.method == "GET" else _limit_choices(ClientForm(obj=client, client=client), client)
     if form.validate_on_submit():
         if form.version.data != str(client.version):
@@ -233,7 +233,7 @@ def edit(client_id: int):
             db.session.commit()
         except StaleDataError:  # another save of this client won the race by a moment
             db.session.rollback()
-            client = get_client_for(current_user, client_id, options=(joinedload(Client.therapist),))
+            client = get_client_for(current_user, client_id, options=(joinedload(Client.therapist), selectinload(Client.indication_rows)))
             return _conflict(client, form)
         flash("Changes saved.", "success")
         return redirect(url_for("clients.show", client_id=client.id))
@@ -275,7 +275,7 @@ def _conflict(client: Client, yours: ClientForm):
 @bp.route("/<int:client_id>/reassign", methods=["POST"])
 @requires(Permission.REASSIGN_CLIENT)
 def reassign(client_id: int):
-    client = get_client_for(current_user, client_id, options=(joinedload(Client.therapist),))
+    client = get_client_for(current_user, client_id, options=(joinedload(Client.therapist), selectinload(Client.indication_rows)))
     form = ReassignForm()
     if not form.validate_on_submit():
         flash("Choose an active therapist to reassign this client to.", "error")
