@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from .conftest import email
 
 SHOTS = Path("/tmp/shots")
-# Kinds of flagged item the demo clinic has (it has no over-plan course and no client out of
-# contact for 30 days: those chips show 0).
-DEMO_KINDS = ("alert", "self_harm", "override", "screening", "integration", "unsigned", "review")
+# The demo clinic has every kind of flagged item.
+DEMO_KINDS = ("alert", "self_harm", "override", "screening", "integration", "unsigned", "review",
+              "no_contact", "over_plan")
 
 
 def keep(path: Path) -> None:
