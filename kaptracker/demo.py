@@ -1565,10 +1565,26 @@ def _answers(rng: random.Random, scale, total: int, *, item9: int = 0) -> list[i
     return answers
 
 
+def _stated_scores(text: str) -> tuple[dict[str, int], dict[str, int], int]:
+    """Scores the notes already state: ({scale label: baseline}, {scale label: final}, item 9)."""
+    import re
+
+    baseline, final = {}, {}
+    for label in ("PHQ-9", "GAD-7", "PCL-5"):
+        for m in re.finditer(rf"{label} (\d+)(?: to (\d+)| at screening, (\d+))?", text):
+            baseline.setdefault(label, int(m.group(1)))
+            if m.group(2) or m.group(3):
+                final[label] = int(m.group(2) or m.group(3))
+    item9 = re.search(r"item 9 = (\d)", text)
+    return baseline, final, int(item9.group(1)) if item9 else 0
+
+
 def seed_outcomes(rng: random.Random, staff: dict[str, User]) -> None:
-    """Scale histories for every course: a baseline at screening, a score before each medicine
-    session, a follow-up after completed courses; one PHQ-9 item-9 flag still open, one
-    acknowledged; a missing pre-session score on a running course (shown as due). Then review
+    """Scale histories for every course, agreeing with the numbers its notes state (the screening's
+    baseline scores, "PHQ-9 15 to 7" in an end note): a baseline at screening, a score before each
+    medicine session, a follow-up after completed courses. The item 9 a screening records is
+    flagged and acknowledged; one new item-9 answer on a running course is still open; the newest
+    pre-session PHQ-9 of one running course is not typed in yet (shown as due). Then review
     comments on the newest therapist's courses: one answered, one awaiting the answer."""
     from sqlalchemy import select
 
@@ -1579,43 +1595,56 @@ def seed_outcomes(rng: random.Random, staff: dict[str, User]) -> None:
     zone = _clinic_zone()
     courses = db.session.scalars(select(Course).order_by(Course.id)).all()
     sessions = db.session.execute(
-        select(ClinicalSession.course_id, ClinicalSession.kind, ClinicalSession.occurred_at)
+        select(ClinicalSession.course_id, ClinicalSession.kind, ClinicalSession.occurred_at, ClinicalSession.note)
         .order_by(ClinicalSession.occurred_at)
     ).all()
+    diagnoses = dict(db.session.execute(select(Screening.course_id, Screening.psychiatric_diagnoses)).all())
     by_course: dict[int, list] = {}
     for row in sessions:
         by_course.setdefault(row.course_id, []).append(row)
     today = utcnow().astimezone(zone).date()
     scores = []
-    flagged_open = flagged_acknowledged = skipped_due = False
+    flagged_open = skipped_due = False
     for k, course in enumerate(courses):
         rows = by_course.get(course.id, [])
         screening = next((r for r in rows if r.kind == SessionKind.SCREENING), None)
         if screening is None:
             continue
         therapist_id = course.client.therapist_id
+        stated, finals, stated_item9 = _stated_scores(f"{diagnoses.get(course.id) or ''} {screening.note or ''}")
+        _, later, _ = _stated_scores(" ".join([course.end_note or ""] + [r.note or "" for r in rows]))
+        finals = {**later, **finals}
         medicine = [r.occurred_at.astimezone(zone).date() for r in rows if r.kind == SessionKind.DOSING]
         start, keep = TRAJECTORIES[k % len(TRAJECTORIES)]
         indications = [i.value for i in course.client.indications]
         for scale in scales.expected_scales(indications):
             maximum = scale.spec.maximum
-            level = start * maximum * (0.9 + 0.2 * rng.random())
+            first = stated.get(scale.label, round(start * maximum * (0.9 + 0.2 * rng.random())))
             points = [(Occasion.BASELINE, None, screening.occurred_at.astimezone(zone).date())]
             for n, day in enumerate(medicine, start=1):
-                if course.is_open and n == len(medicine) and n > 1 and not skipped_due:
+                if scale is Scale.PHQ9 and course.is_open and n == len(medicine) and n > 1 and not skipped_due:
                     skipped_due = True  # the newest one not typed in yet: shown as due
                     continue
                 points.append((Occasion.PRE_SESSION, n, day - dt.timedelta(days=rng.choice((0, 0, 1)))))
             if course.end_reason is EndReason.COMPLETED and course.ended_on:
                 points.append((Occasion.FOLLOW_UP, None, min(today, course.ended_on + dt.timedelta(days=14))))
+            last = len(points) - 1
             for index, (occasion, number, day) in enumerate(points):
-                total = max(0, min(maximum, round(level * keep ** index + rng.uniform(-1.5, 1.5))))
+                if index == 0:
+                    total = first
+                elif scale.label in finals:  # from the baseline to the stated result
+                    goal = finals[scale.label]
+                    total = round(first + (goal - first) * index / last) + (0 if index == last else rng.choice((-1, 0, 1)))
+                else:
+                    total = round(first * keep ** index + rng.uniform(-1.5, 1.5))
+                total = max(0, min(maximum, total))
                 item9 = 0
-                if scale is Scale.PHQ9 and total >= 12 and index == 0:
-                    if not flagged_acknowledged:
-                        item9, flagged_acknowledged = 1, "ack"
-                    elif not flagged_open and course.is_open and k > 6:
-                        item9, flagged_open = 1, True
+                acknowledged = False
+                if scale is Scale.PHQ9 and index == 0 and stated_item9:
+                    item9, acknowledged = stated_item9, True
+                elif (scale is Scale.PHQ9 and not flagged_open and course.is_open and index == last
+                      and index > 0 and total >= 8 and not stated_item9):
+                    item9, flagged_open = 1, True
                 answers = _answers(rng, scale, total, item9=item9)
                 total = sum(answers)
                 recorded = dt.datetime.combine(day, dt.time(12, rng.randint(0, 59)), tzinfo=zone).astimezone(dt.UTC)
@@ -1625,12 +1654,11 @@ def seed_outcomes(rng: random.Random, staff: dict[str, User]) -> None:
                     band=scales.band(scale, total).label, self_harm_flag=scales.self_harm_flag(scale, answers),
                     recorded_by_id=therapist_id, recorded_at=min(recorded, utcnow()),
                 )
-                if score.self_harm_flag and flagged_acknowledged == "ack":
-                    flagged_acknowledged = True
+                if acknowledged:
                     score.flag_acknowledged_at = min(recorded + dt.timedelta(minutes=20), utcnow())
                     score.flag_acknowledged_by_id = therapist_id
-                    score.flag_action = ("Risk assessed with the client in session: passive thoughts, no "
-                                         "plan or intent. Safety plan reviewed; supervisor informed.")
+                    score.flag_action = ("Risk assessed at screening: passive thoughts, no plan or intent. "
+                                         "Safety plan written with the client; supervisor informed.")
                 scores.append(score)
     db.session.add_all(scores)
 

@@ -199,7 +199,7 @@ def show(client_id: int):
     outcomes = [panel(c, client, [s for s in scores if s.course_id == c.id], dates[c.id])
                 for c, _ in courses]
     return render_template("clients/show.html", client=client, reassign=reassign, courses=courses,
-                           may_start_course=may_start, outcomes=[o for o in outcomes if o["scores"]])
+                           may_start_course=may_start, outcomes=[o for o in outcomes if o["scores"] or o["due"]])
 
 
 def _course_summaries(client: Client):

@@ -65,14 +65,16 @@ def panel(course: Course, client: Client, scores, medicine: list[dt.date], facts
     charts = [c for c in (chart.build(scale, grouped.get(scale, []), medicine, pcl5_cutoff=rules.pcl5_cutoff)
                           for scale in Scale) if c is not None]
     results = service.outcomes(scores)
+    due = service.due(course, [i.value for i in client.indications], scores, facts)
+    # An open course takes any score; a completed one only its follow-ups, while they are due.
     may_enter = (may(current_user.role, Permission.ENTER_SCORES) and _own(course)
-                 and _writable_reason(course) is None)
+                 and _writable_reason(course) is None and (course.is_open or bool(due)))
     return {
         "course": course,
         "scores": scores,
         "charts": charts,
         "outcomes": [(results[s], results[s].sentence(rules)) for s in Scale if s in results],
-        "due": service.due(course, [i.value for i in client.indications], scores, facts),
+        "due": due,
         "expected": scales.expected_scales([i.value for i in client.indications]),
         "may_enter": may_enter,
         "may_ack": may(current_user.role, Permission.ACKNOWLEDGE_SCORE_FLAG),

@@ -60,7 +60,8 @@ def review_panel(course: Course, *, comment_form=None, reply_form=None, reply_to
     threads = threads_of(course.id)
     return {
         "threads": [
-            (root, answers, (answers[-1] if answers else root).author.role != Role.THERAPIST)
+            # Awaiting until the therapist has answered (as the worklist counts it).
+            (root, answers, not any(a.author.role == Role.THERAPIST for a in answers))
             for root, answers in threads
         ],
         "may_comment": may(current_user.role, Permission.COMMENT_REVIEW),
@@ -255,6 +256,9 @@ def review_override(override_id: int):
         record(AuditAction.VIEW, "safety_override", override.id, client_id=session.course.client_id)
         db.session.commit()
     status = 422 if request.method == "POST" and review is None else 200
+    from ..rules.vitals import RULE_LABELS
+
+    rules = [RULE_LABELS.get(key, key.replace("_", " ")) for key in override.rules.split(",") if key]
     return render_template("supervision/override.html", override=override, session=session,
                            course=session.course, client=session.course.client, review=review,
-                           form=form), status
+                           form=form, rules=rules), status
