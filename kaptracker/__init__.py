@@ -82,6 +82,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .supervision import bp as supervision_bp
     from .dashboard import bp as dashboard_bp
     from .reports import bp as reports_bp
+    from .breakglass import bp as breakglass_bp
     from .main import bp as main_bp
 
     app.register_blueprint(main_bp)
@@ -94,6 +95,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(supervision_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(breakglass_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(audit_bp, url_prefix="/audit")
     # Static files are public (no patient data).

@@ -16,7 +16,15 @@ from sqlalchemy import ColumnElement, false, select, true
 
 from .auditing import record
 from .extensions import db, login_manager
-from .models import IN_TREATMENT_STATUSES, AuditAction, Client, ClinicalSession, Course
+from .models import (
+    IN_TREATMENT_STATUSES,
+    AuditAction,
+    BreakGlassGrant,
+    Client,
+    ClinicalSession,
+    Course,
+    utcnow,
+)
 from .rules.access import ClientScope, Permission, client_scope, may
 
 ACCESS_ATTR = "_kap_access"
@@ -94,15 +102,49 @@ def deny(status: int, record_type: str, record_id: int | None = None, *, detail:
 
 
 def client_scope_clause(user) -> ColumnElement[bool]:
-    """SQL condition on :class:`Client` that keeps the rows ``user`` may see."""
+    """SQL condition on :class:`Client` that keeps the rows ``user`` may see: their role's scope,
+    plus any client they hold unexpired emergency (break-glass) access to."""
     scope = client_scope(user.role)
     if scope is ClientScope.ALL:
         return true()
+    if scope is ClientScope.NONE:
+        return false()
+    return _own_scope_clause(user) | Client.id.in_(break_glass_clients(user))
+
+
+def break_glass_clients(user):
+    """Clients ``user`` holds unexpired break-glass access to (a subquery)."""
+    return select(BreakGlassGrant.client_id).where(
+        BreakGlassGrant.user_id == user.id, BreakGlassGrant.expires_at > utcnow())
+
+
+def break_glass_for(user, client_id: int | None) -> BreakGlassGrant | None:
+    """The unexpired grant through which ``user`` reaches ``client_id`` now, if that is the only
+    way they reach it (their own scope does not include the client); cached per request."""
+    if client_id is None or not may(user.role, Permission.BREAK_GLASS):
+        return None
+    cache = g.setdefault("kap_break_glass", {})
+    if client_id not in cache:
+        grant = db.session.scalars(
+            select(BreakGlassGrant).where(
+                BreakGlassGrant.user_id == user.id, BreakGlassGrant.client_id == client_id,
+                BreakGlassGrant.expires_at > utcnow())
+            .order_by(BreakGlassGrant.expires_at.desc()).limit(1)
+        ).first()
+        if grant is not None:
+            own = select(Client.id).where(Client.id == client_id, _own_scope_clause(user))
+            if db.session.scalar(own) is not None:
+                grant = None  # in the user's own scope anyway
+        cache[client_id] = grant
+    return cache[client_id]
+
+
+def _own_scope_clause(user) -> ColumnElement[bool]:
+    """The role's own scope, without emergency access."""
+    scope = client_scope(user.role)
     if scope is ClientScope.OWN_CASELOAD:
         return Client.therapist_id == user.id
     if scope is ClientScope.IN_TREATMENT:
-        # Clients awaiting screening or in treatment, and any client whose sessions this person
-        # wrote: after discharge they still add addenda to their own signed notes.
         authored = (
             select(Course.client_id)
             .join(ClinicalSession, ClinicalSession.course_id == Course.id)

@@ -9,6 +9,10 @@ from .extensions import db
 from .models import AuditAction, AuditEvent
 
 
+# Marks every event written while someone uses emergency access to a client outside their scope.
+BREAK_GLASS_FLAG = "BREAK-GLASS"
+
+
 def client_ip() -> str | None:
     if not has_request_context():
         return None
@@ -28,6 +32,12 @@ def record(
     """Add an audit event to the session; it is committed with the request's other changes."""
     if user is None and has_request_context() and current_user.is_authenticated:
         user = current_user
+        if client_id is not None and action is not AuditAction.DENIED:
+            from .access import break_glass_for
+
+            grant = break_glass_for(user, client_id)
+            if grant is not None:  # flagged: supervisors review emergency access
+                detail = f"{BREAK_GLASS_FLAG} (grant {grant.id})" + (f"; {detail}" if detail else "")
     event = AuditEvent(
         action=action,
         record_type=record_type,

@@ -1662,6 +1662,18 @@ def seed_outcomes(rng: random.Random, staff: dict[str, User]) -> None:
                 scores.append(score)
     db.session.add_all(scores)
 
+    # Emergency access yesterday evening: medical staff opened a discharged client's record.
+    from .models import BreakGlassGrant
+
+    discharged = next((c for c in courses if c.client.status == ClientStatus.DISCHARGED), None)
+    if discharged is not None:
+        evening = dt.datetime.combine(today - dt.timedelta(days=1), dt.time(19, 40), tzinfo=zone).astimezone(dt.UTC)
+        db.session.add(BreakGlassGrant(
+            user_id=staff["medical2"].id, client_id=discharged.client_id, granted_at=evening,
+            expires_at=evening + dt.timedelta(hours=1),
+            reason="The client phoned after hours in distress; their therapist was unreachable. "
+                   "Needed the safety plan and the emergency contact's number."))
+
     supervisor = staff["supervisor"]
     supervised = [c for c in courses if c.client.therapist_id == staff["therapist3"].id and by_course.get(c.id)]
     if supervised:

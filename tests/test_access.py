@@ -51,6 +51,7 @@ ROUTES = {
     "exports.course_vitals_csv": ("GET", "/courses/{course}/vitals.csv", {T, M, S}),
     "reports.course_summary": ("GET", "/courses/{course}/summary", {T, M, S}),
     "reports.course_summary_pdf": ("GET", "/courses/{course}/summary.pdf", {T, M, S}),
+    "breakglass.request_access": ("GET", "/emergency-access", {T, M}),
     "dashboard.index": ("GET", "/dashboard/", {T, S}),
     "dashboard.outcomes": ("GET", "/dashboard/outcomes", {S}),
     "outcomes.new_score": ("GET", "/courses/{course}/scores/new/phq9", {T, M}),

@@ -43,6 +43,7 @@ EXPECTED = {
     Permission.REPLY_REVIEW: {T, S},
     Permission.REVIEW_OVERRIDE: {S},
     Permission.VIEW_OUTCOMES: {S},
+    Permission.BREAK_GLASS: {T, M},
     Permission.EXPORT_RECORDS: {T, S},
     Permission.EXPORT_VITALS: {T, M, S},
     Permission.VIEW_AUDIT: {S, A},

@@ -2,6 +2,7 @@
 
 from .audit import AuditAction, AuditEvent
 from .base import UTCDateTime, utcnow
+from .break_glass import BreakGlassGrant
 from .clients import (
     INDICATION_LABELS,
     IN_TREATMENT_STATUSES,
@@ -31,6 +32,7 @@ from .vitals import OverrideKind, SafetyAlert, SafetyOverride, VitalSign
 from .users import LoginAttempt, User, UserSession, normalise_email
 
 __all__ = [
+    "BreakGlassGrant",
     "OutcomeScore",
     "OverrideReview",
     "ReviewComment",

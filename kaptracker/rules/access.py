@@ -51,6 +51,7 @@ class Permission(enum.StrEnum):
     REPLY_REVIEW = "reply_review"  # answer a review comment
     REVIEW_OVERRIDE = "review_override"  # mark a safety override as reviewed
     VIEW_OUTCOMES = "view_outcomes"  # response and remission across the caseload
+    BREAK_GLASS = "break_glass"  # emergency access to a client outside one's scope (reason, 1 hour)
     EXPORT_RECORDS = "export_records"  # CSV exports and FHIR bundles (audited)
     EXPORT_VITALS = "export_vitals"  # a course's vitals as CSV (audited); medical staff too
     VIEW_AUDIT = "view_audit"
@@ -83,6 +84,7 @@ POLICY: dict[Permission, frozenset[Role]] = {
     Permission.REPLY_REVIEW: frozenset({T, S}),
     Permission.REVIEW_OVERRIDE: frozenset({S}),
     Permission.VIEW_OUTCOMES: frozenset({S}),
+    Permission.BREAK_GLASS: frozenset({T, M}),
     Permission.EXPORT_RECORDS: frozenset({T, S}),
     Permission.EXPORT_VITALS: frozenset({T, M, S}),
     Permission.VIEW_AUDIT: frozenset({S, A}),

@@ -108,6 +108,11 @@ SPECS: tuple[SettingSpec, ...] = (
         help="Failed attempts older than this no longer count.",
     ),
     SettingSpec(
+        "access.break_glass_minutes", "Emergency access lasts", "Sign-in security", int, 60, 5, 60,
+        "minutes", help="Break-glass access to a client outside one's caseload, given with a reason; "
+        "every page opened is flagged in the audit trail and shown to supervisors.",
+    ),
+    SettingSpec(
         "auth.ip_threshold", "Failed sign-ins per network address", "Sign-in security", int, 50,
         10, 10000, "attempts", help="Within the lockout window, from one address, for any email.",
     ),
