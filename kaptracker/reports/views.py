@@ -5,6 +5,7 @@ the server, reading only our own stylesheets)."""
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from pathlib import Path
 
@@ -105,6 +106,9 @@ def render_pdf(html: str) -> bytes:
         import weasyprint
     except (ImportError, OSError) as error:  # the Pango library is missing on this machine
         raise PdfUnavailable(str(error)) from error
+    # The screen stylesheet's SVG rules (fill, stroke) are unknown to WeasyPrint's CSS: it would
+    # log a warning for each on every PDF. The charts carry their colours as attributes.
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
     return weasyprint.HTML(string=html, url_fetcher=static_only_fetcher(current_app.static_folder)).write_pdf()
 
 

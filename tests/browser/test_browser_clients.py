@@ -45,7 +45,8 @@ def test_therapist_registers_a_client_fixes_errors_and_finds_it_by_name(page, si
     """Registering a client: the errors of a bad submission appear beside their fields and in a
     summary at the top, nothing typed is lost; once fixed the client is saved, listed, and found
     by the name search, which is POSTed so the name never appears in the URL."""
-    sign_in(page, "therapist")
+    sign_in(page, "therapist")  # therapists start on their caseload dashboard
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Clients").click()
     page.get_by_role("link", name="Register a client").click()
     page.wait_for_url("**/clients/new")
     assert page.locator("h1").inner_text().strip() == "Register a client"

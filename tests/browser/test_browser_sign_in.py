@@ -21,9 +21,10 @@ def path_of(page) -> str:
 @pytest.mark.parametrize(
     ("account", "navigation", "landing", "landing_heading"),
     [
-        ("therapist", ["Clients", "My account"], "/clients/", "Clients"),
+        ("therapist", ["Caseload", "Clients", "My account"], "/dashboard/", "Caseload"),
         ("medical", ["Today", "Clients", "My account"], "/today", "Today's medicine sessions"),
-        ("supervisor", ["Clients", "Audit log", "My account"], "/clients/", "Clients"),
+        ("supervisor", ["Caseload", "Clients", "Co-signing", "Audit log", "My account"], "/dashboard/",
+         "Caseload"),
         (
             "admin",
             ["Staff accounts", "Settings", "Audit log", "My account"],
@@ -96,8 +97,8 @@ def test_sign_in_with_the_keyboard_only(page, shot, password):
     page.keyboard.press("Tab")
     page.keyboard.type(password)
     page.keyboard.press("Enter")
-    page.wait_for_url("**/clients/")
-    assert page.locator("h1").inner_text().strip() == "Clients"
+    page.wait_for_url("**/dashboard/")
+    assert page.locator("h1").inner_text().strip() == "Caseload"
     assert page.get_by_text("Robin Ashby").first.is_visible()  # the signed-in therapist
     shot(page, "2-signed-in")
 

@@ -45,7 +45,7 @@ def test_a_supervisor_sees_the_clinic_finds_every_flag_and_cosigns(page, live_se
 
     sign_in(page, "supervisor")
     assert page.url.rstrip("/").endswith("/dashboard"), page.url
-    assert page.get_by_role("heading", name="Clinic caseload").is_visible()
+    assert page.get_by_role("heading", name="Caseload", exact=True).is_visible()
     keep(shot(page, "1-dashboard"))
     # Every therapist, with clients by phase.
     phase_table = page.locator("table.phase-table")
