@@ -21,7 +21,6 @@ can only be restored into the same kind of database it was taken from.
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import subprocess
 import tempfile

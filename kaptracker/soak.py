@@ -21,7 +21,6 @@ also used by the crash and fault tests in ``tests/test_faults.py``.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime as dt
 import html
 import http.client

@@ -154,5 +154,19 @@ def sign(session: ClinicalSession, user) -> None:
     session.signed_by_id = user.id
 
 
+def cosign(session: ClinicalSession, user, *, detail: str = "co-signed") -> str | None:
+    """Co-sign ``session`` as ``user`` and audit it; or return why not (nothing changed)."""
+    from ..auditing import record
+    from ..models import AuditAction
+
+    reason = cosignable_reason(session, user)
+    if reason:
+        return reason
+    session.cosigned_at = utcnow()
+    session.cosigned_by_id = user.id
+    record(AuditAction.UPDATE, session.kind.value, session.id, client_id=session.course.client_id, detail=detail)
+    return None
+
+
 def integration_due(dosing_session: DosingSession) -> dt.datetime:
     return dosing_session.occurred_at + dt.timedelta(days=settings.get("integration.due_days"))

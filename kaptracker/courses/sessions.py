@@ -411,16 +411,10 @@ def sign_session(session_id: int):
 @requires(Permission.COSIGN)
 def cosign_session(session_id: int):
     session = _load(session_id)
-    reason = service.cosignable_reason(session, current_user)
+    reason = service.cosign(session, current_user)
     if reason:
         flash(reason, "error")
         return redirect(url_for("courses.show_session", session_id=session.id))
-    from ..models import utcnow
-
-    session.cosigned_at = utcnow()
-    session.cosigned_by_id = current_user.id
-    record(AuditAction.UPDATE, session.kind.value, session.id, client_id=session.course.client_id,
-           detail="co-signed")
     db.session.commit()
     flash("Co-signed.", "success")
     return redirect(url_for("courses.show_session", session_id=session.id))

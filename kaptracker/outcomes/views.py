@@ -9,12 +9,12 @@ import datetime as dt
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select, update
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from ..access import get_course_for, requires
 from ..auditing import record
 from ..extensions import db
-from ..models import AuditAction, Client, Course, DosingSession, OutcomeScore, utcnow
+from ..models import AuditAction, Client, Course, OutcomeScore, utcnow
 from ..rules import phases, scales
 from ..rules.access import Permission, Role, may
 from ..rules.scales import Occasion, Scale

@@ -12,7 +12,7 @@ from pathlib import Path
 from flask import Response, current_app, render_template
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from ..access import get_course_for, requires
 from ..auditing import record

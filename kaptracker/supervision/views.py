@@ -8,10 +8,10 @@ import datetime as dt
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import and_, case, func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from .. import settings
-from ..access import client_scope_clause, get_course_for, get_session_for, requires
+from ..access import get_course_for, get_session_for, requires
 from ..auditing import record
 from ..courses import service as course_service
 from ..extensions import db
@@ -200,14 +200,10 @@ def cosign_worklist():
 @requires(Permission.COSIGN)
 def cosign(session_id: int):
     session = get_session_for(current_user, session_id, options=(joinedload(ClinicalSession.course),))
-    reason = course_service.cosignable_reason(session, current_user)
+    reason = course_service.cosign(session, current_user, detail="co-signed from the worklist")
     if reason:
         flash(reason, "error")
     else:
-        session.cosigned_at = utcnow()
-        session.cosigned_by_id = current_user.id
-        record(AuditAction.UPDATE, session.kind.value, session.id, client_id=session.course.client_id,
-               detail="co-signed from the worklist")
         db.session.commit()
         flash(f"{session.kind.label} of {session.occurred_at:%d %b} co-signed.", "success")
     return redirect(url_for("supervision.cosign_worklist", therapist=session.author_id))
