@@ -1086,6 +1086,8 @@ def _settings_data(**changes) -> dict:
     data = {"s_" + spec.key.replace(".", "__"): str(values[spec.key]) for spec in SPECS}
     data.update({"s_" + k.replace(".", "__"): v for k, v in changes.items()})
     data["reason"] = "Clinic protocol review."
+    # The newest setting change the form was opened with (a later one is a conflict).
+    data["version"] = str(db.session.scalar(select(sa.func.max(SettingChange.id))) or 0)
     return data
 
 
