@@ -19,6 +19,10 @@ def test_models_and_migrations_agree(app):
             # SQLite cannot reflect expression indexes; the migration creates it by hand.
             warnings.filterwarnings("ignore", message=".*expression-based index")
             differences = compare_metadata(context, db.metadata)
+    # Migration 0006's trigram index for the client search exists only where PostgreSQL could
+    # create the pg_trgm extension, so the models do not declare it.
+    differences = [d for d in differences
+                   if not (d[0] == "remove_index" and d[1].name == "ix_client_name_search_trgm")]
     assert differences == []
 
 

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from flask import current_app, render_template, request
 from flask_login import current_user
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, union_all
 
 from ..access import client_scope_clause, requires
 from ..auditing import record
 from ..extensions import db
 from ..forms import positive_int
 from ..models import AuditAction, Client, ClientStatus, Course, User, utcnow
-from ..rules.access import Permission, Role
+from ..rules.access import ClientScope, Permission, Role, client_scope
 from ..rules.dosing import Route
 from ..rules.phases import Phase
 from . import bp
-from .worklist import KINDS, KINDS_BY_KEY, SORTS, items_subquery
+from .worklist import COUNT_CAP, KINDS, KINDS_BY_KEY, SORTS, capped_counts, item_queries, narrowed, top_items
 
 OPEN_PHASES = (Phase.PREPARATION, Phase.MEDICINE, Phase.INTEGRATION)
 
@@ -86,7 +86,22 @@ def phase_table(filters, page_number: int):
 def worklist(filters, page_number: int):
     supervisor = current_user.role == Role.SUPERVISOR
     now = utcnow()
-    items = items_subquery(now, supervisor=supervisor, flag=filters.get("flag"))
+    # The scope and the filters inside each kind's query (see worklist.narrowed).
+    # A caseload's client ids are read first (one small query): as a list, each kind's query
+    # starts from those clients' courses instead of testing every item against the scope.
+    client_ids = None
+    if client_scope(current_user.role) is not ClientScope.ALL or "therapist" in filters:
+        client_ids = list(db.session.scalars(_scoped(select(Client.id), filters)))
+    queries = narrowed(item_queries(now, supervisor=supervisor), client_ids=client_ids,
+                       phase=filters.get("phase"), route=filters.get("route"))
+    chosen = {filters["flag"]: queries[filters["flag"]]} if filters.get("flag") in queries else queries
+    per_page = current_app.config.get("WORKLIST_PER_PAGE", 25)
+    sort = filters.get("sort", "oldest")
+    if sort in ("oldest", "newest", "kind"):
+        # Ordered by time (within kind): a page needs at most this many rows of each kind.
+        items = top_items(chosen, page_number * per_page, newest=sort == "newest")
+    else:
+        items = union_all(*chosen.values()).subquery("items")
     therapist = User.__table__.alias("therapist")
     base = (
         select(items.c.kind, items.c.target_id, items.c.since, Client.id.label("client_id"),
@@ -95,7 +110,7 @@ def worklist(filters, page_number: int):
                Course.planned_route)
         .select_from(items)
         .join(Client, Client.id == items.c.client_id)
-        .join(Course, Course.id == items.c.course_id)
+        .outerjoin(Course, Course.id == items.c.course_id)  # emergency access may be to a client with none
         .join(therapist, therapist.c.id == Client.therapist_id)
     )
     base = _scoped(base, filters)
@@ -109,24 +124,14 @@ def worklist(filters, page_number: int):
         "client": (Client.family_name, Client.given_name),
         "therapist": (therapist.c.name, items.c.since),
         "kind": (case({k.key: i for i, k in enumerate(KINDS)}, value=items.c.kind), items.c.since),
-    }[filters.get("sort", "oldest")]
-    per_page = current_app.config.get("WORKLIST_PER_PAGE", 25)
+    }[sort]
     rows = db.session.execute(
         base.order_by(*order, items.c.kind, items.c.target_id)
         .limit(per_page).offset((page_number - 1) * per_page)
     ).all()
-    # How many of each kind (with the therapist/phase/route filters, not the kind filter): one query.
-    all_items = items_subquery(now, supervisor=supervisor, flag=None)
-    count_stmt = (
-        select(all_items.c.kind, func.count()).select_from(all_items)
-        .join(Client, Client.id == all_items.c.client_id).join(Course, Course.id == all_items.c.course_id)
-    )
-    count_stmt = _scoped(count_stmt, filters)
-    if "phase" in filters:
-        count_stmt = count_stmt.where(Course.phase == filters["phase"])
-    if "route" in filters:
-        count_stmt = count_stmt.where(Course.planned_route == filters["route"])
-    kind_counts = dict(db.session.execute(count_stmt.group_by(all_items.c.kind)).all())
+    # How many of each kind (with the therapist/phase/route filters, not the kind filter): one
+    # query, each kind counted up to COUNT_CAP + 1.
+    kind_counts = capped_counts(queries)
     total = kind_counts.get(filters["flag"], 0) if "flag" in filters else sum(kind_counts.values())
     return rows, kind_counts, total, per_page
 
@@ -140,6 +145,11 @@ def index():
     staff_page, counts = phase_table(filters, staff_page_number)
     rows, kind_counts, total, per_page = worklist(filters, page_number)
     pages = max(1, -(-total // per_page))
+    # Counts beyond the cap are shown as "1,000+" (and a total that includes one, with a "+").
+    over = {k for k, n in kind_counts.items() if n > COUNT_CAP}
+    shown_counts = {k: (f"{COUNT_CAP:,}+" if k in over else n) for k, n in kind_counts.items()}
+    if over and (filters.get("flag") in over or "flag" not in filters):
+        total = f"{total - len(over):,}+"  # each capped kind counted COUNT_CAP + 1
     supervisor = current_user.role == Role.SUPERVISOR
     therapists = (db.session.execute(select(User.id, User.name).where(User.role == Role.THERAPIST)
                                      .order_by(User.name)).all() if supervisor else [])
@@ -148,7 +158,7 @@ def index():
     return render_template(
         "dashboard/index.html", filters=filters, staff_page=staff_page, counts=counts, rows=rows,
         kinds=[k for k in KINDS if supervisor or not k.supervisors_only], kinds_by_key=KINDS_BY_KEY,
-        kind_counts=kind_counts, total=total, page=page_number, pages=pages, sorts=SORTS,
+        kind_counts=shown_counts, total=total, page=page_number, pages=pages, sorts=SORTS,
         phases=OPEN_PHASES, routes=list(Route), therapists=therapists, supervisor=supervisor,
         now=utcnow(),
     )

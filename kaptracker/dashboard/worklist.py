@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased
 
 from .. import settings
 from ..models import (
+    BreakGlassGrant,
     ClinicalSession,
     Client,
     Course,
@@ -42,6 +43,7 @@ KINDS = (
     Kind("alert", "Vitals alert not acknowledged", "danger"),
     Kind("self_harm", "PHQ-9 item 9 flag not acknowledged", "danger"),
     Kind("override", "Safety override to review", "warning", supervisors_only=True),
+    Kind("break_glass", "Emergency access in the last 7 days", "warning", supervisors_only=True),
     Kind("screening", "Screening awaiting a medical decision", "warning"),
     Kind("integration", "Integration overdue after a medicine session", "warning"),
     Kind("unsigned", "Note unsigned", "warning"),
@@ -78,7 +80,7 @@ def item_queries(now: dt.datetime, *, supervisor: bool) -> dict[str, object]:
         .where(SafetyAlert.acknowledged_at.is_(None)),
         "self_harm": select(*_row("self_harm", Course.client_id, Course.id, OutcomeScore.id, OutcomeScore.recorded_at))
         .select_from(OutcomeScore).join(Course, Course.id == OutcomeScore.course_id)
-        .where(OutcomeScore.self_harm_flag.is_(True), OutcomeScore.flag_acknowledged_at.is_(None),
+        .where(OutcomeScore.self_harm_flag == True, OutcomeScore.flag_acknowledged_at.is_(None),  # noqa: E712 (the partial index)
                OutcomeScore.entered_in_error_at.is_(None)),
         "screening": select(*_row("screening", Course.client_id, Course.id, cs.id, cs.occurred_at))
         .select_from(cs).join(Course, Course.id == cs.course_id)
@@ -108,6 +110,14 @@ def item_queries(now: dt.datetime, *, supervisor: bool) -> dict[str, object]:
         .where(ReviewComment.reply_to_id.is_(None), ~answered)
     )
     if supervisor:
+        # Grants of the last week, each linked to the audit trail of what was opened with it.
+        latest_course = (select(func.max(Course.id)).where(Course.client_id == BreakGlassGrant.client_id)
+                         .correlate(BreakGlassGrant).scalar_subquery())
+        queries["break_glass"] = (
+            select(*_row("break_glass", BreakGlassGrant.client_id, latest_course, BreakGlassGrant.id,
+                         BreakGlassGrant.granted_at))
+            .where(BreakGlassGrant.granted_at >= now - dt.timedelta(days=7))
+        )
         queries["override"] = (
             select(*_row("override", Course.client_id, Course.id, SafetyOverride.id, SafetyOverride.created_at))
             .select_from(SafetyOverride).join(cs, cs.id == SafetyOverride.session_id)
@@ -121,3 +131,55 @@ def items_subquery(now: dt.datetime, *, supervisor: bool, flag: str | None):
     queries = item_queries(now, supervisor=supervisor)
     chosen = [queries[flag]] if flag in queries else list(queries.values())
     return union_all(*chosen).subquery("items")
+
+
+# --- Narrowed, per-kind queries (issue 6: a network of 50,000 clients) ------------------------
+# The filters and the user's client scope go inside each kind's SELECT, where indexes can use
+# them, rather than on the UNION of every item in the network; a page of rows takes, from each
+# kind, only the rows that can be on it; the counts stop at COUNT_CAP.
+
+COUNT_CAP = 1000  # "1000+" above this: the exact figure is no use on a worklist
+
+
+def narrowed(queries: dict, *, client_ids=None, phase: str | None = None, route: str | None = None) -> dict:
+    """Each item query restricted to ``client_ids`` (a subquery, or None: every client) and to
+    courses of ``phase`` and ``route``."""
+    course_filter = []
+    if phase:
+        course_filter.append(Course.phase == phase)
+    if route:
+        course_filter.append(Course.planned_route == route)
+    out = {}
+    for kind, q in queries.items():
+        cols = q.selected_columns
+        if client_ids is not None:
+            q = q.where(cols.client_id.in_(client_ids))
+        if course_filter:
+            if any(f.is_derived_from(Course.__table__) for f in q.get_final_froms()):
+                q = q.where(*course_filter)
+            else:
+                q = q.where(cols.course_id.in_(select(Course.id).where(*course_filter)))
+        out[kind] = q
+    return out
+
+
+def top_items(queries: dict, limit: int, *, newest: bool):
+    """The UNION ALL of each kind's first ``limit`` items by time (a subquery)."""
+    parts = []
+    for q in queries.values():
+        cols = q.selected_columns
+        order = (cols.since.desc(), cols.target_id.desc()) if newest else (cols.since.asc(), cols.target_id.asc())
+        sub = q.order_by(*order).limit(limit).subquery()
+        parts.append(select(*sub.c))
+    return union_all(*parts).subquery("items")
+
+
+def capped_counts(queries: dict, cap: int = COUNT_CAP) -> dict[str, int]:
+    """{kind: number of items}, each counted up to ``cap`` + 1 (one query)."""
+    parts = []
+    for kind, q in queries.items():
+        sub = q.with_only_columns(literal(1).label("one"), maintain_column_froms=True).limit(cap + 1).subquery()
+        parts.append(select(literal(kind, String(20)).label("kind"), func.count().label("n")).select_from(sub))
+    from ..extensions import db
+
+    return {kind: n for kind, n in db.session.execute(union_all(*parts)).all() if n}

@@ -36,6 +36,7 @@ class AuditEvent(db.Model):
     __table_args__ = (
         Index("ix_audit_event_record", "record_type", "record_id"),
         Index("ix_audit_event_user_at", "user_id", "at"),
+        Index("ix_audit_event_user_action", "user_id", "action", "id"),  # audit search, newest first
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -121,6 +121,8 @@ class Client(db.Model):
 
 # Duplicate check (same name and date of birth) and name search.
 Index("ix_client_family_name_lower_dob", func.lower(Client.family_name), Client.date_of_birth)
+# The client list's order; on PostgreSQL the name search also has a trigram index (migration 0006).
+Index("ix_client_name_order", Client.family_name, Client.given_name, Client.id)
 
 
 class ClientIndication(db.Model):

@@ -121,6 +121,7 @@ class ClinicalSession(db.Model):
     __table_args__ = (
         Index("ix_clinical_session_course_at", "course_id", "occurred_at"),
         Index("ix_clinical_session_author_at", "author_id", "occurred_at"),
+        Index("ix_clinical_session_kind_at", "kind", "occurred_at"),  # today's medicine sessions
         # The worklist's "unsigned" and "awaiting a decision" items: only drafts are indexed.
         Index("ix_clinical_session_unsigned", "occurred_at",
               sqlite_where=text("signed_at IS NULL"), postgresql_where=text("signed_at IS NULL")),
@@ -215,6 +216,9 @@ class DosingSession(ClinicalSession):
         CheckConstraint("dissociation IS NULL OR dissociation BETWEEN 0 AND 4", name="dissociation_range"),
         CheckConstraint("sedation IS NULL OR sedation BETWEEN 0 AND 5", name="sedation_range"),
         CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="ends_after_start"),
+        # The medical staff's "today" page: medicine sessions not yet discharged.
+        Index("ix_dosing_session_not_discharged", "id",
+              sqlite_where=text("discharged_at IS NULL"), postgresql_where=text("discharged_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(ForeignKey("clinical_session.id"), primary_key=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import select, update
+from sqlalchemy import select, union, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..access import client_scope_clause, get_session_for, requires
@@ -22,6 +22,7 @@ from ..models import (
     SafetyAlert,
     SafetyOverride,
     Screening,
+    SessionKind,
     VitalSign,
     utcnow,
 )
@@ -241,16 +242,25 @@ def today():
     """Medical staff's start page: today's medicine sessions and when each next reading is due."""
     zone = clinic_zone()
     start = dt.datetime.combine(clinic_now().date(), dt.time(), zone).astimezone(dt.UTC)
+    # The most recent TODAY_LIMIT (today's first, then earlier ones not discharged), shown oldest
+    # first: across a network there can be thousands of sessions nobody discharged.
+    limit = current_app.config.get("TODAY_LIMIT", 60)
     sessions = list(db.session.scalars(
         select(DosingSession)
         .join(Course, DosingSession.course_id == Course.id)
         .join(Client, Course.client_id == Client.id)
         .where(client_scope_clause(current_user), Course.end_reason.is_(None),
-               (DosingSession.occurred_at >= start) | DosingSession.discharged_at.is_(None))
+               DosingSession.id.in_(union(  # two indexed paths rather than an OR across tables
+                   select(ClinicalSession.id).where(ClinicalSession.kind == SessionKind.DOSING,
+                                                    ClinicalSession.occurred_at >= start),
+                   select(DosingSession.__table__.c.id).where(DosingSession.discharged_at.is_(None)))))
         .options(joinedload(DosingSession.course).joinedload(Course.client),
                  selectinload(DosingSession.administrations))
-        .order_by(DosingSession.occurred_at)
+        .order_by(DosingSession.occurred_at.desc(), DosingSession.id.desc())
+        .limit(limit + 1)
     ))
+    more = len(sessions) > limit
+    sessions = sessions[:limit][::-1]
     vitals_by_session: dict[int, list[VitalSign]] = {s.id: [] for s in sessions}
     if sessions:
         for v in db.session.scalars(select(VitalSign).where(VitalSign.session_id.in_(vitals_by_session))
@@ -265,6 +275,6 @@ def today():
                      "overdue": overdue, "alerts": [a for a in alerts if a.session_id == s.id]})
     record(AuditAction.VIEW, "today", detail=f"{len(rows)} medicine sessions")
     db.session.commit()
-    return render_template("vitals/today.html", rows=rows)
+    return render_template("vitals/today.html", rows=rows, more=more)
 
 
