@@ -130,3 +130,16 @@ def test_grants_are_append_only_in_the_database(people):
             {"u": people["therapist"].id, "c": people["record"].id, "now": utcnow(),
              "later": utcnow() + dt.timedelta(minutes=5)})
     db.session.rollback()
+def test_supervisors_see_each_grant_on_their_worklist(people, client, login):
+    login(people["therapist"])
+    client.post("/emergency-access", data={"record_number": "KAP-7001", "reason": REASON})
+    client.post("/logout")
+    login(people["supervisor"])
+    html = client.get("/dashboard/?flag=break_glass").get_data(as_text=True)
+    rows = [tr for tr in parse(html).find_all("tr") if tr.attrs.get("data-kind") == "break_glass"]
+    assert len(rows) == 1
+    assert f"/audit/?client={people['record'].id}" in html
+    audit = client.get(f"/audit/?client={people['record'].id}").get_data(as_text=True)
+    assert "BREAK-GLASS" in audit
+
+

@@ -35,7 +35,8 @@ from kaptracker.rules.vitals import Level
 from tests.html_support import parse
 
 ALL_KINDS = {"alert", "self_harm", "override", "screening", "integration", "unsigned", "review",
-             "no_contact", "over_plan"}
+             "no_contact", "over_plan", "break_glass"}
+SUPERVISORS_ONLY = {"override", "break_glass"}
 
 
 def _course(client, therapist, *, route=Route.IM, planned=3, days_ago=60, ended=None):
@@ -174,8 +175,14 @@ def world(make_user, make_client):
     c = client_of(bea, "Kapok")
     course = _course(c, bea, route=Route.IV)
     db.session.add(PreparationSession(course_id=course.id, author_id=bea.id, occurred_at=now - dt.timedelta(days=3)))
-    client_of(bea, "Larch")
+    larch = client_of(bea, "Larch")
+    from kaptracker.models import BreakGlassGrant
+
+    grant = BreakGlassGrant(user_id=ash.id, client_id=larch.id, reason="Client in crisis at the front desk",
+                            granted_at=now - dt.timedelta(hours=2), expires_at=now - dt.timedelta(hours=1))
+    db.session.add(grant)
     db.session.commit()
+    ids["break_glass"] = grant.id
     return {"ash": ash, "bea": bea, "medical": medical, "supervisor": supervisor, "ids": ids}
 
 
@@ -220,10 +227,11 @@ def test_the_supervisor_finds_every_kind_of_item_each_linked_to_its_record(world
         "review": "#reviews",
         "no_contact": f"/courses/{ids['no_contact']}",
         "over_plan": f"/courses/{ids['over_plan']}",
+        "break_glass": "/audit/?client=",
     }
     for kind, _, links in rows:
         if kind in expected:
-            assert any(link.endswith(expected[kind]) for link in links), (kind, links)
+            assert any(link.endswith(expected[kind]) or expected[kind] in link for link in links), (kind, links)
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.record_type == "dashboard")).one()
     assert event.action is AuditAction.VIEW
 
@@ -252,13 +260,13 @@ def test_a_therapist_sees_only_their_caseload_and_no_override_reviews(world, cli
     rows = _rows(response)
     assert [kind for kind, _, _ in rows] == ["unsigned"]
     assert "Kapok" in rows[0][1]
-    assert "override" not in _chips(response)
+    assert not SUPERVISORS_ONLY & set(_chips(response))
     # A therapist cannot widen the scope with the therapist filter.
     assert [k for k, _, _ in _rows(client.get(f"/dashboard/?therapist={world['ash'].id}"))] == ["unsigned"]
     client.post("/logout")
     login(world["ash"])
     kinds = {k for k, _, _ in _rows(client.get("/dashboard/"))}
-    assert kinds == ALL_KINDS - {"override"}
+    assert kinds == ALL_KINDS - SUPERVISORS_ONLY
 
 
 @pytest.mark.parametrize(("query", "expected"), [
@@ -276,12 +284,12 @@ def test_filters(world, client, login, query, expected):
 
 def test_filter_by_therapist_and_sorting_and_pages(world, client, login, app):
     login(world["supervisor"])
-    kinds = [k for k, _, _ in _rows(client.get(f"/dashboard/?therapist={world['bea'].id}"))]
-    assert kinds == ["unsigned"]
+    kinds = {k for k, _, _ in _rows(client.get(f"/dashboard/?therapist={world['bea'].id}"))}
+    assert kinds == {"unsigned", "break_glass"}  # Ash's emergency access to Bea's client
     by_client = _rows(client.get("/dashboard/?sort=client"))
-    families = {"Alder", "Birch", "Cedar", "Dogwood", "Elm", "Fir", "Gum", "Hazel", "Ivy", "Kapok"}
+    families = {"Alder", "Birch", "Cedar", "Dogwood", "Elm", "Fir", "Gum", "Hazel", "Ivy", "Kapok", "Larch"}
     ordered = [next(w.rstrip(",") for w in text.split() if w.rstrip(",") in families) for _, text, _ in by_client]
-    assert ordered == sorted(ordered) and len(ordered) == 10
+    assert ordered == sorted(ordered) and len(ordered) == 11
     oldest = _rows(client.get("/dashboard/?sort=oldest"))
     newest = _rows(client.get("/dashboard/?sort=newest"))
     assert oldest[0][0] == newest[-1][0] == "no_contact"  # 40 days without contact
@@ -292,7 +300,7 @@ def test_filter_by_therapist_and_sorting_and_pages(world, client, login, app):
         response = client.get(f"/dashboard/?page={number}")
         seen += _rows(response)
         if number == 1:
-            assert "Page 1 of 3 (10 in all)" in response.get_data(as_text=True)
+            assert "Page 1 of 3 (11 in all)" in response.get_data(as_text=True)
     assert sorted(k for k, _, _ in seen) == sorted(list(ALL_KINDS) + ["unsigned"])
 
 
