@@ -109,31 +109,42 @@ def client_scope_clause(user) -> ColumnElement[bool]:
         return true()
     if scope is ClientScope.NONE:
         return false()
-    return _own_scope_clause(user) | Client.id.in_(break_glass_clients(user))
+    granted = break_glass_client_ids(user)
+    # Literal ids, not a subquery: with none (nearly always) the role's own index-friendly
+    # condition stays alone; PostgreSQL cannot use the caseload index across "OR id IN (SELECT…)".
+    return _own_scope_clause(user) | Client.id.in_(granted) if granted else _own_scope_clause(user)
 
 
-def break_glass_clients(user):
-    """Clients ``user`` holds unexpired break-glass access to (a subquery)."""
-    return select(BreakGlassGrant.client_id).where(
-        BreakGlassGrant.user_id == user.id, BreakGlassGrant.expires_at > utcnow())
+def break_glass_client_ids(user) -> tuple[int, ...]:
+    """Clients ``user`` holds unexpired break-glass access to: one indexed query per request."""
+    if not may(user.role, Permission.BREAK_GLASS):
+        return ()
+    cache = g.setdefault("kap_break_glass_ids", {})
+    if user.id not in cache:
+        with db.session.no_autoflush:  # may run while a change is pending: flush nothing early
+            cache[user.id] = tuple(db.session.scalars(
+                select(BreakGlassGrant.client_id).where(
+                    BreakGlassGrant.user_id == user.id, BreakGlassGrant.expires_at > utcnow())
+            ).all())
+    return cache[user.id]
 
 
 def break_glass_for(user, client_id: int | None) -> BreakGlassGrant | None:
     """The unexpired grant through which ``user`` reaches ``client_id`` now, if that is the only
     way they reach it (their own scope does not include the client); cached per request."""
-    if client_id is None or not may(user.role, Permission.BREAK_GLASS):
+    if client_id is None or client_id not in break_glass_client_ids(user):
         return None
     cache = g.setdefault("kap_break_glass", {})
     if client_id not in cache:
-        grant = db.session.scalars(
-            select(BreakGlassGrant).where(
-                BreakGlassGrant.user_id == user.id, BreakGlassGrant.client_id == client_id,
-                BreakGlassGrant.expires_at > utcnow())
-            .order_by(BreakGlassGrant.expires_at.desc()).limit(1)
-        ).first()
-        if grant is not None:
+        with db.session.no_autoflush:  # called while writing an audit event: flush nothing early
+            grant = db.session.scalars(
+                select(BreakGlassGrant).where(
+                    BreakGlassGrant.user_id == user.id, BreakGlassGrant.client_id == client_id,
+                    BreakGlassGrant.expires_at > utcnow())
+                .order_by(BreakGlassGrant.expires_at.desc()).limit(1)
+            ).first()
             own = select(Client.id).where(Client.id == client_id, _own_scope_clause(user))
-            if db.session.scalar(own) is not None:
+            if grant is not None and db.session.scalar(own) is not None:
                 grant = None  # in the user's own scope anyway
         cache[client_id] = grant
     return cache[client_id]
