@@ -1,5 +1,6 @@
 """The summary of a course that lists and dashboards read: phase, medicine sessions given, last
-contact. Kept in the ``course`` row so that a caseload of any size is counted by index, not by
+contact, the oldest medicine session still without integration; and per scale, the baseline and
+latest outcome scores (``course_outcome``). Kept in the ``course`` row so that a caseload of any size is counted by index, not by
 re-reading every session.
 
 The phase is still decided by :mod:`kaptracker.rules.phases` (the pure rules); this module only
@@ -38,9 +39,20 @@ _SESSIONS = text(
     " LEFT JOIN integration_session i ON i.id = cs.id"
     " WHERE cs.course_id IN :ids"
 ).bindparams(bindparam("ids", expanding=True))
-_UPDATE = text(
-    "UPDATE course SET phase = :phase, medicine_given = :medicine_given,"
-    " last_contact_at = :last_contact_at WHERE id = :id"
+COLUMNS = ("phase", "medicine_given", "last_contact_at", "unintegrated_since", "unintegrated_session_id")
+
+
+def _update(columns) -> text:
+    return text("UPDATE course SET " + ", ".join(f"{c} = :{c}" for c in columns) + " WHERE id = :id")
+_SCORES = text(
+    "SELECT id, course_id, scale, occasion, completed_on, total FROM outcome_score"
+    " WHERE course_id IN :ids AND entered_in_error_at IS NULL"
+).bindparams(bindparam("ids", expanding=True))
+_DELETE_OUTCOMES = text("DELETE FROM course_outcome WHERE course_id IN :ids").bindparams(
+    bindparam("ids", expanding=True))
+_INSERT_OUTCOME = text(
+    "INSERT INTO course_outcome (course_id, scale, baseline_total, latest_total, measured)"
+    " VALUES (:course_id, :scale, :baseline_total, :latest_total, :measured)"
 )
 
 
@@ -86,36 +98,85 @@ def summarise(connection: Connection, course_ids: Iterable[int]) -> dict[int, di
                 planned_medicine_sessions=course.planned_medicine_sessions,
                 medicine_sessions=medicine,
             )
+            waiting = next((m for m in medicine if not m.integrated), None)
             result[course.id] = {
                 "phase": phases.phase(facts).value,
                 "medicine_given": len(medicine),
                 "last_contact_at": max((_as_utc(r.occurred_at) for r in rows), default=None),
+                "unintegrated_since": waiting.occurred_at if waiting else None,
+                "unintegrated_session_id": waiting.id if waiting else None,
             }
     return result
 
 
-def refresh(connection: Connection, course_ids: Iterable[int]) -> dict[int, dict]:
+def refresh(connection: Connection, course_ids: Iterable[int], columns=COLUMNS) -> dict[int, dict]:
+    """Summarise the courses and store the summary (``columns``: migrations that ran before a
+    column existed name the ones they know)."""
     summaries = summarise(connection, course_ids)
     if summaries:
         sqlite = connection.dialect.name == "sqlite"
-        connection.execute(_UPDATE, [
-            {"id": course_id, **values,
-             "last_contact_at": (values["last_contact_at"].replace(tzinfo=None)
-                                 if sqlite and values["last_contact_at"] else values["last_contact_at"])}
+
+        def stored(value):
+            return value.replace(tzinfo=None) if sqlite and value is not None else value
+
+        connection.execute(_update(columns), [
+            {"id": course_id, **{c: values[c] for c in columns},
+             **{c: stored(values[c]) for c in ("last_contact_at", "unintegrated_since") if c in columns}}
             for course_id, values in summaries.items()
         ])
     return summaries
 
 
-def refresh_all(connection: Connection) -> int:
+def refresh_outcomes(connection: Connection, course_ids: Iterable[int]) -> int:
+    """Rewrite the ``course_outcome`` rows of these courses from their valid scores, with the pure
+    rules' choice of baseline and latest score. Returns the number of rows written."""
+    from .rules.scales import Occasion, OutcomeRules, Point, Scale, outcome
+
+    ids = sorted(set(course_ids))
+    written = 0
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start:start + BATCH]
+        points: dict[tuple[int, str], list] = defaultdict(list)
+        for row in connection.execute(_SCORES, {"ids": chunk}):
+            day = row.completed_on if not isinstance(row.completed_on, str) else dt.date.fromisoformat(row.completed_on)
+            points[(row.course_id, row.scale)].append((day, row.id, row.total, row.occasion))
+        rows = []
+        for (course_id, scale), found in points.items():
+            found.sort()  # by date, then id: the order the rules and the course page use
+            result = outcome(Scale(scale), [Point(d, t, Occasion(o)) for d, _, t, o in found], OutcomeRules())
+            rows.append({"course_id": course_id, "scale": scale, "baseline_total": result.baseline.total,
+                         "latest_total": result.latest.total, "measured": result.measured})
+        connection.execute(_DELETE_OUTCOMES, {"ids": chunk})
+        if rows:
+            connection.execute(_INSERT_OUTCOME, rows)
+        written += len(rows)
+    return written
+
+
+def refresh_all(connection: Connection, columns=COLUMNS) -> int:
     ids = list(connection.execute(text("SELECT id FROM course")).scalars())
-    refresh(connection, ids)
+    refresh(connection, ids, columns)
     return len(ids)
+
+
+def refresh_all_outcomes(connection: Connection) -> int:
+    ids = list(connection.execute(text("SELECT DISTINCT course_id FROM outcome_score")).scalars())
+    return refresh_outcomes(connection, ids)
 
 
 # --- kept up to date after every ORM flush -----------------------------------------------------
 
 _PENDING = "kap_courses_to_summarise"
+
+
+_PENDING_SCORES = "kap_courses_to_score"
+
+
+def _touched_score_courses(session: Session) -> set[int]:
+    from .models import OutcomeScore
+
+    return {obj.course_id for obj in (*session.new, *session.dirty, *session.deleted)
+            if isinstance(obj, OutcomeScore) and obj.course_id is not None}
 
 
 def _touched_courses(session: Session) -> set[int]:
@@ -142,11 +203,15 @@ def _before_flush(session: Session, flush_context, instances) -> None:
 def _after_flush(session: Session, flush_context) -> None:
     # Ids of new rows exist now (after the INSERTs); remember them for after_flush_postexec.
     session.info.setdefault(_PENDING, set()).update(_touched_courses(session))
+    session.info.setdefault(_PENDING_SCORES, set()).update(_touched_score_courses(session))
 
 
 def _after_flush_postexec(session: Session, flush_context) -> None:
     from .models import Course
 
+    scored = session.info.pop(_PENDING_SCORES, set())
+    if scored:
+        refresh_outcomes(session.connection(), scored)
     pending = session.info.pop(_PENDING, set())
     if not pending:
         return

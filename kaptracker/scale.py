@@ -604,6 +604,7 @@ class Generator:
                 self.writer.sign(out.to_sign)
             counts[table] = self.writer.write(table, self.COLUMNS[table], rows)
         course_summary.refresh(self.writer.connection, out.course_ids)
+        course_summary.refresh_outcomes(self.writer.connection, out.course_ids)
         return counts
 
 

@@ -102,3 +102,59 @@ def test_refresh_all_repairs_a_summary_written_behind_the_orm(app, make_user, ma
     assert course_summary.refresh_all(db.session.connection()) == 1
     row = _stored(course.id)
     assert (row.phase, row.medicine_given) == ("preparation", 0)
+
+
+def test_the_oldest_unintegrated_medicine_session_and_the_outcomes_are_summarised(runner):
+    from kaptracker.models import CourseOutcome, OutcomeScore
+    from kaptracker.rules import scales
+
+    assert runner.invoke(args=["seed-demo", "--password", "demo passphrase 1"]).exit_code == 0
+    db.session.expire_all()
+    courses = db.session.scalars(select(Course)).all()
+    waiting = 0
+    for course in courses:
+        facts = service.facts(course, service.load_course_sessions(course))
+        first = next((m for m in facts.medicine_sessions if not m.integrated), None)
+        assert course.unintegrated_session_id == (first.id if first else None), course.id
+        assert course.unintegrated_since == (first.occurred_at if first else None)
+        waiting += first is not None
+    assert waiting >= 2
+    stored = {(o.course_id, o.scale): o for o in db.session.scalars(select(CourseOutcome))}
+    scores = db.session.scalars(select(OutcomeScore).where(OutcomeScore.entered_in_error_at.is_(None))
+                                .order_by(OutcomeScore.completed_on, OutcomeScore.id)).all()
+    grouped: dict = {}
+    for s in scores:
+        grouped.setdefault((s.course_id, s.scale), []).append(scales.Point(s.completed_on, s.total, s.occasion))
+    assert set(stored) == set(grouped)
+    for key, points in grouped.items():
+        result = scales.outcome(key[1], points, scales.OutcomeRules())
+        row = stored[key]
+        assert (row.baseline_total, row.latest_total, row.measured) == (
+            result.baseline.total, result.latest.total, result.measured), key
+
+
+def test_marking_a_score_in_error_updates_the_stored_outcome(app, make_user, make_client, client, login):
+    from kaptracker.models import CourseOutcome, OutcomeScore
+    from kaptracker.rules.scales import Occasion, Scale
+
+    therapist = make_user("therapist")
+    record = make_client(therapist)
+    course = Course(client_id=record.id, planned_route=Route.IM, planned_medicine_sessions=2, goals="Goals",
+                    started_on=utcnow().date(), created_by_id=therapist.id)
+    db.session.add(course)
+    db.session.flush()
+    today = utcnow().date()
+    first = OutcomeScore(course_id=course.id, scale=Scale.PHQ9, occasion=Occasion.BASELINE, completed_on=today,
+                         answers=[2] * 9, total=18, band="x", recorded_by_id=therapist.id)
+    later = OutcomeScore(course_id=course.id, scale=Scale.PHQ9, occasion=Occasion.FOLLOW_UP, completed_on=today,
+                         answers=[1] * 9, total=9, band="x", recorded_by_id=therapist.id)
+    db.session.add_all([first, later])
+    db.session.commit()
+    row = db.session.get(CourseOutcome, (course.id, Scale.PHQ9))
+    assert (row.baseline_total, row.latest_total, row.measured) == (18, 9, True)
+    login(therapist)
+    response = client.post(f"/scores/{later.id}/error", data={f"error{later.id}-error_reason": "Duplicate"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    row = db.session.get(CourseOutcome, (course.id, Scale.PHQ9))
+    assert (row.baseline_total, row.latest_total, row.measured) == (18, 18, False)

@@ -1,9 +1,10 @@
-"""Response and remission across the caseload, by route and by indication, computed in the
-database (window functions on both engines): a few queries whatever the number of clients.
+"""Response and remission across the caseload, by route and by indication: a few GROUP BY
+queries over one row per course and scale, whatever the number of scores.
 
-The rules are those of :mod:`kaptracker.rules.scales` (baseline = the first baseline-occasion
-score, else the first; latest = the last; response = a drop of the set percentage; remission =
-below the set total); tests check the SQL against the pure functions on the demo clinic.
+Each course's baseline and latest score per scale are chosen by :mod:`kaptracker.rules.scales`
+when its scores change and stored in ``course_outcome``; response (a drop of the set percentage)
+and remission (below the set total) are judged here with the settings in force. Tests check the
+figures against the pure rules applied course by course.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
-from ..models import Client, ClientIndication, Course, OutcomeScore
-from ..rules.scales import Occasion, OutcomeRules, Scale
+from ..models import ClientIndication, Course, CourseOutcome
+from ..rules.scales import OutcomeRules, Scale
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,42 +36,25 @@ class Figure:
         return round(count * 100 / self.measured) if self.shown_as_rate and self.measured else None
 
 
-def pairs(rules: OutcomeRules, scope_clause=None):
-    """One row per (course, scale) with a baseline and a later score: totals and the verdicts."""
-    valid = OutcomeScore.entered_in_error_at.is_(None)
-    first = (
-        select(OutcomeScore.course_id, OutcomeScore.scale, OutcomeScore.total, OutcomeScore.completed_on,
-               OutcomeScore.id,
-               func.row_number().over(
-                   partition_by=(OutcomeScore.course_id, OutcomeScore.scale),
-                   order_by=(case((OutcomeScore.occasion == Occasion.BASELINE, 0), else_=1),
-                             OutcomeScore.completed_on, OutcomeScore.id)).label("n"))
-        .where(valid).subquery("first_score")
-    )
-    last = (
-        select(OutcomeScore.course_id, OutcomeScore.scale, OutcomeScore.total, OutcomeScore.completed_on,
-               OutcomeScore.id,
-               func.row_number().over(
-                   partition_by=(OutcomeScore.course_id, OutcomeScore.scale),
-                   order_by=(OutcomeScore.completed_on.desc(), OutcomeScore.id.desc())).label("n"))
-        .where(valid).subquery("last_score")
-    )
+def pairs(rules: OutcomeRules):
+    """One row per (course, scale) with a baseline and a later score (``course_outcome``, kept
+    by kaptracker.course_summary): totals and the verdicts under the settings in force."""
+    o = CourseOutcome
     remission_below = case(
-        (first.c.scale == Scale.PHQ9.value, rules.phq9_remission_below),
-        (first.c.scale == Scale.GAD7.value, rules.gad7_remission_below),
+        (o.scale == Scale.PHQ9.value, rules.phq9_remission_below),
+        (o.scale == Scale.GAD7.value, rules.gad7_remission_below),
         else_=rules.pcl5_cutoff,
     )
-    responded = case((and_(first.c.total > 0,
-                           (first.c.total - last.c.total) * 100 >= rules.response_drop_percent * first.c.total), 1),
-                     else_=0)
-    remitted = case((last.c.total < remission_below, 1), else_=0)
-    stmt = (
-        select(first.c.course_id, first.c.scale, first.c.total.label("baseline"), last.c.total.label("latest"),
+    responded = case((and_(o.baseline_total > 0,
+                           (o.baseline_total - o.latest_total) * 100 >= rules.response_drop_percent * o.baseline_total),
+                      1), else_=0)
+    remitted = case((o.latest_total < remission_below, 1), else_=0)
+    return (
+        select(o.course_id, o.scale, o.baseline_total.label("baseline"), o.latest_total.label("latest"),
                responded.label("responded"), remitted.label("remitted"))
-        .join(last, and_(last.c.course_id == first.c.course_id, last.c.scale == first.c.scale, last.c.n == 1))
-        .where(first.c.n == 1, last.c.id != first.c.id, last.c.completed_on >= first.c.completed_on)
+        .where(o.measured.is_(True))
+        .subquery("pairs")
     )
-    return stmt.subquery("pairs")
 
 
 def figures(rules: OutcomeRules, minimum: int) -> dict[str, list[Figure]]:
@@ -97,11 +81,7 @@ def figures(rules: OutcomeRules, minimum: int) -> dict[str, list[Figure]]:
 
 
 def coverage() -> dict[str, int]:
-    """How many courses have any score, and how many open courses have none."""
-    with_scores = select(OutcomeScore.course_id).where(OutcomeScore.entered_in_error_at.is_(None)).distinct()
-    row = db.session.execute(
-        select(func.count().label("courses"),
-               func.sum(case((Course.id.in_(with_scores), 1), else_=0)).label("scored"))
-        .select_from(Course).join(Client, Client.id == Course.client_id)
-    ).one()
-    return {"courses": row.courses, "scored": int(row.scored or 0)}
+    """How many courses there are, and how many have any valid score."""
+    courses = db.session.scalar(select(func.count()).select_from(Course))
+    scored = db.session.scalar(select(func.count(func.distinct(CourseOutcome.course_id))))
+    return {"courses": courses or 0, "scored": scored or 0}

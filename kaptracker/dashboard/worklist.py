@@ -17,9 +17,7 @@ from .. import settings
 from ..models import (
     BreakGlassGrant,
     ClinicalSession,
-    Client,
     Course,
-    IntegrationSession,
     OutcomeScore,
     OverrideReview,
     ReviewComment,
@@ -85,10 +83,11 @@ def item_queries(now: dt.datetime, *, supervisor: bool) -> dict[str, object]:
         "screening": select(*_row("screening", Course.client_id, Course.id, cs.id, cs.occurred_at))
         .select_from(cs).join(Course, Course.id == cs.course_id)
         .where(cs.signed_at.is_(None), cs.kind == SessionKind.SCREENING, open_course),
-        "integration": select(*_row("integration", Course.client_id, Course.id, cs.id, cs.occurred_at))
-        .select_from(cs).join(Course, Course.id == cs.course_id)
-        .where(cs.kind == SessionKind.DOSING, cs.occurred_at < integration_before, open_course,
-               ~exists().where(IntegrationSession.dosing_session_id == cs.id)),
+        # The oldest medicine session still without integration, kept in the course summary
+        # (kaptracker/course_summary.py) and indexed: no scan of every medicine session.
+        "integration": select(*_row("integration", Course.client_id, Course.id, Course.unintegrated_session_id,
+                                    Course.unintegrated_since))
+        .where(open_course, Course.unintegrated_since.is_not(None), Course.unintegrated_since < integration_before),
         "unsigned": select(*_row("unsigned", Course.client_id, Course.id, cs.id, cs.occurred_at))
         .select_from(cs).join(Course, Course.id == cs.course_id)
         .where(cs.signed_at.is_(None), cs.kind != SessionKind.SCREENING, cs.occurred_at < unsigned_before,

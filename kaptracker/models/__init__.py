@@ -26,12 +26,13 @@ from .courses import (
     Screening,
     SessionKind,
 )
-from .outcomes import OutcomeScore, OverrideReview, ReviewComment
+from .outcomes import CourseOutcome, OutcomeScore, OverrideReview, ReviewComment
 from .settings import SettingChange
 from .vitals import OverrideKind, SafetyAlert, SafetyOverride, VitalSign
 from .users import LoginAttempt, User, UserSession, normalise_email
 
 __all__ = [
+    "CourseOutcome",
     "BreakGlassGrant",
     "OutcomeScore",
     "OverrideReview",

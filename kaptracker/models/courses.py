@@ -80,6 +80,9 @@ class Course(db.Model):
         ),
         Index("ix_course_phase", "phase", "client_id"),
         Index("ix_course_last_contact", "last_contact_at"),
+        Index("ix_course_unintegrated", "unintegrated_since",
+              sqlite_where=text("end_reason IS NULL AND unintegrated_since IS NOT NULL"),
+              postgresql_where=text("end_reason IS NULL AND unintegrated_since IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -101,6 +104,9 @@ class Course(db.Model):
     phase: Mapped[Phase] = mapped_column(str_enum(Phase, "course_phase"), default=Phase.PREPARATION)
     medicine_given: Mapped[int] = mapped_column(default=0)
     last_contact_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The oldest medicine session still without an integration session (worklist: overdue).
+    unintegrated_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    unintegrated_session_id: Mapped[int | None]
     __mapper_args__ = {"version_id_col": version}
 
     client: Mapped[Client] = relationship()

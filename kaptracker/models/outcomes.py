@@ -121,3 +121,19 @@ class OverrideReview(db.Model):
 
     override: Mapped[SafetyOverride] = relationship()
     reviewed_by: Mapped[User] = relationship()
+
+
+class CourseOutcome(db.Model):
+    """Per course and scale, the baseline and latest valid scores, as kaptracker.rules.scales
+    picks them: kept by kaptracker.course_summary after every change of a course's scores, so
+    outcomes across a caseload of any size are one GROUP BY (response and remission are judged
+    in that query with the settings in force)."""
+
+    __tablename__ = "course_outcome"
+
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id"), primary_key=True)
+    scale: Mapped[Scale] = mapped_column(str_enum(Scale, "outcome_scale"), primary_key=True)
+    baseline_total: Mapped[int]
+    latest_total: Mapped[int]
+    measured: Mapped[bool]  # a baseline and a later score: response and remission can be judged
+

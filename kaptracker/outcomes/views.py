@@ -214,6 +214,9 @@ def mark_in_error(score_id: int):
             .execution_options(synchronize_session=False)
         )
         if result.rowcount == 1:
+            from .. import course_summary
+
+            course_summary.refresh_outcomes(db.session.connection(), [course.id])
             record(AuditAction.UPDATE, "outcome_score", score.id, client_id=course.client_id,
                    detail="entered in error")
             db.session.commit()

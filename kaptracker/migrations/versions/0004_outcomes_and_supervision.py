@@ -98,7 +98,7 @@ def summarise_existing_courses():
     uses after every flush (kaptracker.course_summary)."""
     from kaptracker.course_summary import refresh_all
 
-    refresh_all(op.get_bind())
+    refresh_all(op.get_bind(), columns=("phase", "medicine_given", "last_contact_at"))
 
 
 def upgrade():
