@@ -104,7 +104,7 @@ def test_two_concurrent_client_saves_over_http_one_wins_the_other_gets_the_confl
         assert rows["Given name"] == ("Mine <b>typed</b>", "Original", True)
     else:
         assert rows["Phone"] == ("+1 555 0177", "+1 555 0100", True)
-        assert rows["Given name"] == ("Original", "Original", False)
+        assert rows["Given name"] == ("Original", "Mine <b>typed</b>", True)
     if not won_by_me:
         assert "Mine &lt;b&gt;typed&lt;/b&gt;" in loser.text and "<b>typed</b>" not in loser.text
 
