@@ -250,12 +250,12 @@ def _restore_postgresql(path: Path, url: sa.engine.URL) -> None:
             reader_error = reader.stderr.read().decode(errors="replace")
             reader.stderr.close()
             reader.wait()
+    if loaded.returncode != 0:  # first: psql stopping early also makes pg_restore fail (SIGPIPE)
+        raise BackupError(f"loading {path} failed and was rolled back; nothing was changed:\n"
+                          f"{loaded.stderr.strip()}")
     if reader.returncode != 0:
         raise BackupError(f"pg_restore could not read {path} (exit status {reader.returncode}); "
                           f"nothing was changed:\n{reader_error.strip()}")
-    if loaded.returncode != 0:
-        raise BackupError(f"loading {path} failed and was rolled back; nothing was changed:\n"
-                          f"{loaded.stderr.strip()}")
 
 
 def _drop_public_schema_sql() -> str:
@@ -267,12 +267,14 @@ def _drop_public_schema_sql() -> str:
             "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public'")).all()
         functions = conn.scalars(sa.text(
             "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-            "WHERE n.nspname = 'public'")).all()
+            "WHERE n.nspname = 'public' AND NOT EXISTS "  # an extension's own (pg_trgm) stay with it
+            "(SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')")).all()
         sequences = conn.scalars(sa.text(
             "SELECT quote_ident(sequencename) FROM pg_sequences WHERE schemaname = 'public'")).all()
         types = conn.scalars(sa.text(
             "SELECT quote_ident(t.typname) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
-            "WHERE n.nspname = 'public' AND t.typtype IN ('e', 'd') ")).all()
+            "WHERE n.nspname = 'public' AND t.typtype IN ('e', 'd') AND NOT EXISTS "
+            "(SELECT 1 FROM pg_depend d WHERE d.objid = t.oid AND d.deptype = 'e')")).all()
     db.engine.dispose()
     statements = [f"DROP TABLE IF EXISTS public.{t} CASCADE;" for t in tables]
     statements += [f"DROP SEQUENCE IF EXISTS public.{s} CASCADE;" for s in sequences]
