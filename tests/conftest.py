@@ -58,6 +58,9 @@ def _ensure_postgres_database(url: str) -> None:
         )
         if not exists:
             conn.execute(sa.text(f'CREATE DATABASE "{engine_url.database}"'))
+        # A test database need not wait for its commits to reach the disk (a crash of the test
+        # PostgreSQL server would lose the last ones; nothing else changes): the suite runs faster.
+        conn.execute(sa.text(f'ALTER DATABASE "{engine_url.database}" SET synchronous_commit = off'))
     admin.dispose()
 
 
