@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectin_polymorphic, selectinload
+from sqlalchemy.orm import joinedload, selectinload, with_polymorphic
 
 from .. import settings
 from ..extensions import db
@@ -35,19 +35,21 @@ SESSION_CLASSES = {
 def load_course_sessions(course: Course) -> list[ClinicalSession]:
     """Every session of ``course`` with its kind's columns, authors, doses and addenda:
     a fixed number of queries whatever the course's length."""
+    # One query for the sessions with every kind's columns and the people named on them (outer
+    # joins), one for the addenda, one for the doses.
+    every_kind = with_polymorphic(ClinicalSession, list(SESSION_CLASSES.values()))
     stmt = (
-        select(ClinicalSession)
-        .where(ClinicalSession.course_id == course.id)
+        select(every_kind)
+        .where(every_kind.course_id == course.id)
         .options(
-            selectin_polymorphic(ClinicalSession, list(SESSION_CLASSES.values())),
-            selectinload(ClinicalSession.author),
-            selectinload(ClinicalSession.signed_by),
-            selectinload(ClinicalSession.cosigned_by),
-            selectinload(ClinicalSession.addenda),
+            joinedload(every_kind.author),
+            joinedload(every_kind.signed_by),
+            joinedload(every_kind.cosigned_by),
+            selectinload(every_kind.addenda),
         )
-        .order_by(ClinicalSession.occurred_at, ClinicalSession.id)
+        .order_by(every_kind.occurred_at, every_kind.id)
     )
-    sessions = list(db.session.scalars(stmt))
+    sessions = list(db.session.scalars(stmt).unique())
     dosing_ids = [s.id for s in sessions if isinstance(s, DosingSession)]
     if dosing_ids:  # doses for the totals on the timeline, in one query
         db.session.scalars(

@@ -113,12 +113,14 @@ class FlagAcknowledgeForm(FlaskForm):
     submit = SubmitField("Acknowledge the flag")
 
 
+ERROR_REASONS = (("", "Choose a reason"), ("Typed in wrongly", "Typed in wrongly"), ("Wrong client", "Wrong client"),
+                 ("Wrong date or occasion", "Wrong date or occasion"), ("Duplicate", "Duplicate"))
+
+
 class ScoreErrorForm(FlaskForm):
     error_reason = SelectField(
         "Why is it wrong",
-        choices=choices([("", "Choose a reason"), ("Typed in wrongly", "Typed in wrongly"),
-                         ("Wrong client", "Wrong client"), ("Wrong date or occasion", "Wrong date or occasion"),
-                         ("Duplicate", "Duplicate")]),
+        choices=choices(ERROR_REASONS),
         validators=[DataRequired("Choose why this score is wrong.")],
     )
     submit = SubmitField("Mark entered in error")

@@ -20,7 +20,7 @@ from ..rules.access import Permission, Role, may
 from ..rules.scales import Occasion, Scale
 from ..templating import clinic_now
 from . import bp, chart, service
-from .forms import FlagAcknowledgeForm, ScoreErrorForm, score_form_class
+from .forms import ERROR_REASONS, FlagAcknowledgeForm, ScoreErrorForm, score_form_class
 
 
 def _writable_reason(course: Course, occasion: Occasion | None = None) -> str | None:
@@ -39,19 +39,21 @@ def _own(course: Course) -> bool:
 
 
 def medicine_dates(course_ids) -> dict[int, list[dt.date]]:
-    """{course id: dates of its medicine sessions}, one query."""
+    """{course id: dates of its medicine sessions}, one query. The kind is checked here, not in
+    SQL: filtering on it lets a planner pick the (kind, occurred_at) index and walk every medicine
+    session of the clinic instead of these courses' few sessions."""
+    from ..models import ClinicalSession, SessionKind
     from ..templating import utc_to_local
 
     dates: dict[int, list[dt.date]] = {i: [] for i in course_ids}
     if dates:
-        from ..models import ClinicalSession, SessionKind
-
-        for course_id, at in db.session.execute(
-            select(ClinicalSession.course_id, ClinicalSession.occurred_at)
-            .where(ClinicalSession.course_id.in_(list(dates)), ClinicalSession.kind == SessionKind.DOSING)
-            .order_by(ClinicalSession.occurred_at)
+        for course_id, kind, at in db.session.execute(
+            select(ClinicalSession.course_id, ClinicalSession.kind, ClinicalSession.occurred_at)
+            .where(ClinicalSession.course_id.in_(list(dates)))
+            .order_by(ClinicalSession.course_id, ClinicalSession.occurred_at)
         ):
-            dates[course_id].append(utc_to_local(at).date())
+            if kind is SessionKind.DOSING:
+                dates[course_id].append(utc_to_local(at).date())
     return dates
 
 
@@ -83,8 +85,8 @@ def panel(course: Course, client: Client, scores, medicine: list[dt.date], facts
         # One form per row (prefixed by the score's id): a failed one comes back with its message.
         "ack_form_for": lambda score_id: (failed.get(("ack", score_id))
                                           or FlagAcknowledgeForm(prefix=f"flag{score_id}", formdata=None)),
-        "error_form_for": lambda score_id: (failed.get(("error", score_id))
-                                            or ScoreErrorForm(prefix=f"error{score_id}", formdata=None)),
+        "failed_error_form": lambda score_id: failed.get(("error", score_id)),
+        "error_reasons": ERROR_REASONS,
     }
 
 
