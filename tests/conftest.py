@@ -88,13 +88,32 @@ def database(tmp_path_factory):
     return {"kind": "sqlite", "template": template}
 
 
+_EMPTIERS: dict[str, sa.engine.Engine] = {}
+
+
 def _empty_postgres(url: str) -> None:
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+    """Empty every table between tests and restart the ids. As a superuser (CI, the README's
+    setup): DELETE with triggers off for the session (session_replication_role = replica: the
+    append-only and foreign-key triggers do not fire), about 3 ms; TRUNCATE of 25 tables costs
+    about 125 ms per test. Otherwise TRUNCATE, which fires no row triggers either."""
+    engine = _EMPTIERS.get(url)
+    if engine is None:
+        engine = _EMPTIERS[url] = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    names = [t.name for t in db.metadata.sorted_tables]
     with engine.begin() as conn:
-        # TRUNCATE does not fire the append-only row triggers on audit_event.
-        conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+        try:
+            with conn.begin_nested():
+                conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        except sa.exc.DBAPIError:  # not a superuser
+            conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
+            return
+        for name in reversed(names):
+            conn.execute(sa.text(f'DELETE FROM "{name}"'))
+        conn.execute(sa.text(
+            "SELECT setval(s.seq, 1, false) FROM (SELECT pg_get_serial_sequence(quote_ident(c.relname), a.attname)"
+            " AS seq FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid JOIN pg_namespace n ON n.oid ="
+            " c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r' AND a.attnum > 0) s"
+            " WHERE s.seq IS NOT NULL"))
 
 
 @pytest.fixture
