@@ -61,3 +61,17 @@ def changed_fields(obj) -> list[str]:
         for attr in state.attrs
         if attr.key not in {"updated_at", "version"} and attr.history.has_changes()
     )
+
+
+def set_once(model, record_id: int, unset, **values) -> bool:
+    """Write ``values`` to the row ``record_id`` of ``model`` only while its ``unset`` column is
+    still NULL (an acknowledgement, an entered-in-error mark: things done once). Of two people
+    doing it at the same moment the second matches no row: False, and nothing of theirs replaces
+    the first's; the caller tells them."""
+    from sqlalchemy import update
+
+    result = db.session.execute(
+        update(model).where(model.id == record_id, unset.is_(None)).values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1

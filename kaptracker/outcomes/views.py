@@ -8,11 +8,11 @@ import datetime as dt
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..access import get_course_for, requires
-from ..auditing import record
+from ..auditing import record, set_once
 from ..extensions import db
 from ..models import AuditAction, Client, Course, OutcomeScore, utcnow
 from ..rules import phases, scales
@@ -177,14 +177,9 @@ def acknowledge(score_id: int):
     elif score.flag_acknowledged_at is not None:
         flash("This flag was already acknowledged.", "info")
     elif form.validate_on_submit():
-        result = db.session.execute(
-            update(OutcomeScore)
-            .where(OutcomeScore.id == score.id, OutcomeScore.flag_acknowledged_at.is_(None))
-            .values(flag_acknowledged_at=utcnow(), flag_acknowledged_by_id=current_user.id,
-                    flag_action=form.flag_action.data)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:
+        if not set_once(OutcomeScore, score.id, OutcomeScore.flag_acknowledged_at,
+                        flag_acknowledged_at=utcnow(), flag_acknowledged_by_id=current_user.id,
+                        flag_action=form.flag_action.data):
             db.session.rollback()
             flash("Someone else acknowledged this flag a moment before you; your note was not saved.", "error")
             return redirect(back)
@@ -208,14 +203,9 @@ def mark_in_error(score_id: int):
     if score.in_error:
         flash("This score is already marked entered in error.", "info")
     elif form.validate_on_submit():
-        result = db.session.execute(
-            update(OutcomeScore)
-            .where(OutcomeScore.id == score.id, OutcomeScore.entered_in_error_at.is_(None))
-            .values(entered_in_error_at=utcnow(), entered_in_error_by_id=current_user.id,
-                    error_reason=form.error_reason.data)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount == 1:
+        if set_once(OutcomeScore, score.id, OutcomeScore.entered_in_error_at,
+                    entered_in_error_at=utcnow(), entered_in_error_by_id=current_user.id,
+                    error_reason=form.error_reason.data):
             from .. import course_summary
 
             course_summary.refresh_outcomes(db.session.connection(), [course.id])

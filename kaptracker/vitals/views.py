@@ -6,11 +6,11 @@ import datetime as dt
 
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import select, union, update
+from sqlalchemy import select, union
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..access import client_scope_clause, get_session_for, requires
-from ..auditing import record
+from ..auditing import record, set_once
 from ..extensions import db
 from ..models import (
     AuditAction,
@@ -180,14 +180,9 @@ def acknowledge(alert_id: int):
     elif form.validate_on_submit():
         # Only an alert nobody has acknowledged yet: of two people acknowledging at the same
         # moment, the second matches no row and is told, rather than replacing the first's note.
-        result = db.session.execute(
-            update(SafetyAlert)
-            .where(SafetyAlert.id == alert.id, SafetyAlert.acknowledged_at.is_(None))
-            .values(acknowledged_at=utcnow(), acknowledged_by_id=current_user.id,
-                    acknowledgement_note=form.acknowledgement_note.data)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:
+        if not set_once(SafetyAlert, alert.id, SafetyAlert.acknowledged_at,
+                        acknowledged_at=utcnow(), acknowledged_by_id=current_user.id,
+                        acknowledgement_note=form.acknowledgement_note.data):
             db.session.rollback()
             flash("Someone else acknowledged this alert a moment before you; your note was not saved.", "error")
             return redirect(url_for("vitals.session_vitals", session_id=session.id))
