@@ -8,17 +8,17 @@ restore goes into a scratch database made for the test and dropped after it).
 from __future__ import annotations
 
 import time
-import uuid
 
 import pytest
 import sqlalchemy as sa
 
-from kaptracker import demo, normalise_database_url
+from kaptracker import demo
 from kaptracker.auditing import record
 from kaptracker.extensions import db
 from kaptracker.models import AuditAction, Client
 
 from conftest import PASSWORD
+from fault_support import scratch_database
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
@@ -26,20 +26,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 @pytest.fixture
 def fresh_database(database, tmp_path):
     """The URL of a new, empty database of the suite's kind (no schema at all)."""
-    if database["kind"] == "sqlite":
-        yield f"sqlite:///{tmp_path / 'restored.sqlite3'}"
-        return
-    url = sa.engine.make_url(normalise_database_url(database["url"]))
-    name = f"{url.database}_restore_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(database, tmp_path, "restore") as url:
+        yield url
 
 
 @pytest.fixture
