@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
+from flask_wtf import FlaskForm
 from wtforms import SelectChoice, ValidationError
 from wtforms.validators import Length
+from wtforms.widgets import HiddenInput, SubmitInput
 
 from .rules.passwords import password_problems
+
+
+class Form(FlaskForm):
+    """The base of every form: its hidden inputs and submit buttons render without an id.
+
+    A page often holds several forms, each with a CSRF token, a version and a submit button, or one
+    form per row (mark a reading entered in error); the default ids (``csrf_token``, ``version``,
+    ``submit``) would then repeat on the page, which HTML forbids. Nothing needs those ids: no
+    label names a hidden input, and a button's own text names it. An id given explicitly stays.
+    """
+
+    class Meta:
+        def render_field(self, field, render_kw):
+            unnamed = isinstance(field.widget, HiddenInput | SubmitInput)
+            if unnamed and "id" not in render_kw and "id" not in (field.render_kw or {}):
+                render_kw = {**render_kw, "id": False}
+            return super().render_field(field, render_kw)
 
 
 def stripped(value):

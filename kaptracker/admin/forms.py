@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import (
     EmailField,
@@ -15,7 +14,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from ..extensions import db
-from ..forms import choices, max_length, no_control_characters, strong_password, stripped
+from ..forms import Form, choices, max_length, no_control_characters, strong_password, stripped
 from ..models import User, normalise_email
 from ..rules.access import ROLE_LABELS
 from ..rules.passwords import password_problems
@@ -24,7 +23,7 @@ def role_choices():
     return choices((role.value, label) for role, label in ROLE_LABELS.items())
 
 
-class NewUserForm(FlaskForm):
+class NewUserForm(Form):
     name = StringField(
         "Full name", validators=[DataRequired("Enter the person's name."), max_length(120),
                                  no_control_characters], filters=[stripped],
@@ -59,7 +58,7 @@ class NewUserForm(FlaskForm):
             raise ValidationError("An account with this email already exists.")
 
 
-class EditUserForm(FlaskForm):
+class EditUserForm(Form):
     name = StringField(
         "Full name", validators=[DataRequired("Enter the person's name."), max_length(120),
                                  no_control_characters], filters=[stripped],
@@ -70,7 +69,7 @@ class EditUserForm(FlaskForm):
     submit = SubmitField("Save")
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(Form):
     password = PasswordField(
         "New password",
         validators=[DataRequired("Enter a new password."), strong_password()],
@@ -92,7 +91,7 @@ class ResetPasswordForm(FlaskForm):
             raise ValidationError(" ".join(problems))
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(Form):
     """Fields are added per setting at run time (see views.settings)."""
 
     reason = TextAreaField(

@@ -9,7 +9,6 @@ import datetime as dt
 
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from wtforms import StringField, SubmitField, TextAreaField
@@ -19,14 +18,14 @@ from .. import settings
 from ..access import requires
 from ..auditing import BREAK_GLASS_FLAG, record
 from ..extensions import db
-from ..forms import max_length, no_control_characters, stripped
+from ..forms import Form, max_length, no_control_characters, stripped
 from ..models import AuditAction, BreakGlassGrant, Client, utcnow
 from ..rules.access import Permission
 from ..templating import localtime
 from . import bp
 
 
-class BreakGlassForm(FlaskForm):
+class BreakGlassForm(Form):
     record_number = StringField(
         "Client's record number", filters=[stripped],
         validators=[DataRequired("Enter the client's record number, for example KAP-1024."), max_length(32),

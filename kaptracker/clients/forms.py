@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import (
     BooleanField,
@@ -23,7 +22,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import settings
 from ..extensions import db
-from ..forms import choices, max_length, no_control_characters, stripped
+from ..forms import Form, choices, max_length, no_control_characters, stripped
 from ..models import INDICATION_LABELS, STATUS_LABELS, Client, User
 from ..rules import clients as rules
 from ..rules.access import Role
@@ -63,7 +62,7 @@ def _phone(form, field):
             raise ValidationError(problem)
 
 
-class ClientForm(FlaskForm):
+class ClientForm(Form):
     record_number = _text(
         "Record number", 32, description="The clinic's own record number for this client."
     )
@@ -171,7 +170,7 @@ class ClientForm(FlaskForm):
         return list(db.session.scalars(stmt.limit(5)))
 
 
-class ReassignForm(FlaskForm):
+class ReassignForm(Form):
     therapist_id = SelectField("New therapist", coerce=int, validate_choice=True)
     submit = SubmitField("Reassign")
 
@@ -180,7 +179,7 @@ class ReassignForm(FlaskForm):
         self.therapist_id.choices = therapist_choices()
 
 
-class SearchForm(FlaskForm):
+class SearchForm(Form):
     q = SearchField(
         "Name or record number",
         validators=[Optional(), max_length(100), no_control_characters],

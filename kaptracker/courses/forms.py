@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -24,7 +23,7 @@ from wtforms.validators import DataRequired, InputRequired, Optional
 from wtforms.validators import NumberRange as _NumberRange
 
 from ..clients.forms import MultiCheckboxField
-from ..forms import choices, max_length, no_control_characters, stripped
+from ..forms import Form, choices, max_length, no_control_characters, stripped
 from ..models import History, InjectionSite, Pregnancy
 from ..rules import dosing, screening
 from ..rules.phases import EndReason
@@ -88,7 +87,7 @@ def not_far_future(form, field):
         raise ValidationError("Enter a date after 2000.")
 
 
-class CourseForm(FlaskForm):
+class CourseForm(Form):
     planned_route = SelectField(
         "Planned route", choices=choices((r.value, r.label) for r in dosing.Route),
         description="Each medicine session records the route actually used.",
@@ -112,7 +111,7 @@ class CourseForm(FlaskForm):
             raise ValidationError("A course started more than a year ago cannot be opened now.")
 
 
-class EndCourseForm(FlaskForm):
+class EndCourseForm(Form):
     end_reason = RadioField(
         "How the course ends",
         choices=choices([(EndReason.COMPLETED.value, "Completed"),
@@ -152,7 +151,7 @@ HISTORY_CHOICES = choices([
 ])
 
 
-class ScreeningForm(FlaskForm):
+class ScreeningForm(Form):
     occurred_at = when("Screened on")
     bp_history = text_area("Blood pressure history", description="Known hypertension, treatment, recent readings.")
     heart_history = text_area("Heart history", description="Angina, heart disease, arrhythmia, aneurysm, stroke.")
@@ -196,7 +195,7 @@ class ScreeningForm(FlaskForm):
         not_far_future(self, field)
 
 
-class PreparationForm(FlaskForm):
+class PreparationForm(Form):
     occurred_at = when("Session date and time")
     intentions = text_area("Intentions, in the client's words", description="Quote the client where you can.")
     goals = text_area("Goals")
@@ -213,7 +212,7 @@ class PreparationForm(FlaskForm):
         not_far_future(self, field)
 
 
-class DosingForm(FlaskForm):
+class DosingForm(Form):
     occurred_at = when("Session started")
     ended_at = DateTimeLocalField("Session ended", format=DATETIME_FORMAT, validators=[Optional()])
     weight_kg = DecimalField(
@@ -279,7 +278,7 @@ class NewDosingForm(DosingForm):
     submit = SubmitField("Open medicine session")
 
 
-class IntegrationForm(FlaskForm):
+class IntegrationForm(Form):
     occurred_at = when("Session date and time")
     dosing_session_id = SelectField("Integrates the medicine session of", coerce=int, validate_choice=True)
     what_felt_different = text_area("What felt different")
@@ -298,7 +297,7 @@ class IntegrationForm(FlaskForm):
         not_far_future(self, field)
 
 
-class AdministrationForm(FlaskForm):
+class AdministrationForm(Form):
     given_at = when("Given at")
     range_reason = text_area("Reason for a total outside the usual range", n=2000)
     previewed_mg = HiddenField()
@@ -360,14 +359,14 @@ ADMINISTRATION_FORMS = {
 }
 
 
-class AddendumForm(FlaskForm):
+class AddendumForm(Form):
     reason = StringField("Reason for the addendum", validators=[
         DataRequired("Say why you add to a signed note."), max_length(200), no_control_characters], filters=[stripped])
     text = text_area("Addendum", required=True, n=20000, message="Write the addendum.")
     submit = SubmitField("Add addendum")
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     confirm = BooleanField(
         "I have reviewed this record; sign it and lock it",
         validators=[DataRequired("Tick the box to confirm that you sign this record.")],

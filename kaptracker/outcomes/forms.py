@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, RadioField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, ValidationError
 
-from ..forms import choices, max_length, no_control_characters, stripped
+from ..forms import Form, choices, max_length, no_control_characters, stripped
 from ..rules.scales import Occasion, Scale
 from ..templating import clinic_now
 
 
-class ScoreFormBase(FlaskForm):
+class ScoreFormBase(Form):
     completed_on = DateField(
         "Completed on", validators=[InputRequired("Enter the date the client completed it.")],
         description="The day the client answered, which may be before today.",
@@ -101,7 +100,7 @@ def score_form_class(scale: Scale) -> type[ScoreFormBase]:
     return _FORMS[scale]
 
 
-class FlagAcknowledgeForm(FlaskForm):
+class FlagAcknowledgeForm(Form):
     flag_action = TextAreaField(
         "What was done",
         filters=[stripped],
@@ -117,7 +116,7 @@ ERROR_REASONS = (("", "Choose a reason"), ("Typed in wrongly", "Typed in wrongly
                  ("Wrong date or occasion", "Wrong date or occasion"), ("Duplicate", "Duplicate"))
 
 
-class ScoreErrorForm(FlaskForm):
+class ScoreErrorForm(Form):
     error_reason = SelectField(
         "Why is it wrong",
         choices=choices(ERROR_REASONS),

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import SubmitField, TextAreaField
 from wtforms.validators import DataRequired
 
-from ..forms import max_length, no_control_characters, stripped
+from ..forms import Form, max_length, no_control_characters, stripped
 
 
-class CommentForm(FlaskForm):
+class CommentForm(Form):
     body = TextAreaField(
         "Review comment", filters=[stripped],
         validators=[DataRequired("Write the comment."), max_length(4000), no_control_characters],
@@ -16,7 +15,7 @@ class CommentForm(FlaskForm):
     submit = SubmitField("Add review comment")
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(Form):
     body = TextAreaField(
         "Answer", filters=[stripped],
         validators=[DataRequired("Write the answer."), max_length(4000), no_control_characters],
@@ -24,7 +23,7 @@ class ReplyForm(FlaskForm):
     submit = SubmitField("Send answer")
 
 
-class OverrideReviewForm(FlaskForm):
+class OverrideReviewForm(Form):
     note = TextAreaField(
         "Review note", filters=[stripped],
         validators=[DataRequired("Write what you concluded about this override."), max_length(2000),

@@ -3,13 +3,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Optional
 from wtforms.widgets import TextInput
 
 from ..courses.forms import DATETIME_FORMAT, when
-from ..forms import choices, max_length, no_control_characters, stripped
+from ..forms import Form, choices, max_length, no_control_characters, stripped
 from ..models import OverrideKind
 from ..rules.vitals import Timepoint
 from ..templating import clinic_now
@@ -37,7 +36,7 @@ class WholeNumberField(IntegerField):
             self.data = None
 
 
-class VitalsForm(FlaskForm):
+class VitalsForm(Form):
     systolic = WholeNumberField("Systolic", validators=[InputRequired("Enter the systolic pressure.")],
                                 render_kw={"inputmode": "numeric", "autocomplete": "off", "autofocus": True})
     diastolic = WholeNumberField("Diastolic", validators=[InputRequired("Enter the diastolic pressure.")],
@@ -64,20 +63,20 @@ class VitalsForm(FlaskForm):
             raise ValidationError("Enter a date after 2000.")
 
 
-class EnteredInErrorForm(FlaskForm):
+class EnteredInErrorForm(Form):
     error_reason = StringField("Why is it wrong?", validators=[
         DataRequired("Say why this reading is wrong (for example: typed 118 for 181)."),
         max_length(200), no_control_characters], filters=[stripped])
     submit = SubmitField("Mark entered in error")
 
 
-class AcknowledgeForm(FlaskForm):
+class AcknowledgeForm(Form):
     acknowledgement_note = TextAreaField("Action taken", validators=[Optional(), max_length(1000), no_control_characters],
                                          filters=[stripped], description="For example: repeated after 5 minutes, physician informed.")
     submit = SubmitField("Acknowledge")
 
 
-class OverrideForm(FlaskForm):
+class OverrideForm(Form):
     kind = RadioField("Override", choices=choices((k.value, k.label) for k in OverrideKind),
                       validators=[InputRequired("Choose what you override.")])
     reason = TextAreaField("Clinical reason", validators=[

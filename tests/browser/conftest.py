@@ -30,6 +30,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from . import main_pages
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -141,6 +143,7 @@ def _build_database(app, database_url: str) -> tuple[dict[str, int], dict[str, s
 
         own, other = first_client_of("therapist"), first_client_of("therapist2")
         ids = {"own_client": own.id, "other_therapists_client": other.id}
+        ids.update(main_pages.find_record_ids(db, email))
         names = {"own_client": own.full_name, "other_therapists_client": other.full_name}
         db.session.remove()
     return ids, names

@@ -307,7 +307,7 @@ def test_vitals_from_the_keyboard_from_baseline_to_discharge(page, live_server, 
     assert chart.locator("text.dose-label").text_content() == f"dose {dose_at:%H:%M}"
     assert chart.locator("circle.line-systolic-point title").first.text_content() == (
         f"Systolic 128 at {start + dt.timedelta(minutes=2):%H:%M}")
-    assert page.locator("#chart-desc").text_content().startswith("7 readings from")
+    assert page.locator("#vitals-chart-desc").text_content().startswith("7 readings from")
     # Drawn at a readable size: near its full 760 px width, shorter than a screen.
     box = chart.bounding_box()
     assert box["width"] >= 600 and box["height"] < 600
