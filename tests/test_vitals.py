@@ -279,6 +279,17 @@ def test_a_reading_is_saved_with_its_author_and_shown(clinic, sid):
     assert "132/84" in section(shown, "h-table") and clinic.medical.name in section(shown, "h-table")
 
 
+def test_the_vitals_page_repeats_no_id(clinic, sid):
+    """A form per reading, the entry form and the override form share one page: no id repeats
+    (hidden inputs and buttons render without one, see kaptracker.forms.Form)."""
+    clinic.reading(sid, "150/96", 78, 97, at=-6, timepoint="baseline")
+    clinic.reading(sid, "166/104", 80, 97, at=-2, timepoint="baseline")  # held: an override form
+    html = raw(clinic.get(clinic.medical, f"/sessions/{sid}/vitals"))
+    assert html.count('type="submit"') >= 4 and "Record override" in html
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert sorted({i for i in ids if ids.count(i) > 1}) == []
+
+
 def test_spo2_is_optional(clinic, sid):
     reading = clinic.reading(sid, "120/80", 72, None, timepoint="baseline")
     assert reading.spo2 is None
