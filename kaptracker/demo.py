@@ -1602,7 +1602,7 @@ def seed_outcomes(rng: random.Random, staff: dict[str, User]) -> None:
     by_course: dict[int, list] = {}
     for row in sessions:
         by_course.setdefault(row.course_id, []).append(row)
-    today = utcnow().astimezone(zone).date()
+    today = clock.today(zone)
     scores = []
     flagged_open = skipped_due = False
     for k, course in enumerate(courses):

@@ -27,7 +27,7 @@ from kaptracker.models import (
 from kaptracker.rules.dosing import Route
 from kaptracker.rules.phases import EndReason
 from kaptracker.rules.screening import Decision
-from kaptracker.templating import clinic_now
+from kaptracker import clock
 
 from course_support import SCREENING, Clinic, error_beside, id_from, local, page, raw, today
 
@@ -53,7 +53,7 @@ def test_the_therapist_starts_a_course_for_their_own_client(clinic):
     course = db.session.get(Course, course_id)
     assert (course.client_id, course.planned_route, course.planned_medicine_sessions) == (
         clinic.record.id, Route.IV, 6)
-    assert course.started_on == clinic_now().date() and course.end_reason is None
+    assert course.started_on == clock.today() and course.end_reason is None
     assert course.created_by_id == clinic.therapist.id
     assert clinic.record.status is ClientStatus.ACTIVE  # a referred client is now in treatment
     shown = page(clinic.get(clinic.therapist, f"/courses/{course_id}"))
@@ -97,7 +97,7 @@ def test_the_database_refuses_a_second_open_course(clinic):
 
     def another(**fields):
         return Course(client_id=clinic.record.id, planned_route=Route.LOZENGE,
-                      planned_medicine_sessions=3, goals="Again", started_on=dt.date.today(),
+                      planned_medicine_sessions=3, goals="Again", started_on=clock.today(),
                       created_by_id=clinic.therapist.id, **fields)
 
     db.session.add(another())
@@ -105,10 +105,10 @@ def test_the_database_refuses_a_second_open_course(clinic):
         db.session.commit()
     db.session.rollback()
     # An ended course does not count: the client may have many of those and one open course.
-    db.session.add(another(end_reason=EndReason.DISCONTINUED, ended_on=dt.date.today()))
+    db.session.add(another(end_reason=EndReason.DISCONTINUED, ended_on=clock.today()))
     db.session.commit()
     db.session.get(Course, first).end_reason = EndReason.DISCONTINUED
-    db.session.get(Course, first).ended_on = dt.date.today()
+    db.session.get(Course, first).ended_on = clock.today()
     db.session.commit()
     db.session.add(another())
     db.session.commit()
@@ -141,7 +141,7 @@ def test_course_form_messages_beside_the_fields(clinic, field, value, message):
 
 def test_a_course_may_start_up_to_90_days_ahead(clinic):
     course_id = clinic.course(started_on=today(90))
-    assert db.session.get(Course, course_id).started_on == clinic_now().date() + dt.timedelta(days=90)
+    assert db.session.get(Course, course_id).started_on == clock.today() + dt.timedelta(days=90)
 
 
 # --- the screening -----------------------------------------------------------------------------
@@ -469,7 +469,7 @@ def test_completion_is_refused_with_the_reasons(clinic):
     response = _end(clinic, course_id, end_note="Remission at week 6.")
     assert response.headers["Location"] == f"/courses/{course_id}"
     course = db.session.get(Course, course_id)
-    assert course.end_reason is EndReason.COMPLETED and course.ended_on == clinic_now().date()
+    assert course.end_reason is EndReason.COMPLETED and course.ended_on == clock.today()
     shown = raw(clinic.get(clinic.therapist, f"/courses/{course_id}"))
     assert "badge--phase-completed" in shown and "It is read-only but for addenda." in shown
     assert "End course" not in shown

@@ -12,7 +12,7 @@ from ..courses.forms import DATETIME_FORMAT, when
 from ..forms import choices, max_length, no_control_characters, stripped
 from ..models import OverrideKind
 from ..rules.vitals import Timepoint
-from ..templating import clinic_now
+from .. import clock
 
 
 class WholeNumberField(IntegerField):
@@ -52,7 +52,7 @@ class VitalsForm(FlaskForm):
     submit = SubmitField("Save reading")
 
     def validate_taken_at(self, field):
-        if field.data and field.data > clinic_now() + dt.timedelta(minutes=2):
+        if field.data and field.data > clock.local_now() + dt.timedelta(minutes=2):
             from wtforms import ValidationError
 
             raise ValidationError("A reading cannot be in the future.")
