@@ -27,11 +27,17 @@ def now() -> dt.datetime:
 
 
 def clinic_zone() -> zoneinfo.ZoneInfo:
-    """The clinic's time zone (setting ``clinic.timezone``); UTC if it cannot be read."""
+    """The clinic's time zone (setting ``clinic.timezone``); UTC if it cannot be read.
+
+    Reading it never flushes the session: asking the time between two assignments to a record
+    (``course.end_reason = ...; course.ended_on = clock.today()``) must not write half of them.
+    """
     from . import settings
+    from .extensions import db
 
     try:
-        return zoneinfo.ZoneInfo(settings.get("clinic.timezone"))
+        with db.session.no_autoflush:
+            return zoneinfo.ZoneInfo(settings.get("clinic.timezone"))
     except Exception:  # a bad stored zone, or no application: never take a page down
         return zoneinfo.ZoneInfo(FALLBACK_ZONE)
 

@@ -182,9 +182,11 @@ def test_wall_times_in_the_skipped_and_repeated_hours():
 
 def test_the_zone_is_the_clinic_setting_and_a_bad_one_is_utc(app, make_user, monkeypatch):
     from kaptracker import settings
+    from kaptracker.extensions import db
 
     admin = make_user("admin")
     settings.change("clinic.timezone", "Australia/Sydney", user=admin, reason="The clinic moved")
+    db.session.commit()
     assert clinic_clock.clinic_zone() == SYDNEY
     monkeypatch.setattr(settings, "get", lambda key: "Not/AZone")
     assert clinic_clock.clinic_zone() == zoneinfo.ZoneInfo("UTC")

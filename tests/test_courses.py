@@ -37,6 +37,17 @@ def clinic(app, make_user, make_client, login):
     return Clinic(app, make_user, make_client, login)
 
 
+class InDays(int):
+    """A date n days from the clinic's today, worked out when the test runs (in its app, in the
+    clinic's zone), not when the module is imported (then it was the UTC date of the import)."""
+
+    def date(self) -> str:
+        return today(int(self))
+
+    def __repr__(self) -> str:
+        return f"today{int(self):+d}"
+
+
 def events(**where) -> list[AuditEvent]:
     stmt = select(AuditEvent).order_by(AuditEvent.id)
     for key, value in where.items():
@@ -124,14 +135,15 @@ def test_the_database_refuses_a_second_open_course(clinic):
         ("planned_medicine_sessions", "", "Enter how many medicine sessions are planned."),
         ("goals", "", "Write the goals of this course."),
         ("goals", "   \n ", "Write the goals of this course."),
-        ("started_on", today(91), "A course starts at most 90 days from today."),
-        ("started_on", today(-400), "A course started more than a year ago cannot be opened now."),
+        ("started_on", InDays(91), "A course starts at most 90 days from today."),
+        ("started_on", InDays(-400), "A course started more than a year ago cannot be opened now."),
         ("started_on", "tomorrow", "Not a valid date value."),
         ("started_on", "", "Enter the start date."),
         ("planned_route", "oral", "Not a valid choice."),
     ],
 )
 def test_course_form_messages_beside_the_fields(clinic, field, value, message):
+    value = value.date() if isinstance(value, InDays) else value
     response = clinic.start(**{field: value})
     assert response.status_code == 200
     assert message in error_beside(response, field)
@@ -493,13 +505,14 @@ def test_discontinuing_needs_a_reason(clinic):
     [
         ("end_reason", "", "Choose completed or discontinued."),
         ("end_reason", "abandoned", "Not a valid choice."),
-        ("ended_on", today(1), "The end date cannot be in the future."),
-        ("ended_on", today(-1), "The end date is before the course started."),
+        ("ended_on", InDays(1), "The end date cannot be in the future."),
+        ("ended_on", InDays(-1), "The end date is before the course started."),
         ("ended_on", "yesterday", "Not a valid date value."),
         ("end_note", "Why\x00", "Remove the invisible control characters from this text."),
     ],
 )
 def test_end_form_messages_beside_the_fields(clinic, field, value, message):
+    value = value.date() if isinstance(value, InDays) else value
     course_id = clinic.course()
     response = _end(clinic, course_id, **{"end_reason": "discontinued", "end_note": "Moved.", field: value})
     assert response.status_code == 200
