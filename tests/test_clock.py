@@ -17,6 +17,9 @@ import pytest
 
 from kaptracker import clock as clinic_clock
 
+# Date-sensitive: .ci/run runs this module at a matrix of instants and clinic zones.
+pytestmark = pytest.mark.clock_matrix
+
 ROOT = Path(__file__).resolve().parents[1]
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
 SYDNEY = zoneinfo.ZoneInfo("Australia/Sydney")

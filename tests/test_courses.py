@@ -31,6 +31,9 @@ from kaptracker import clock
 
 from course_support import SCREENING, Clinic, error_beside, id_from, local, page, raw, today
 
+# Date-sensitive: .ci/run runs this module at a matrix of instants and clinic zones.
+pytestmark = pytest.mark.clock_matrix
+
 
 @pytest.fixture
 def clinic(app, make_user, make_client, login):
