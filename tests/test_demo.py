@@ -34,9 +34,6 @@ from kaptracker.rules.screening import Decision, decision_problems
 from kaptracker.rules.vitals import Level, Timepoint
 from kaptracker.vitals import service as vitals_service
 
-# Date-sensitive: .ci/run runs this module at a matrix of instants and clinic zones.
-pytestmark = pytest.mark.clock_matrix
-
 DEMO_PASSWORD = "demo passphrase 1"
 
 
@@ -353,6 +350,7 @@ def test_today_shows_medical_staff_an_overdue_session(demo, client):
     assert "1 open" in page  # the baseline caution not yet acknowledged
 
 
+@pytest.mark.clock_matrix
 @pytest.mark.parametrize("wall_time", [dt.time(1, 0), dt.time(23, 30)], ids=["01:00", "23:30"])
 def test_the_demo_seeded_at_night_shows_a_current_medicine_session_today(runner, client, clock, wall_time):
     """Seeded just after midnight or late in the evening (clinic time), the demo still has a

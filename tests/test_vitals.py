@@ -44,9 +44,6 @@ from kaptracker.rules.screening import Decision
 from kaptracker.rules.settings import SPECS
 from kaptracker import clock
 
-# Date-sensitive: .ci/run runs this module at a matrix of instants and clinic zones.
-pytestmark = pytest.mark.clock_matrix
-
 FMT = "%Y-%m-%dT%H:%M"
 NORMAL = {"systolic": "118", "diastolic": "76", "heart_rate": "70", "spo2": "98"}
 
