@@ -31,9 +31,6 @@ from kaptracker import clock
 
 from course_support import SCREENING, Clinic, error_beside, id_from, local, page, raw, today
 
-# Date-sensitive: .ci/run runs this module at a matrix of instants and clinic zones.
-pytestmark = pytest.mark.clock_matrix
-
 
 @pytest.fixture
 def clinic(app, make_user, make_client, login):
@@ -61,6 +58,7 @@ def events(**where) -> list[AuditEvent]:
 # --- starting a course -------------------------------------------------------------------------
 
 
+@pytest.mark.clock_matrix  # works with the clinic's dates
 def test_the_therapist_starts_a_course_for_their_own_client(clinic):
     response = clinic.start(planned_route="iv", planned_medicine_sessions="6")
     course_id = id_from(response, "/courses")
@@ -106,6 +104,7 @@ def test_one_open_course_per_client(clinic):
     assert db.session.scalar(select(sa.func.count(Course.id))) == 1
 
 
+@pytest.mark.clock_matrix  # works with the clinic's dates
 def test_the_database_refuses_a_second_open_course(clinic):
     first = clinic.course()
 
@@ -129,6 +128,7 @@ def test_the_database_refuses_a_second_open_course(clinic):
     assert db.session.scalar(select(sa.func.count(Course.id)).where(Course.end_reason.is_(None))) == 1
 
 
+@pytest.mark.clock_matrix  # works with the clinic's dates
 @pytest.mark.parametrize(
     "field, value, message",
     [
@@ -145,6 +145,7 @@ def test_the_database_refuses_a_second_open_course(clinic):
         ("planned_route", "oral", "Not a valid choice."),
     ],
 )
+@pytest.mark.clock_matrix  # works with the clinic's dates
 def test_course_form_messages_beside_the_fields(clinic, field, value, message):
     value = value.date() if isinstance(value, InDays) else value
     response = clinic.start(**{field: value})
@@ -154,6 +155,7 @@ def test_course_form_messages_beside_the_fields(clinic, field, value, message):
     assert clinic.record.status is ClientStatus.REFERRED
 
 
+@pytest.mark.clock_matrix  # works with the clinic's dates
 def test_a_course_may_start_up_to_90_days_ahead(clinic):
     course_id = clinic.course(started_on=today(90))
     assert db.session.get(Course, course_id).started_on == clock.today() + dt.timedelta(days=90)
@@ -445,6 +447,7 @@ def test_supervisors_write_no_sessions(clinic, kind):
     assert clinic.get(clinic.supervisor, f"/courses/{course_id}/sessions/new/{kind}").status_code == 403
 
 
+@pytest.mark.clock_matrix  # works with the clinic's dates
 def test_a_second_medicine_session_warns_when_the_last_is_not_integrated(clinic):
     course_id = clinic.ready(planned_medicine_sessions="1")
     clinic.give_medicine(course_id)
@@ -461,6 +464,7 @@ def _end(clinic, course_id, user=None, **fields):
     return clinic.post(user or clinic.therapist, f"/courses/{course_id}/end", data)
 
 
+@pytest.mark.clock_matrix  # works with the clinic's dates
 def test_completion_is_refused_with_the_reasons(clinic):
     course_id = clinic.ready()
     response = _end(clinic, course_id)
@@ -503,6 +507,7 @@ def test_discontinuing_needs_a_reason(clinic):
     assert "badge--phase-discontinued" in raw(clinic.get(clinic.therapist, f"/courses/{course_id}"))
 
 
+@pytest.mark.clock_matrix  # works with the clinic's dates
 @pytest.mark.parametrize(
     "field, value, message",
     [
@@ -514,6 +519,7 @@ def test_discontinuing_needs_a_reason(clinic):
         ("end_note", "Why\x00", "Remove the invisible control characters from this text."),
     ],
 )
+@pytest.mark.clock_matrix  # works with the clinic's dates
 def test_end_form_messages_beside_the_fields(clinic, field, value, message):
     value = value.date() if isinstance(value, InDays) else value
     course_id = clinic.course()
@@ -615,6 +621,7 @@ def test_a_new_course_can_start_after_the_last_one_ended(clinic, ended, make_use
 # --- audit -------------------------------------------------------------------------------------
 
 
+@pytest.mark.clock_matrix  # works with the clinic's dates
 def test_views_and_changes_of_courses_and_sessions_are_audited(clinic):
     course_id = clinic.course()
     client_id = clinic.record.id
@@ -748,6 +755,7 @@ GARBAGE = ["abc", "-1", "1e999999", "NaN", "sNaN", "Infinity", "9" * 400, "0", "
 
 
 @pytest.mark.parametrize("value", GARBAGE, ids=repr)
+@pytest.mark.clock_matrix  # works with the clinic's dates
 @pytest.mark.parametrize("field", ["planned_medicine_sessions", "started_on", "planned_route", "goals"])
 def test_garbage_in_the_course_form_is_a_message(clinic, field, value):
     response = clinic.start(**{field: value})
@@ -757,6 +765,7 @@ def test_garbage_in_the_course_form_is_a_message(clinic, field, value):
 
 
 @pytest.mark.parametrize("value", GARBAGE, ids=repr)
+@pytest.mark.clock_matrix  # works with the clinic's dates
 @pytest.mark.parametrize("field", ["ended_on", "end_reason", "end_note"])
 def test_garbage_in_the_end_form_is_a_message(clinic, field, value):
     course_id = clinic.course()
