@@ -24,7 +24,7 @@ import os
 import sqlite3
 import subprocess
 import tempfile
-import time
+import time  # monotonic only: how long a backup took, not the wall clock (kaptracker.clock)
 from dataclasses import dataclass
 from pathlib import Path
 

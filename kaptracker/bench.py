@@ -33,11 +33,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
+import time  # perf_counter only: durations, not the wall clock (that is kaptracker.clock)
 from collections.abc import Callable
 from pathlib import Path
 
 import sqlalchemy as sa
+
+from . import clock
 
 FLOOR_TEMPLATE = """<!doctype html><html><head><title>Fortunes</title></head><body>
 <table><tr><th>id</th><th>message</th></tr>
@@ -147,7 +149,6 @@ def context(app, password: str, after_user: int = 0) -> dict:
     (among the staff with an id above ``after_user``: the query-budget tests load twice)."""
     from . import scale
     from .extensions import db
-    from .templating import clinic_now
 
     with app.app_context():
         q = lambda sql, **kw: db.session.execute(sa.text(sql), kw).first()  # noqa: E731
@@ -170,7 +171,7 @@ def context(app, password: str, after_user: int = 0) -> dict:
             " ORDER BY s.occurred_at DESC, s.id LIMIT 40"), {"a": after_user})]
         family = q("SELECT family_name FROM client WHERE therapist_id = :t ORDER BY id LIMIT 1",
                    t=ids["therapist"])[0]
-        local_now = clinic_now().replace(second=0, microsecond=0).strftime("%Y-%m-%dT%H:%M")
+        local_now = clock.local_now().replace(second=0, microsecond=0).strftime("%Y-%m-%dT%H:%M")
     return {"ids": ids, "emails": emails, "password": password, "client": course[1], "course": course[0],
             "dosing": dosing[0], "open_dosing": open_ids[0] if open_ids else None, "open_sessions": open_ids,
             "search": family[:6].lower(), "local_now": local_now}
@@ -425,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
     print_table(results, f"{engine}, {counts['client']:,} clients, {args.requests} requests per page "
                          "(server time in-process, Flask test client)")
     report = {"engine": engine, "rows": counts, "requests_per_page": args.requests, "pages": results,
-              "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+              "at": clock.now().isoformat(timespec="seconds")}
     if args.load_seconds and engine == "PostgreSQL":
         print(f"\nLoad: gunicorn {args.workers} workers, wrk {args.connections} connections, "
               f"{args.load_seconds} s...", flush=True)

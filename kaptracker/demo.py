@@ -27,6 +27,7 @@ import random
 import zoneinfo
 from decimal import Decimal
 
+from . import clock as clinic_clock
 from .extensions import db
 from .models import (
     Addendum,
@@ -1602,7 +1603,7 @@ def seed_outcomes(rng: random.Random, staff: dict[str, User]) -> None:
     by_course: dict[int, list] = {}
     for row in sessions:
         by_course.setdefault(row.course_id, []).append(row)
-    today = utcnow().astimezone(zone).date()
+    today = clinic_clock.today(zone)
     scores = []
     flagged_open = skipped_due = False
     for k, course in enumerate(courses):

@@ -15,7 +15,10 @@ the triggers accept), exactly the order in which a clinic writes them. The store
 summary (:mod:`kaptracker.course_summary`) is refreshed at the end, since no ORM flush runs.
 
 Deterministic: the same ``seed``, the same ``today`` and the same starting database give the
-same rows. Dates are laid out backwards from ``today`` so that open courses are current.
+same rows. Dates are laid out backwards from the clinic's now (kaptracker.clock; with ``today``,
+16:30 on that day in the clinic), at clinic hours in the clinic's zone, so that open courses are
+current: today's open medicine sessions started 30-90 minutes before now and have their readings
+up to now, and nothing lies in the future, whatever the hour the clinic is generated at.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import click
 from sqlalchemy import JSON, Date, DateTime, Numeric, TypeDecorator, func, select, text
 from sqlalchemy.engine import Connection
 
-from . import course_summary
+from . import clock, course_summary
 from .extensions import db
 from .rules import scales
 
@@ -222,11 +225,11 @@ class _Chunk:
 
 
 class Generator:
-    def __init__(self, writer: BulkWriter, *, seed: int, today: dt.date, password_hash: str):
+    def __init__(self, writer: BulkWriter, *, seed: int, now: dt.datetime, zone, password_hash: str):
         self.writer = writer
         self.rng = random.Random(seed)
-        self.today = today
-        self.now = dt.datetime.combine(today, dt.time(21, 0), dt.UTC)  # 16:00-17:00 in the clinic
+        self.now, self.zone = now, zone
+        self.today = clock.date_of(now, zone)
         self.password_hash = password_hash
         self.ids = _Ids(writer, ("user", "client", "course", "clinical_session", "administration", "vital_sign",
                                  "addendum", "safety_alert", "safety_override", "override_review",
@@ -296,7 +299,7 @@ class Generator:
         low, high = {"preparation": (0, 20), "medicine": (20, 70), "integration": (80, 110),
                      "completed": (120, 600), "discontinued": (60, 500), None: (0, 15)}[profile]
         start = self.today - dt.timedelta(days=rng.randint(low, high) + (420 if history else 0))
-        created = dt.datetime.combine(start - dt.timedelta(days=rng.randint(3, 20)), dt.time(15), dt.UTC)
+        created = self._at(start - dt.timedelta(days=rng.randint(3, 20)), 10)
         if profile is None:
             status = "referred"
         elif profile in ("completed", "discontinued"):
@@ -325,8 +328,13 @@ class Generator:
                          start + dt.timedelta(days=0))
 
     def _at(self, day: dt.date, hour: int | None = None) -> dt.datetime:
-        hour = self.rng.randint(13, 20) if hour is None else hour  # clinic hours in UTC
-        return dt.datetime.combine(day, dt.time(hour, self.rng.choice((0, 15, 30, 45))), dt.UTC)
+        """A time in clinic hours (08:00-15:45 in the clinic's zone) on ``day``; never after now."""
+        hour = self.rng.randint(8, 15) if hour is None else hour
+        return self._past(clock.at(day, dt.time(hour, self.rng.choice((0, 15, 30, 45))), self.zone))
+
+    def _past(self, moment: dt.datetime, before: int = 5) -> dt.datetime:
+        """``moment``, or ``before`` minutes before now if it is later (nothing is written ahead)."""
+        return min(moment, self.now - dt.timedelta(minutes=before))
 
     def _course(self, out, client_id, indications, therapist, medical, supervisor, profile, start):
         rng = self.rng
@@ -372,14 +380,16 @@ class Generator:
         for n in range(given):
             day += dt.timedelta(days=rng.randint(5, 9))
             if day >= self.today:  # a few open courses have a medicine session today
-                if ended or profile != "medicine" or (last_dosing and last_dosing[1].date() == self.today) \
+                if ended or profile != "medicine" or (last_dosing and self._date(last_dosing[1]) == self.today) \
                         or (not force and rng.random() > 0.15):
                     break
                 day = self.today
             today_session = not ended and day == self.today
-            when = self._at(day, 14 if today_session else None)
-            if today_session and when > self.now:
-                when = self.now - dt.timedelta(hours=2)
+            if today_session:  # in progress: started 30-90 minutes ago (40 for the first), on a 5-minute mark
+                when = self.now - dt.timedelta(minutes=40 if force else rng.choice((30, 45, 60, 75, 90)))
+                when = when.replace(minute=when.minute - when.minute % 5, second=0, microsecond=0)
+            else:
+                when = self._at(day)
             signed = not (today_session or (profile == "medicine" and n == given - 1 and rng.random() < 0.1))
             dosing = add("dosing", when, medical, signed)
             last_dosing = (dosing, when)
@@ -387,7 +397,7 @@ class Generator:
                          open_session=not signed and not ended)
             overdue_gap = profile == "medicine" and n == given - 1
             if not overdue_gap or rng.random() < 0.5:
-                idate = when.date() + dt.timedelta(days=rng.randint(1, 4))
+                idate = self._date(when) + dt.timedelta(days=rng.randint(1, 4))
                 if idate <= self.today:
                     sid = add("integration", self._at(idate), therapist, True)
                     out.integration_session.append((sid, dosing, "Colours felt brighter; less heavy in the chest.",
@@ -409,13 +419,14 @@ class Generator:
                                          when, when, 1) + ((None,) * 4 if kind in ("screening", "dosing") or not signed
                                                           else self._signature(when, signer, supervisor)))
             self._audit(out, when, author, "create", kind, session_id, client_id)
-            self._audit(out, when + dt.timedelta(minutes=5), author, "view", kind, session_id, client_id)
+            self._audit(out, self._past(when + dt.timedelta(minutes=5), 1), author, "view", kind, session_id, client_id)
             if signed:
                 if kind in ("screening", "dosing"):
                     out.to_sign.append((session_id, *self._signature(when, signer, supervisor)))
                 detail = f"signed; decision {decision}" if kind == "screening" else "signed"
-                self._audit(out, when + dt.timedelta(hours=3), signer, "update", kind, session_id, client_id, detail)
-                if rng.random() < 0.02:
+                self._audit(out, self._past(when + dt.timedelta(hours=3), 1), signer, "update", kind, session_id,
+                            client_id, detail)
+                if rng.random() < 0.02 and when + dt.timedelta(days=1) < self.now:
                     out.addendum.append((self.ids("addendum"), session_id, author, when + dt.timedelta(days=1),
                                          "Late entry", "Client called the next day: slept well, no nausea."))
             if kind == "screening":  # a baseline blood pressure at screening
@@ -432,23 +443,29 @@ class Generator:
             if rng.random() < 0.5:
                 reply = self.ids("review_comment")
                 out.review_comment.append((reply, course_id, comment, therapist,
-                                           "Done: added a walking experiment.", at + dt.timedelta(days=1)))
+                                           "Done: added a walking experiment.", self._past(at + dt.timedelta(days=1), 1)))
 
     def _signature(self, when, signer, supervisor):
-        signed_at = when + dt.timedelta(hours=3)
-        if self.rng.random() < 0.3:
-            return signed_at, signer, signed_at + dt.timedelta(days=2), supervisor
+        signed_at = self._past(when + dt.timedelta(hours=3), 2)
+        cosigned_at = signed_at + dt.timedelta(days=2)
+        if self.rng.random() < 0.3 and cosigned_at < self.now:
+            return signed_at, signer, cosigned_at, supervisor
         return signed_at, signer, None, None
+
+    def _date(self, moment: dt.datetime) -> dt.date:
+        return clock.date_of(moment, self.zone)
 
     def _dosing(self, out, client_id, session_id, when, route, weight, medical, therapist, supervisor, open_session):
         rng = self.rng
         iv = route == "iv"
         interval = 10 if iv else 15
         readings = rng.randint(8, 12) if open_session else rng.randint(18, 30)
+        if open_session:  # a session in progress has its readings up to now, not beyond
+            readings = max(1, min(readings, (self.now - when - dt.timedelta(minutes=1)) // dt.timedelta(minutes=interval) + 1))
         end = when + dt.timedelta(minutes=interval * (readings - 1))
         out.dosing_session.append((
             session_id, route, medical, therapist, None if route == "lozenge" else weight,
-            f"KH-{when.year}B{rng.randint(1, 9999):04d}", when.date() + dt.timedelta(days=300),
+            f"KH-{when.year}B{rng.randint(1, 9999):04d}", self._date(when) + dt.timedelta(days=300),
             when, None if open_session else end, True, True,
             [] if rng.random() < 0.6 else ["nausea"], None if open_session else rng.randint(0, 3),
             None if open_session else rng.randint(3, 5), None,
@@ -460,7 +477,7 @@ class Generator:
         held = rng.random() < 0.02
         if held:
             base_sys, base_dia = 164, 98
-        spike = None if rng.random() > 0.06 else rng.randint(2, readings - 3)
+        spike = None if rng.random() > 0.06 or readings < 5 else rng.randint(2, readings - 3)
         vital_ids = []
         for n in range(readings):
             taken = when + dt.timedelta(minutes=interval * n - (5 if n == 0 else 0))
@@ -482,6 +499,8 @@ class Generator:
         doses = 2 if route != "iv" and rng.random() < 0.15 else 1
         for n in range(doses):
             given_at = when + dt.timedelta(minutes=10 + 40 * n)
+            if n and given_at >= self.now:  # no booster given in the future
+                break
             administration = self.ids("administration")
             if route == "lozenge":
                 out.administration.append((administration, session_id, given_at, Decimal(200 if n == 0 else 100),
@@ -498,6 +517,7 @@ class Generator:
             at = when + dt.timedelta(minutes=interval * (spike + 1))
             alert = self.ids("safety_alert")
             acknowledged = None if open_session and rng.random() < 0.7 else at + dt.timedelta(minutes=4)
+            acknowledged = acknowledged if acknowledged and acknowledged < self.now else None
             out.safety_alert.append((
                 alert, session_id, vital_ids[spike + 1], "sustained_high_bp", "alert",
                 "Blood pressure 184/112 and 184/112 (two readings at or above 180/110, 5+ minutes "
@@ -525,11 +545,11 @@ class Generator:
         if "ptsd" in indications:
             wanted.append(scales.Scale.PCL5)
         severity = rng.uniform(0.45, 0.85)  # how unwell at baseline, as a share of each item's maximum
-        occasions = [("baseline", None, screening[2].date(), severity)]
+        occasions = [("baseline", None, self._date(screening[2]), severity)]
         dosings = [s for s in sessions if s[1] == "dosing"]
         for number, dosing in enumerate(dosings, start=1):
             if number % 2 == 1 or number == 2:
-                occasions.append(("pre_session", number, dosing[2].date(), severity * (1 - 0.08 * number)))
+                occasions.append(("pre_session", number, self._date(dosing[2]), severity * (1 - 0.08 * number)))
         if profile == "completed" and ended_on:
             occasions.append(("follow_up", None, ended_on, severity * 0.45))
         for occasion, number, day, level in occasions:
@@ -549,7 +569,7 @@ class Generator:
                 out.outcome_score.append((
                     score, course_id, scale.value, occasion, number, day, answers, total,
                     scales.band(scale, total).label, flagged, therapist, recorded,
-                    recorded + dt.timedelta(hours=1) if acknowledged else None,
+                    self._past(recorded + dt.timedelta(hours=1), 1) if acknowledged else None,
                     therapist if acknowledged else None,
                     "Safety plan reviewed with the client; no current intent." if acknowledged else None))
                 self._audit(out, recorded, therapist, "create", "outcome_score", score, client_id)
@@ -611,10 +631,12 @@ class Generator:
 def load(connection: Connection, clients: int, *, seed: int = 1, today: dt.date | None = None,
          password_hash: str, progress: Callable[[int], None] | None = None) -> dict[str, int]:
     """Write a synthetic clinic of ``clients`` clients on ``connection`` (the caller commits).
-    Returns the number of rows written per table."""
+    Its records lead up to the clinic's now, or, given ``today``, to 16:30 that day in the clinic
+    (the same rows whenever it runs). Returns the number of rows written per table."""
     writer = BulkWriter(connection)
-    generator = Generator(writer, seed=seed, today=today or dt.datetime.now(dt.UTC).date(),
-                          password_hash=password_hash)
+    zone = clock.clinic_zone()
+    now = clock.at(today, dt.time(16, 30), zone) if today else clock.now()
+    generator = Generator(writer, seed=seed, now=now, zone=zone, password_hash=password_hash)
     staff = generator.staff(clients)
     totals = {"user": sum(len(v) for v in staff.values())}
     for first in range(0, clients, CHUNK):
@@ -644,12 +666,12 @@ def init_app(app) -> None:
               help="Number of clients; staff and records scale with it.")
 @click.option("--seed", type=int, default=1, show_default=True, help="The same seed gives the same clinic.")
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="The day the clinic's records lead up to (default: today, UTC).")
+              help="The clinic day the records lead up to, to 16:30 (default: now, in the clinic's zone).")
 @click.option("--password", default=DEFAULT_PASSWORD, show_default=True,
               help="The password of every generated account (hashed once).")
 def seed_scale(clients: int, seed: int, today, password: str) -> None:
     """Bulk-load a synthetic clinic network (invented people) for benchmarks."""
-    import time
+    import time  # perf_counter only: how long the load took, not the wall clock (kaptracker.clock)
 
     from .auth.sessions import hash_password
     from .rules.passwords import password_problems

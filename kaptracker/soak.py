@@ -37,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
+import time  # monotonic only: durations and deadlines, not the wall clock (kaptracker.clock)
 import uuid
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
@@ -290,7 +290,7 @@ def prepare_clinic(database_url: str, *, medical: int = 2, therapists: int = 2, 
     from .extensions import db
     from .models import Client, ClientStatus, User
     from .rules.access import Role
-    from .templating import clinic_now
+    from . import clock
 
     app = setup_app(database_url)
     clinicians: list[Clinician] = []
@@ -347,9 +347,9 @@ def prepare_clinic(database_url: str, *, medical: int = 2, therapists: int = 2, 
             return int(response.headers["Location"].rstrip("/").rsplit("/", 1)[-1] or 0)
 
         def local_time(delta=dt.timedelta(0)) -> str:
-            return (clinic_now() + delta).strftime("%Y-%m-%dT%H:%M")
+            return (clock.local_now() + delta).strftime("%Y-%m-%dT%H:%M")
 
-        today = clinic_now().date().isoformat()
+        today = clock.today().isoformat()
         for user, records in plan:
             ids = []
             for record in records:

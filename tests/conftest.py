@@ -3,10 +3,17 @@
 The suite runs on SQLite by default. Set KAPTRACKER_TEST_DATABASE_URL to a PostgreSQL URL
 (e.g. postgresql://postgres@127.0.0.1:5432/kaptracker_test) to run every test there instead;
 the database is created if missing, migrated once, and emptied after each test.
+
+Time: the tracker reads the wall clock only in kaptracker/clock.py, and time-machine moves it.
+KAPTRACKER_TEST_NOW=<ISO instant> starts the whole run (every xdist worker) at that instant,
+ticking; KAPTRACKER_TEST_TIMEZONE=<IANA zone> makes it the default clinic.timezone. A test that
+needs an exact instant takes the ``clock`` fixture (``clock.travel("2027-03-14T06:30Z")``).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import itertools
 import os
 import re
@@ -15,6 +22,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 from flask import g
 from flask_migrate import upgrade
 
@@ -23,6 +31,8 @@ from kaptracker.extensions import db
 from kaptracker.models import Client, ClientStatus, Indication, User
 from kaptracker.rules.access import Role
 
+TEST_NOW = os.environ.get("KAPTRACKER_TEST_NOW", "").strip()
+TEST_TIMEZONE = os.environ.get("KAPTRACKER_TEST_TIMEZONE", "").strip()
 TEST_DATABASE_URL = os.environ.get("KAPTRACKER_TEST_DATABASE_URL", "").strip()
 PASSWORD = "correct horse battery staple"
 # Cheaper scrypt for speed; the stored hash carries its own parameters, and
@@ -41,6 +51,76 @@ def base_config(url: str) -> dict:
         # load what they show, so their query counts cannot grow with the data.
         "RAISE_ON_LAZY_LOAD": True,
     }
+
+
+# --- the clinic's clock and zone ----------------------------------------------------------------
+
+
+def instant(text: str) -> dt.datetime:
+    """An ISO instant ("2026-12-08T04:59Z", "2026-12-08T04:59:00+00:00") as an aware datetime."""
+    value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise pytest.UsageError(f"{text!r}: give the instant's offset (Z for UTC)")
+    return value
+
+
+def _pin_clinic_zone(zone: str) -> None:
+    """Make ``zone`` the default clinic.timezone (a stored setting still wins, as in the app)."""
+    import zoneinfo
+
+    from kaptracker.rules import settings as registry
+
+    zoneinfo.ZoneInfo(zone)  # an unknown zone stops the run here, not in every test
+    spec = dataclasses.replace(registry.SPECS_BY_KEY["clinic.timezone"], default=zone)
+    registry.SPECS = tuple(spec if s.key == spec.key else s for s in registry.SPECS)
+    registry.SPECS_BY_KEY[spec.key] = spec
+
+
+def pytest_configure(config):
+    # Runs in the main process and again in every xdist worker, so all of them travel.
+    if TEST_TIMEZONE:
+        _pin_clinic_zone(TEST_TIMEZONE)
+    if TEST_NOW:
+        config._kaptracker_travel = time_machine.travel(instant(TEST_NOW), tick=True)
+        config._kaptracker_travel.start()
+
+
+def pytest_unconfigure(config):
+    travel = getattr(config, "_kaptracker_travel", None)
+    if travel is not None:
+        travel.stop()
+
+
+def pytest_report_header(config):
+    if TEST_NOW or TEST_TIMEZONE:
+        return f"kaptracker: now {TEST_NOW or '(real)'}, clinic zone {TEST_TIMEZONE or '(setting default)'}"
+
+
+class PinnedClock:
+    """The ``clock`` fixture: kaptracker.clock's functions (``clock.now()``, ``clock.today()``...)
+    plus ``travel(instant, tick=False)`` and ``shift(timedelta)`` to move it."""
+
+    def __init__(self, machine):
+        self._machine = machine
+
+    def travel(self, when: str | dt.datetime, *, tick: bool = False) -> dt.datetime:
+        moment = instant(when) if isinstance(when, str) else when
+        self._machine.move_to(moment, tick=tick)
+        return moment
+
+    def shift(self, delta: dt.timedelta) -> None:
+        self._machine.shift(delta)
+
+    def __getattr__(self, name):
+        from kaptracker import clock
+
+        return getattr(clock, name)
+
+
+@pytest.fixture
+def clock(time_machine):
+    """Pins "now" for a test: ``clock.travel("2027-03-14T06:30Z")`` (still unless ``tick=True``)."""
+    return PinnedClock(time_machine)
 
 
 def _postgres_url_for_worker(url: str, worker: str) -> str:

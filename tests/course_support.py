@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from kaptracker.extensions import db
 from kaptracker.models import ClientStatus, ClinicalSession
-from kaptracker.templating import clinic_now, utc_to_local
+from kaptracker import clock
 
 FMT = "%Y-%m-%dT%H:%M"
 
@@ -23,11 +23,11 @@ FMT = "%Y-%m-%dT%H:%M"
 
 def local(delta: dt.timedelta = dt.timedelta(0)) -> str:
     """A date-time as typed into a form: clinic time zone, relative to the clinic's clock."""
-    return (clinic_now() + delta).strftime(FMT)
+    return (clock.local_now() + delta).strftime(FMT)
 
 
 def today(days: int = 0) -> str:
-    return (clinic_now().date() + dt.timedelta(days=days)).isoformat()
+    return (clock.today() + dt.timedelta(days=days)).isoformat()
 
 
 def raw(response) -> str:
@@ -123,7 +123,7 @@ class Clinic:
 
     def edit(self, user, session_id, **fields):
         session = db.session.get(ClinicalSession, session_id)
-        data = {"occurred_at": utc_to_local(session.occurred_at).strftime(FMT),
+        data = {"occurred_at": clock.utc_to_local(session.occurred_at).strftime(FMT),
                 "version": str(version_of(session_id)), **fields}
         return self.post(user, f"/sessions/{session_id}/edit", data)
 

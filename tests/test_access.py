@@ -8,6 +8,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from kaptracker import clock
 from kaptracker.access import declared_access
 from kaptracker.extensions import db
 from kaptracker.models import AuditAction, AuditEvent, ClientStatus
@@ -96,7 +97,7 @@ def _course_with_sessions(client, therapist, medical):
     from kaptracker.rules.dosing import Route
 
     course = Course(client_id=client.id, planned_route=Route.IM, planned_medicine_sessions=4,
-                    goals="Goals", started_on=dt.date.today(), created_by_id=therapist.id)
+                    goals="Goals", started_on=clock.today(), created_by_id=therapist.id)
     db.session.add(course)
     db.session.flush()
     now = utcnow()
@@ -120,7 +121,7 @@ def _course_with_sessions(client, therapist, medical):
     from kaptracker.rules.scales import Occasion, Scale
 
     score = OutcomeScore(course_id=course.id, scale=Scale.PHQ9, occasion=Occasion.BASELINE,
-                         completed_on=dt.date.today(), answers=[1] * 9, total=9, band="Mild",
+                         completed_on=clock.today(), answers=[1] * 9, total=9, band="Mild",
                          self_harm_flag=True, recorded_by_id=therapist.id)
     supervisor = db.session.scalars(select(User).where(User.role == Role.SUPERVISOR)).first()
     comment = ReviewComment(course_id=course.id, author_id=(supervisor or therapist).id, body="Comment")

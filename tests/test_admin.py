@@ -9,6 +9,7 @@ from conftest import PASSWORD
 from html_support import Node, parse
 from sqlalchemy import func, select, update
 
+from kaptracker import clock
 from kaptracker import settings
 from kaptracker.extensions import db
 from kaptracker.models import (
@@ -633,7 +634,7 @@ def test_a_new_minimum_age_applies_to_registration(admin_client, app, login, mak
     assert settings.get("clients.minimum_age_years") == 25
     therapist = make_user("therapist")
     http = browser_of(app, login, therapist)
-    today = dt.date.today()
+    today = clock.today()
     response = http.post("/clients/new", data={
         "record_number": "AGE-1", "given_name": "Young", "family_name": "Person",
         "date_of_birth": today.replace(year=today.year - 22, day=1).isoformat(),

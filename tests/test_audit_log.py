@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from html_support import Node, parse
 from sqlalchemy import select
 
+from kaptracker import clock
 from kaptracker import settings
 from kaptracker.extensions import db
 from kaptracker.models import AuditAction, AuditEvent
@@ -53,7 +54,7 @@ def add(detail, *, user=None, action=AuditAction.VIEW, record_type="client", rec
     event = AuditEvent(
         detail=detail, user_id=getattr(user, "id", None), action=action, record_type=record_type,
         record_id=record_id, client_id=getattr(client, "id", None), ip=ip,
-        at=at or dt.datetime.now(UTC),
+        at=at or clock.now(),
     )
     db.session.add(event)
     db.session.commit()

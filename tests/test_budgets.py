@@ -40,6 +40,7 @@ def _load(clients: int, seed: int) -> int:
     return before
 
 
+@pytest.mark.clock_matrix  # the generated clinic is laid out from the clinic's now
 def test_every_page_runs_a_constant_number_of_queries(app):
     bench.add_floor(app)
     pages = [p for p in bench.PAGES if p.endpoint != "auth.login"]  # the sign-in is budgeted in test_auth

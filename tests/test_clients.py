@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from zoneinfo import ZoneInfo
 
 import pytest
 from html_support import Node, parse
 from sqlalchemy import func, select
 
+from kaptracker import clock
 from kaptracker import settings
 from kaptracker.extensions import db
 from kaptracker.models import AuditAction, AuditEvent, Client, ClientStatus, Indication
@@ -123,11 +123,8 @@ def events(**where) -> list[AuditEvent]:
     return list(db.session.scalars(stmt))
 
 
-CLINIC_ZONE = ZoneInfo("America/New_York")  # the default clinic.timezone
-
-
 def clinic_today() -> dt.date:
-    return dt.datetime.now(CLINIC_ZONE).date()
+    return clock.today()
 
 
 def years_ago(n: int) -> dt.date:

@@ -7,6 +7,7 @@ import datetime as dt
 
 from sqlalchemy import select, text
 
+from kaptracker import clock
 from kaptracker import course_summary
 from kaptracker.courses import service
 from kaptracker.extensions import db
@@ -84,7 +85,7 @@ def test_each_step_of_a_course_updates_its_summary(app, make_user, make_client):
     assert course.phase is phases.Phase.INTEGRATION
     assert course.last_contact_at == start + dt.timedelta(days=3)
 
-    course.end_reason, course.ended_on = phases.EndReason.COMPLETED, utcnow().date()
+    course.end_reason, course.ended_on = phases.EndReason.COMPLETED, clock.today()
     db.session.commit()
     assert course.phase is phases.Phase.COMPLETED
     row = _stored(course.id)
@@ -95,7 +96,7 @@ def test_refresh_all_repairs_a_summary_written_behind_the_orm(app, make_user, ma
     therapist = make_user(role="therapist")
     client = make_client(therapist=therapist)
     course = Course(client_id=client.id, planned_route=Route.IM, planned_medicine_sessions=2,
-                    goals="Goals", started_on=utcnow().date(), created_by_id=therapist.id)
+                    goals="Goals", started_on=clock.today(), created_by_id=therapist.id)
     db.session.add(course)
     db.session.commit()
     db.session.execute(text("UPDATE course SET phase = 'completed', medicine_given = 7"))
@@ -140,10 +141,10 @@ def test_marking_a_score_in_error_updates_the_stored_outcome(app, make_user, mak
     therapist = make_user("therapist")
     record = make_client(therapist)
     course = Course(client_id=record.id, planned_route=Route.IM, planned_medicine_sessions=2, goals="Goals",
-                    started_on=utcnow().date(), created_by_id=therapist.id)
+                    started_on=clock.today(), created_by_id=therapist.id)
     db.session.add(course)
     db.session.flush()
-    today = utcnow().date()
+    today = clock.today()
     first = OutcomeScore(course_id=course.id, scale=Scale.PHQ9, occasion=Occasion.BASELINE, completed_on=today,
                          answers=[2] * 9, total=18, band="x", recorded_by_id=therapist.id)
     later = OutcomeScore(course_id=course.id, scale=Scale.PHQ9, occasion=Occasion.FOLLOW_UP, completed_on=today,

@@ -27,7 +27,7 @@ from kaptracker.models import (
 from kaptracker.rules.dosing import Route
 from kaptracker.rules.phases import EndReason
 from kaptracker.rules.screening import Decision
-from kaptracker.templating import clinic_now
+from kaptracker import clock
 
 from course_support import SCREENING, Clinic, error_beside, id_from, local, page, raw, today
 
@@ -35,6 +35,17 @@ from course_support import SCREENING, Clinic, error_beside, id_from, local, page
 @pytest.fixture
 def clinic(app, make_user, make_client, login):
     return Clinic(app, make_user, make_client, login)
+
+
+class InDays(int):
+    """A date n days from the clinic's today, worked out when the test runs (in its app, in the
+    clinic's zone), not when the module is imported (then it was the UTC date of the import)."""
+
+    def date(self) -> str:
+        return today(int(self))
+
+    def __repr__(self) -> str:
+        return f"today{int(self):+d}"
 
 
 def events(**where) -> list[AuditEvent]:
@@ -47,13 +58,14 @@ def events(**where) -> list[AuditEvent]:
 # --- starting a course -------------------------------------------------------------------------
 
 
+@pytest.mark.clock_matrix  # works with the clinic's dates
 def test_the_therapist_starts_a_course_for_their_own_client(clinic):
     response = clinic.start(planned_route="iv", planned_medicine_sessions="6")
     course_id = id_from(response, "/courses")
     course = db.session.get(Course, course_id)
     assert (course.client_id, course.planned_route, course.planned_medicine_sessions) == (
         clinic.record.id, Route.IV, 6)
-    assert course.started_on == clinic_now().date() and course.end_reason is None
+    assert course.started_on == clock.today() and course.end_reason is None
     assert course.created_by_id == clinic.therapist.id
     assert clinic.record.status is ClientStatus.ACTIVE  # a referred client is now in treatment
     shown = page(clinic.get(clinic.therapist, f"/courses/{course_id}"))
@@ -92,12 +104,13 @@ def test_one_open_course_per_client(clinic):
     assert db.session.scalar(select(sa.func.count(Course.id))) == 1
 
 
+@pytest.mark.clock_matrix  # works with the clinic's dates
 def test_the_database_refuses_a_second_open_course(clinic):
     first = clinic.course()
 
     def another(**fields):
         return Course(client_id=clinic.record.id, planned_route=Route.LOZENGE,
-                      planned_medicine_sessions=3, goals="Again", started_on=dt.date.today(),
+                      planned_medicine_sessions=3, goals="Again", started_on=clock.today(),
                       created_by_id=clinic.therapist.id, **fields)
 
     db.session.add(another())
@@ -105,16 +118,17 @@ def test_the_database_refuses_a_second_open_course(clinic):
         db.session.commit()
     db.session.rollback()
     # An ended course does not count: the client may have many of those and one open course.
-    db.session.add(another(end_reason=EndReason.DISCONTINUED, ended_on=dt.date.today()))
+    db.session.add(another(end_reason=EndReason.DISCONTINUED, ended_on=clock.today()))
     db.session.commit()
     db.session.get(Course, first).end_reason = EndReason.DISCONTINUED
-    db.session.get(Course, first).ended_on = dt.date.today()
+    db.session.get(Course, first).ended_on = clock.today()
     db.session.commit()
     db.session.add(another())
     db.session.commit()
     assert db.session.scalar(select(sa.func.count(Course.id)).where(Course.end_reason.is_(None))) == 1
 
 
+@pytest.mark.clock_matrix  # works with the clinic's dates
 @pytest.mark.parametrize(
     "field, value, message",
     [
@@ -124,14 +138,16 @@ def test_the_database_refuses_a_second_open_course(clinic):
         ("planned_medicine_sessions", "", "Enter how many medicine sessions are planned."),
         ("goals", "", "Write the goals of this course."),
         ("goals", "   \n ", "Write the goals of this course."),
-        ("started_on", today(91), "A course starts at most 90 days from today."),
-        ("started_on", today(-400), "A course started more than a year ago cannot be opened now."),
+        ("started_on", InDays(91), "A course starts at most 90 days from today."),
+        ("started_on", InDays(-400), "A course started more than a year ago cannot be opened now."),
         ("started_on", "tomorrow", "Not a valid date value."),
         ("started_on", "", "Enter the start date."),
         ("planned_route", "oral", "Not a valid choice."),
     ],
 )
+@pytest.mark.clock_matrix  # works with the clinic's dates
 def test_course_form_messages_beside_the_fields(clinic, field, value, message):
+    value = value.date() if isinstance(value, InDays) else value
     response = clinic.start(**{field: value})
     assert response.status_code == 200
     assert message in error_beside(response, field)
@@ -139,9 +155,10 @@ def test_course_form_messages_beside_the_fields(clinic, field, value, message):
     assert clinic.record.status is ClientStatus.REFERRED
 
 
+@pytest.mark.clock_matrix  # works with the clinic's dates
 def test_a_course_may_start_up_to_90_days_ahead(clinic):
     course_id = clinic.course(started_on=today(90))
-    assert db.session.get(Course, course_id).started_on == clinic_now().date() + dt.timedelta(days=90)
+    assert db.session.get(Course, course_id).started_on == clock.today() + dt.timedelta(days=90)
 
 
 # --- the screening -----------------------------------------------------------------------------
@@ -430,6 +447,7 @@ def test_supervisors_write_no_sessions(clinic, kind):
     assert clinic.get(clinic.supervisor, f"/courses/{course_id}/sessions/new/{kind}").status_code == 403
 
 
+@pytest.mark.clock_matrix  # works with the clinic's dates
 def test_a_second_medicine_session_warns_when_the_last_is_not_integrated(clinic):
     course_id = clinic.ready(planned_medicine_sessions="1")
     clinic.give_medicine(course_id)
@@ -446,6 +464,7 @@ def _end(clinic, course_id, user=None, **fields):
     return clinic.post(user or clinic.therapist, f"/courses/{course_id}/end", data)
 
 
+@pytest.mark.clock_matrix  # works with the clinic's dates
 def test_completion_is_refused_with_the_reasons(clinic):
     course_id = clinic.ready()
     response = _end(clinic, course_id)
@@ -469,7 +488,7 @@ def test_completion_is_refused_with_the_reasons(clinic):
     response = _end(clinic, course_id, end_note="Remission at week 6.")
     assert response.headers["Location"] == f"/courses/{course_id}"
     course = db.session.get(Course, course_id)
-    assert course.end_reason is EndReason.COMPLETED and course.ended_on == clinic_now().date()
+    assert course.end_reason is EndReason.COMPLETED and course.ended_on == clock.today()
     shown = raw(clinic.get(clinic.therapist, f"/courses/{course_id}"))
     assert "badge--phase-completed" in shown and "It is read-only but for addenda." in shown
     assert "End course" not in shown
@@ -488,18 +507,21 @@ def test_discontinuing_needs_a_reason(clinic):
     assert "badge--phase-discontinued" in raw(clinic.get(clinic.therapist, f"/courses/{course_id}"))
 
 
+@pytest.mark.clock_matrix  # works with the clinic's dates
 @pytest.mark.parametrize(
     "field, value, message",
     [
         ("end_reason", "", "Choose completed or discontinued."),
         ("end_reason", "abandoned", "Not a valid choice."),
-        ("ended_on", today(1), "The end date cannot be in the future."),
-        ("ended_on", today(-1), "The end date is before the course started."),
+        ("ended_on", InDays(1), "The end date cannot be in the future."),
+        ("ended_on", InDays(-1), "The end date is before the course started."),
         ("ended_on", "yesterday", "Not a valid date value."),
         ("end_note", "Why\x00", "Remove the invisible control characters from this text."),
     ],
 )
+@pytest.mark.clock_matrix  # works with the clinic's dates
 def test_end_form_messages_beside_the_fields(clinic, field, value, message):
+    value = value.date() if isinstance(value, InDays) else value
     course_id = clinic.course()
     response = _end(clinic, course_id, **{"end_reason": "discontinued", "end_note": "Moved.", field: value})
     assert response.status_code == 200
@@ -599,6 +621,7 @@ def test_a_new_course_can_start_after_the_last_one_ended(clinic, ended, make_use
 # --- audit -------------------------------------------------------------------------------------
 
 
+@pytest.mark.clock_matrix  # works with the clinic's dates
 def test_views_and_changes_of_courses_and_sessions_are_audited(clinic):
     course_id = clinic.course()
     client_id = clinic.record.id
@@ -732,6 +755,7 @@ GARBAGE = ["abc", "-1", "1e999999", "NaN", "sNaN", "Infinity", "9" * 400, "0", "
 
 
 @pytest.mark.parametrize("value", GARBAGE, ids=repr)
+@pytest.mark.clock_matrix  # works with the clinic's dates
 @pytest.mark.parametrize("field", ["planned_medicine_sessions", "started_on", "planned_route", "goals"])
 def test_garbage_in_the_course_form_is_a_message(clinic, field, value):
     response = clinic.start(**{field: value})
@@ -741,6 +765,7 @@ def test_garbage_in_the_course_form_is_a_message(clinic, field, value):
 
 
 @pytest.mark.parametrize("value", GARBAGE, ids=repr)
+@pytest.mark.clock_matrix  # works with the clinic's dates
 @pytest.mark.parametrize("field", ["ended_on", "end_reason", "end_note"])
 def test_garbage_in_the_end_form_is_a_message(clinic, field, value):
     course_id = clinic.course()

@@ -10,6 +10,7 @@ import random
 import pytest
 from sqlalchemy import select
 
+from kaptracker import clock
 from kaptracker.extensions import db
 from kaptracker.models import (
     AuditAction,
@@ -41,10 +42,10 @@ SUPERVISORS_ONLY = {"override", "break_glass"}
 
 def _course(client, therapist, *, route=Route.IM, planned=3, days_ago=60, ended=None):
     course = Course(client_id=client.id, planned_route=route, planned_medicine_sessions=planned,
-                    goals="Goals", started_on=(utcnow() - dt.timedelta(days=days_ago)).date(),
+                    goals="Goals", started_on=clock.today() - dt.timedelta(days=days_ago),
                     created_by_id=therapist.id, created_at=utcnow() - dt.timedelta(days=days_ago))
     if ended:
-        course.end_reason, course.ended_on = ended, utcnow().date()
+        course.end_reason, course.ended_on = ended, clock.today()
     db.session.add(course)
     db.session.flush()
     return course
@@ -375,7 +376,7 @@ def test_caseload_outcomes_agree_with_the_pure_rules(make_user, make_client, cli
     rng = random.Random(5)
     therapist = make_user("therapist")
     expected: dict[tuple[str, str], list[int]] = {}
-    today = utcnow().date()
+    today = clock.today()
     rules = OutcomeRules()
     for i in range(24):
         record = make_client(therapist, indications=[["depression"], ["ptsd"], ["anxiety", "ptsd"]][i % 3])
@@ -417,7 +418,7 @@ def test_caseload_outcomes_agree_with_the_pure_rules(make_user, make_client, cli
 
 def test_rates_only_from_the_minimum_number_of_courses(make_user, make_client, client, login):
     therapist, supervisor = make_user("therapist"), make_user("supervisor")
-    today = utcnow().date()
+    today = clock.today()
     for i in range(3):
         course = _course(make_client(therapist), therapist, route=Route.IM)
         for day, total in ((20, 20), (2, 8)):

@@ -348,3 +348,25 @@ def test_today_shows_medical_staff_an_overdue_session(demo, client):
     assert session.course.client.display_name in page
     assert '<span class="danger-text">overdue</span>' in page
     assert "1 open" in page  # the baseline caution not yet acknowledged
+
+
+@pytest.mark.clock_matrix
+@pytest.mark.parametrize("wall_time", [dt.time(1, 0), dt.time(23, 30)], ids=["01:00", "23:30"])
+def test_the_demo_seeded_at_night_shows_a_current_medicine_session_today(runner, client, clock, wall_time):
+    """Seeded just after midnight or late in the evening (clinic time), the demo still has a
+    medicine session in progress with readings up to now, none later, on medical staff's Today."""
+    clock.travel(clock.at(dt.date(2026, 12, 8), wall_time), tick=True)
+    result = runner.invoke(args=["seed-demo", "--password", DEMO_PASSWORD])
+    assert result.exit_code == 0, result.output
+    now = clock.now()
+    live = db.session.scalars(select(DosingSession).where(DosingSession.discharged_at.is_(None))).all()
+    assert len(live) == 1
+    session = live[0]
+    readings = vitals_service.readings_of(session)
+    assert readings and all(session.started_at <= v.taken_at <= v.recorded_at <= now for v in readings)
+    assert now - max(v.taken_at for v in readings) < dt.timedelta(minutes=40)
+    assert dt.timedelta(minutes=30) <= now - session.occurred_at <= dt.timedelta(minutes=90)
+    assert client.post("/login", data={"email": "medical@demo.example.org",
+                                       "password": DEMO_PASSWORD}).status_code == 302
+    page = client.get("/today").get_data(as_text=True)
+    assert session.course.client.display_name in page

@@ -10,6 +10,7 @@ import io
 import pytest
 from sqlalchemy import select
 
+from kaptracker import clock
 from kaptracker import settings
 from kaptracker.exports.tables import csv_text, filename_part, safe_cell
 from kaptracker.extensions import db
@@ -40,7 +41,7 @@ def read_csv(response) -> list[dict]:
 
 def _course(client, therapist, *, open_=True, route=Route.IM, planned=4, started=None):
     course = Course(client_id=client.id, planned_route=route, planned_medicine_sessions=planned,
-                    goals="Goals", started_on=started or dt.date.today(), created_by_id=therapist.id)
+                    goals="Goals", started_on=started or clock.today(), created_by_id=therapist.id)
     if not open_:
         course.end_reason, course.ended_on = EndReason.DISCONTINUED, course.started_on + dt.timedelta(days=9)
     db.session.add(course)
@@ -126,7 +127,7 @@ def test_a_therapists_caseload_has_their_clients_only(clinic, client, login):
 
 def test_the_latest_course_stands_in_when_none_is_open(clinic, client, login):
     course = db.session.get(Course, clinic["course"].id)
-    course.end_reason, course.ended_on = EndReason.COMPLETED, dt.date.today()
+    course.end_reason, course.ended_on = EndReason.COMPLETED, clock.today()
     db.session.commit()
     login(clinic["therapist"])
     rows = read_csv(client.get("/exports/caseload.csv"))

@@ -14,6 +14,7 @@ from fhirclient.models.fhirabstractbase import FHIRValidationError
 from fhirclient.models.fhirelementfactory import FHIRElementFactory
 from sqlalchemy import func, select
 
+from kaptracker import clock
 from kaptracker import fhir
 from kaptracker.extensions import db
 from kaptracker.models import (
@@ -46,7 +47,7 @@ def _score(course, user, scale, answers, *, occasion=Occasion.BASELINE, number=N
     total = scales.total(scale, answers)
     score = OutcomeScore(
         course_id=course.id, scale=scale, occasion=occasion, session_number=number,
-        completed_on=on or dt.date.today(), answers=answers, total=total,
+        completed_on=on or clock.today(), answers=answers, total=total,
         band=scales.band(scale, total).label, self_harm_flag=scales.self_harm_flag(scale, answers),
         recorded_by_id=user.id,
     )

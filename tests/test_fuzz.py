@@ -76,15 +76,15 @@ NASTY = [
 
 
 def _now(minutes: int = 0) -> str:
-    from kaptracker.templating import clinic_now
+    from kaptracker import clock
 
-    return (clinic_now() + dt.timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M")
+    return (clock.local_now() + dt.timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M")
 
 
 def _plausible() -> dict[str, list[str]]:
     """Valid values for the fields of the app's forms, so that with one field hostile and the
     rest plausible a request gets past validation and its hostile text is stored and shown."""
-    today = dt.date.today()
+    today = clock.today()
     return {
         "record_number": [f"FZ-{n}" for n in range(1000, 1010)], "given_name": ["Ada", "Bo"],
         "family_name": ["Fuzz", "Test"], "date_of_birth": ["1980-05-17", "1991-11-02"],

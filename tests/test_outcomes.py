@@ -14,7 +14,7 @@ from html_support import parse
 from kaptracker.extensions import db
 from kaptracker.models import AuditAction, AuditEvent, Indication, OutcomeScore
 from kaptracker.rules.scales import Occasion, Scale
-from kaptracker.templating import clinic_now
+from kaptracker import clock
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
@@ -482,7 +482,7 @@ def test_the_client_page_charts_phq9_with_medicine_sessions_and_states_response(
     # The medicine sessions (today) sit at the right-hand end, with the last score.
     assert abs(float(marks[0].attrs["x1"]) - points[-1][0]) < 0.5
 
-    sentence = f"PHQ-9: 20 at baseline, 8 on {clinic_now().date():%d %b %Y} (down 60 %)."
+    sentence = f"PHQ-9: 20 at baseline, 8 on {clock.today():%d %b %Y} (down 60 %)."
     shown = page(response)
     assert sentence in shown
     assert "Response (a drop of 50 % or more): yes. Remission (below 5): no." in shown
@@ -525,7 +525,7 @@ def _add_scores(course_id, user_id, n, start=0):
         total = sum(answers)
         db.session.add(OutcomeScore(
             course_id=course_id, scale=scale, occasion=occasion, session_number=number,
-            completed_on=clinic_now().date() - dt.timedelta(days=40 - i), answers=answers, total=total,
+            completed_on=clock.today() - dt.timedelta(days=40 - i), answers=answers, total=total,
             band="Mild", self_harm_flag=scale is Scale.PHQ9 and answers[8] > 0, recorded_by_id=user_id))
     db.session.commit()
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from kaptracker import clock
 from kaptracker.extensions import db
 from kaptracker.models import (
     Administration,
@@ -20,7 +21,7 @@ from kaptracker.rules.dosing import Route
 
 def _course(client, therapist, medical, medicine_sessions: int) -> Course:
     course = Course(client_id=client.id, planned_route=Route.IM, planned_medicine_sessions=12,
-                    goals="Goals", started_on=dt.date.today(), created_by_id=therapist.id)
+                    goals="Goals", started_on=clock.today(), created_by_id=therapist.id)
     db.session.add(course)
     db.session.flush()
     at = utcnow() - dt.timedelta(days=60)

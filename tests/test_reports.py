@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from kaptracker import clock
 from kaptracker.extensions import db
 from kaptracker.models import AuditAction, AuditEvent, OutcomeScore
 from kaptracker.rules.scales import Occasion, Scale
@@ -24,7 +25,7 @@ def _course_with_medicine(clinic, medicine_sessions=1):
         dosing = clinic.give_medicine(course_id)
         clinic.integrate(course_id, dosing)
     db.session.add(OutcomeScore(
-        course_id=course_id, scale=Scale.PHQ9, occasion=Occasion.BASELINE, completed_on=dt.date.today(),
+        course_id=course_id, scale=Scale.PHQ9, occasion=Occasion.BASELINE, completed_on=clock.today(),
         answers=[2] * 9, total=18, band="Moderately severe", self_harm_flag=True,
         recorded_by_id=clinic.therapist.id))
     db.session.commit()

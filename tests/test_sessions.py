@@ -28,7 +28,7 @@ from kaptracker.models import (
     PreparationSession,
     utcnow,
 )
-from kaptracker.templating import clinic_now, utc_to_local
+from kaptracker import clock
 
 from course_support import FMT, SCREENING, Clinic, error_beside, id_from, local, page, raw, version_of
 
@@ -516,7 +516,7 @@ def test_an_ended_course_shows_nothing_overdue(clinic):
     sid = clinic.give_medicine(course_id, sign=False)
     _move_back(sid, dt.timedelta(days=30))
     assert clinic.post(clinic.therapist, f"/courses/{course_id}/end",
-                       {"end_reason": "discontinued", "ended_on": clinic_now().date().isoformat(),
+                       {"end_reason": "discontinued", "ended_on": clock.today().isoformat(),
                         "end_note": "Stopped."}).status_code == 302
     assert "overdue" not in page(clinic.get(clinic.therapist, f"/courses/{course_id}"))
 
@@ -773,7 +773,7 @@ def test_a_stale_draft_is_not_saved_over_a_newer_one(clinic):
     assert clinic.edit(clinic.therapist, sid, note="Saved elsewhere first.").status_code == 302
     current = version_of(sid)
     assert str(current) != stale
-    occurred = utc_to_local(refresh(ClinicalSession, sid).occurred_at).strftime(FMT)
+    occurred = clock.utc_to_local(refresh(ClinicalSession, sid).occurred_at).strftime(FMT)
     response = clinic.post(clinic.therapist, f"/sessions/{sid}/edit",
                            {"occurred_at": occurred, "version": stale, "note": "My long typed text.",
                             "intentions": "Typed intentions."})
@@ -850,7 +850,7 @@ def test_garbage_in_a_session_form_is_a_message(clinic, make_client, kind, field
                 assert error_beside(response, field) or "Someone else saved" in page(response), (field, value)
         editor = clinic.medical if kind == "screening" else user
         sid = drafts[kind]
-        started = utc_to_local(refresh(ClinicalSession, sid).occurred_at).strftime(FMT)
+        started = clock.utc_to_local(refresh(ClinicalSession, sid).occurred_at).strftime(FMT)
         data = {"occurred_at": started, **_valid(kind, drafts["dosing"]), field: value}
         response = clinic.post(editor, f"/sessions/{sid}/edit",
                                {"version": str(version_of(sid)), **data})

@@ -42,7 +42,7 @@ from kaptracker.rules.dosing import Route
 from kaptracker.rules.phases import EndReason
 from kaptracker.rules.screening import Decision
 from kaptracker.rules.settings import SPECS
-from kaptracker.templating import clinic_now, local_to_utc, utc_to_local
+from kaptracker import clock
 
 FMT = "%Y-%m-%dT%H:%M"
 NORMAL = {"systolic": "118", "diastolic": "76", "heart_rate": "70", "spo2": "98"}
@@ -112,7 +112,7 @@ class Clinic:
         self.supervisor = make_user("supervisor")
         self.admin = make_user("admin")
         # One clock reading per test, to the whole minute: every typed time derives from it.
-        self.now = clinic_now().replace(second=0, microsecond=0)
+        self.now = clock.local_now().replace(second=0, microsecond=0)
         self._http = {}
 
     # time
@@ -121,7 +121,7 @@ class Clinic:
         return (self.now + dt.timedelta(minutes=minutes)).strftime(FMT)
 
     def utc(self, minutes: float = 0) -> dt.datetime:
-        return local_to_utc(self.now + dt.timedelta(minutes=minutes))
+        return clock.local_to_utc(self.now + dt.timedelta(minutes=minutes))
 
     # http
     def http(self, user):
@@ -234,7 +234,7 @@ class Clinic:
 
     def edit(self, session_id, user=None, **fields):
         session = fresh(DosingSession, session_id)
-        data = {"occurred_at": utc_to_local(session.occurred_at).strftime(FMT),
+        data = {"occurred_at": clock.utc_to_local(session.occurred_at).strftime(FMT),
                 "version": str(session.version),
                 "weight_kg": "" if session.weight_kg is None else str(session.weight_kg), **fields}
         return self.post(user or self.medical, f"/sessions/{session_id}/edit", data)
@@ -995,7 +995,7 @@ def test_acknowledging_takes_an_alert_off_the_lists_into_the_history(clinic, sid
     shown = clinic.get(clinic.medical, f"/sessions/{sid}/vitals")
     assert "Safety alerts to acknowledge" not in page(shown)
     history = section(shown, "h-history")
-    when = utc_to_local(fresh(SafetyAlert, critical.id).acknowledged_at).strftime("%H:%M")
+    when = clock.utc_to_local(fresh(SafetyAlert, critical.id).acknowledged_at).strftime("%H:%M")
     assert f"acknowledged by {clinic.medical.name} at {when}" in history
     assert "(Repeated: 150/90. Physician informed.)" in history
     assert f"acknowledged by {clinic.supervisor.name} at " in history

@@ -14,7 +14,7 @@ from ..access import requires
 from ..extensions import db
 from ..models import AuditAction, AuditEvent, Client, User
 from ..rules.access import Permission, Role
-from ..templating import clinic_zone
+from .. import clock
 from . import bp
 
 RECORD_TYPES = ("client", "client_list", "user", "setting", "route")
@@ -68,7 +68,6 @@ def index():
         if current_user.role == Role.SUPERVISOR:  # admins open no clinical record
             client = db.session.get(Client, client_id)
 
-    zone = clinic_zone()
     start, errors_start = _date_arg("from")
     end, errors_end = _date_arg("to")
     if errors_start:
@@ -78,11 +77,11 @@ def index():
     if start and end and end < start:
         errors["to"] = "The end date is before the start date."
     if start and "from" not in errors:
-        stmt = stmt.where(AuditEvent.at >= dt.datetime.combine(start, dt.time(), zone))
+        stmt = stmt.where(AuditEvent.at >= clock.day_start(start))
         args["from"] = start.isoformat()
     if end and "to" not in errors:
         stmt = stmt.where(
-            AuditEvent.at < dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), zone)
+            AuditEvent.at < clock.day_start(end + dt.timedelta(days=1))
         )
         args["to"] = end.isoformat()
 

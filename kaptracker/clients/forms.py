@@ -137,9 +137,9 @@ class ClientForm(Form):
     def validate_date_of_birth(self, field):
         if field.data is None:
             return
-        from ..templating import clinic_zone
+        from .. import clock
 
-        today = dt.datetime.now(clinic_zone()).date()
+        today = clock.today()
         problem = rules.date_of_birth_problem(
             field.data, today, settings.get("clients.minimum_age_years")
         )

@@ -27,7 +27,7 @@ from ..forms import Form, choices, max_length, no_control_characters, stripped
 from ..models import History, InjectionSite, Pregnancy
 from ..rules import dosing, screening
 from ..rules.phases import EndReason
-from ..templating import clinic_now
+from .. import clock
 
 DATETIME_FORMAT = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 
@@ -81,7 +81,7 @@ def when(label="Date and time", description="In the clinic's time zone."):
 
 def not_far_future(form, field):
     """Sessions are recorded as they happen: at most a day ahead of the clinic's clock."""
-    if field.data and field.data > clinic_now() + dt.timedelta(days=1):
+    if field.data and field.data > clock.local_now() + dt.timedelta(days=1):
         raise ValidationError("This is more than a day in the future. Record sessions as they happen.")
     if field.data and field.data.year < 2000:
         raise ValidationError("Enter a date after 2000.")
@@ -104,7 +104,7 @@ class CourseForm(Form):
     submit = SubmitField("Start course")
 
     def validate_started_on(self, field):
-        today = clinic_now().date()
+        today = clock.today()
         if field.data and field.data > today + dt.timedelta(days=90):
             raise ValidationError("A course starts at most 90 days from today.")
         if field.data and field.data < today - dt.timedelta(days=365):
@@ -128,7 +128,7 @@ class EndCourseForm(Form):
         self._started_on = started_on
 
     def validate_ended_on(self, field):
-        if field.data and field.data > clinic_now().date():
+        if field.data and field.data > clock.today():
             raise ValidationError("The end date cannot be in the future.")
         if field.data and self._started_on and field.data < self._started_on:
             raise ValidationError("The end date is before the course started.")
@@ -265,7 +265,7 @@ class DosingForm(Form):
     def validate_discharged_at(self, field):
         if field.data and self.occurred_at.data and field.data < self.occurred_at.data:
             raise ValidationError("Discharge cannot be before the session started.")
-        if field.data and field.data > clinic_now() + dt.timedelta(minutes=5):
+        if field.data and field.data > clock.local_now() + dt.timedelta(minutes=5):
             raise ValidationError("Discharge is recorded when it happens, not ahead of time.")
 
     def validate_lot_expiry(self, field):

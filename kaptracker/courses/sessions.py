@@ -28,7 +28,8 @@ from ..models import (
 from ..rules import dosing, phases
 from ..rules import screening as screening_rules
 from ..rules.access import Permission, Role, may_write_session
-from ..templating import clinic_now, local_to_utc, localtime, utc_to_local
+from .. import clock
+from ..templating import localtime
 from . import bp, service
 from .details import DETAILS, INJECTION_SITES
 from .forms import (
@@ -73,7 +74,7 @@ def _copy_into(form, session: ClinicalSession) -> None:
         if name in TIME_FIELDS and value is not None and value.tzinfo is None:
             # Typed in clinic time. An aware value is the stored UTC one, kept by the form when
             # the field was not sent: converting it again would move it by the zone's offset.
-            value = local_to_utc(value)
+            value = clock.local_to_utc(value)
         if isinstance(value, str) or value is None:
             value = value or ("" if name == "note" or _is_text_column(session, name) else None)
         setattr(session, name, value)
@@ -127,7 +128,7 @@ def new_session(course_id: int, kind: str):
     if isinstance(form, IntegrationForm):
         form.dosing_session_id.choices = _integration_choices(sessions)
     if not form.is_submitted():
-        form.occurred_at.data = clinic_now()
+        form.occurred_at.data = clock.local_now()
         if isinstance(form, NewDosingForm):
             form.route.data = course.planned_route.value
             form.eye_shades.data = form.music.data = True
@@ -184,7 +185,7 @@ def _render_show(session, *, administration_form=None, addendum_form=None, previ
     if isinstance(session, DosingSession):
         if administration_form is None and edit_reason is None:
             administration_form = ADMINISTRATION_FORMS[session.route]()
-            administration_form.given_at.data = clinic_now()
+            administration_form.given_at.data = clock.local_now()
             if session.weight_kg and hasattr(administration_form, "weight_kg"):
                 administration_form.weight_kg.data = session.weight_kg
         if session.administrations:
@@ -284,7 +285,7 @@ def _prepare_session_form(form, session: ClinicalSession, *, sent_only: bool) ->
         # Shown (and, when a POST leaves the field out, kept) in clinic time like a typed value,
         # never as the stored UTC value that the form took from the session.
         if name in form._fields and (not sent_only or name not in request.form):
-            form[name].data = utc_to_local(getattr(session, name))
+            form[name].data = clock.utc_to_local(getattr(session, name))
 
 
 def _saved_session_form(session: ClinicalSession):
@@ -320,7 +321,7 @@ def _discharge_problem(session: DosingSession, form) -> str | None:
     """A discharge time that breaks a discharge rule needs an override recorded first."""
     if form.discharged_at.data is None:
         return None
-    at = local_to_utc(form.discharged_at.data)
+    at = clock.local_to_utc(form.discharged_at.data)
     if session.discharged_at is not None and at == session.discharged_at:
         return None
     from ..vitals import service as vitals_service
@@ -487,7 +488,7 @@ def add_administration(session_id: int):
         form.weight_kg.errors = [f"This session's weight is {session.weight_kg} kg. Correct it on the session form first."]
         return _render_show(session, administration_form=form, preview=preview, status=400)
     administration = Administration(
-        session_id=session.id, given_at=local_to_utc(form.given_at.data), dose_mg=dose_mg,
+        session_id=session.id, given_at=clock.local_to_utc(form.given_at.data), dose_mg=dose_mg,
         recorded_by_id=current_user.id,
     )
     if session.route is dosing.Route.LOZENGE:

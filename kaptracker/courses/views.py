@@ -15,7 +15,7 @@ from ..rules import phases
 from ..rules.access import Permission, Role, may, may_write_session
 from ..rules.dosing import Route
 from ..rules.phases import EndReason
-from ..templating import clinic_now
+from .. import clock
 from . import bp, service
 from .forms import CourseForm, EndCourseForm
 
@@ -35,7 +35,7 @@ def new(client_id: int):
         return redirect(url_for("courses.show", course_id=open_course))
     form = CourseForm()
     if not form.is_submitted():
-        form.started_on.data = clinic_now().date()
+        form.started_on.data = clock.today()
     if form.validate_on_submit():
         course = Course(
             client_id=client.id,
@@ -133,7 +133,7 @@ def end(course_id: int):
     facts = service.facts(course, sessions)
     form = EndCourseForm(started_on=course.started_on)
     if not form.is_submitted():
-        form.ended_on.data = clinic_now().date()
+        form.ended_on.data = clock.today()
     blockers = phases.completion_blockers(facts)
     if form.validate_on_submit():
         reason = EndReason(form.end_reason.data)

@@ -27,7 +27,8 @@ from ..models import (
     utcnow,
 )
 from ..rules.access import Permission
-from ..templating import clinic_zone, localtime
+from .. import clock
+from ..templating import localtime
 from . import bp
 from .tables import csv_text, filename_part
 
@@ -127,7 +128,7 @@ def caseload_csv():
             for client in clients
         ])
     db.session.commit()
-    today = dt.datetime.now(clinic_zone()).date()
+    today = clock.today()
     return attachment(csv_text(CASELOAD_HEADER, rows), f"caseload-{today.isoformat()}.csv", "text/csv")
 
 

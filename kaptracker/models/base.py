@@ -7,9 +7,12 @@ import enum
 
 from sqlalchemy import DateTime, Enum, TypeDecorator
 
+from .. import clock
+
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    """The current instant (UTC), from the clinic's clock (kaptracker.clock)."""
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator):

@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, InputRequired, NumberRange, Optiona
 
 from ..forms import Form, choices, max_length, no_control_characters, stripped
 from ..rules.scales import Occasion, Scale
-from ..templating import clinic_now
+from .. import clock
 
 
 class ScoreFormBase(Form):
@@ -39,7 +39,7 @@ class ScoreFormBase(Form):
     def validate_completed_on(self, field):
         if field.data is None:
             return
-        if field.data > clinic_now().date():
+        if field.data > clock.today():
             raise ValidationError("This date is in the future. Enter the day it was completed.")
         if self._course_started and field.data < self._course_started - dt.timedelta(days=90):
             raise ValidationError("This is more than 90 days before the course started.")

@@ -18,7 +18,7 @@ from ..models import AuditAction, Client, Course, OutcomeScore, utcnow
 from ..rules import phases, scales
 from ..rules.access import Permission, Role, may
 from ..rules.scales import Occasion, Scale
-from ..templating import clinic_now
+from .. import clock
 from . import bp, chart, service
 from .forms import ERROR_REASONS, FlagAcknowledgeForm, ScoreErrorForm, score_form_class
 
@@ -43,7 +43,7 @@ def medicine_dates(course_ids) -> dict[int, list[dt.date]]:
     SQL: filtering on it lets a planner pick the (kind, occurred_at) index and walk every medicine
     session of the clinic instead of these courses' few sessions."""
     from ..models import ClinicalSession, SessionKind
-    from ..templating import utc_to_local
+    from .. import clock
 
     dates: dict[int, list[dt.date]] = {i: [] for i in course_ids}
     if dates:
@@ -53,7 +53,7 @@ def medicine_dates(course_ids) -> dict[int, list[dt.date]]:
             .order_by(ClinicalSession.course_id, ClinicalSession.occurred_at)
         ):
             if kind is SessionKind.DOSING:
-                dates[course_id].append(utc_to_local(at).date())
+                dates[course_id].append(clock.date_of(at))
     return dates
 
 
@@ -113,7 +113,7 @@ def new_score(course_id: int, scale: str):
         flash(refused, "error")
         return redirect(url_for("courses.show", course_id=course.id))
     if not form.is_submitted():
-        form.completed_on.data = clinic_now().date()
+        form.completed_on.data = clock.today()
         first_due = next((d for d in service.due(course, [i.value for i in client.indications], scores)
                           if d.scale is scale_), None)
         if first_due is not None:

@@ -22,7 +22,8 @@ from ..extensions import db
 from ..models import AuditAction, Client, Course, DosingSession, Screening, VitalSign
 from ..rules import phases
 from ..rules.access import Permission
-from ..templating import clinic_now, localtime
+from .. import clock
+from ..templating import localtime
 from ..vitals import chart as vitals_chart
 from ..vitals import service as vitals_service
 from . import bp
@@ -55,7 +56,7 @@ def summary_context(course: Course) -> dict:
         "course": course, "client": course.client, "sessions": sessions, "facts": facts,
         "phase": phases.phase(facts), "screening": next((s for s in sessions if isinstance(s, Screening)), None),
         "vitals": vitals_by_session, "charts": charts, "outcomes": outcomes, "details": DETAILS,
-        "printed_at": clinic_now(), "printed_by": current_user.name,
+        "printed_at": clock.local_now(), "printed_by": current_user.name,
     }
 
 

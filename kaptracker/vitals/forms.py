@@ -11,7 +11,7 @@ from ..courses.forms import DATETIME_FORMAT, when
 from ..forms import Form, choices, max_length, no_control_characters, stripped
 from ..models import OverrideKind
 from ..rules.vitals import Timepoint
-from ..templating import clinic_now
+from .. import clock
 
 
 class WholeNumberField(IntegerField):
@@ -51,7 +51,7 @@ class VitalsForm(Form):
     submit = SubmitField("Save reading")
 
     def validate_taken_at(self, field):
-        if field.data and field.data > clinic_now() + dt.timedelta(minutes=2):
+        if field.data and field.data > clock.local_now() + dt.timedelta(minutes=2):
             from wtforms import ValidationError
 
             raise ValidationError("A reading cannot be in the future.")

@@ -33,9 +33,9 @@ def readings_of(session: ClinicalSession) -> list[VitalSign]:
 
 
 def _zone():
-    from ..templating import clinic_zone
+    from .. import clock
 
-    return clinic_zone()
+    return clock.clinic_zone()
 
 
 def _local(moment: dt.datetime | None, zone=None) -> dt.datetime | None:

@@ -28,7 +28,8 @@ from ..models import (
 )
 from ..rules import vitals as rules
 from ..rules.access import Permission, may
-from ..templating import clinic_now, clinic_zone, local_to_utc, localtime
+from .. import clock
+from ..templating import localtime
 from . import bp, chart, service
 from .forms import AcknowledgeForm, EnteredInErrorForm, OverrideForm, VitalsForm
 
@@ -60,7 +61,7 @@ def _page(session, *, form=None, override_form=None, status=200):
             discharge = service.discharge_gate(session, vitals, overrides, utcnow())
     if form is None:
         form = VitalsForm()
-        form.taken_at.data = clinic_now()
+        form.taken_at.data = clock.local_now()
         form.timepoint.data = service.suggested_timepoint(session, vitals).value
     t = service.thresholds_now()
     fmt = lambda d: localtime(d, "%H:%M")  # noqa: E731
@@ -110,14 +111,14 @@ def record_vitals(session_id: int):
             field.errors = [*field.errors, message]
     if form.taken_at.data and not form.taken_at.errors:
         earliest = session.occurred_at - dt.timedelta(hours=2)
-        if local_to_utc(form.taken_at.data) < earliest:
+        if clock.local_to_utc(form.taken_at.data) < earliest:
             form.taken_at.errors = [*form.taken_at.errors,
                                     "This is more than 2 hours before the session started: check the date and time."]
             valid = False
     if not valid or problems:
         return _page(session, form=form, status=400)
     reading = VitalSign(
-        session_id=session.id, taken_at=local_to_utc(form.taken_at.data), timepoint=rules.Timepoint(form.timepoint.data),
+        session_id=session.id, taken_at=clock.local_to_utc(form.taken_at.data), timepoint=rules.Timepoint(form.timepoint.data),
         systolic=form.systolic.data, diastolic=form.diastolic.data, heart_rate=form.heart_rate.data,
         spo2=form.spo2.data, note=form.note.data, recorded_by_id=current_user.id,
     )
@@ -235,8 +236,7 @@ def add_override(session_id: int):
 @requires(Permission.RECORD_VITALS)
 def today():
     """Medical staff's start page: today's medicine sessions and when each next reading is due."""
-    zone = clinic_zone()
-    start = dt.datetime.combine(clinic_now().date(), dt.time(), zone).astimezone(dt.UTC)
+    start = clock.today_range()[0]
     # The most recent TODAY_LIMIT (today's first, then earlier ones not discharged), shown oldest
     # first: across a network there can be thousands of sessions nobody discharged.
     limit = current_app.config.get("TODAY_LIMIT", 60)

@@ -6,6 +6,8 @@ import datetime as dt
 import re
 from urllib.parse import unquote, urlsplit
 
+from kaptracker import clock
+
 
 def path_of(page) -> str:
     return urlsplit(page.url).path
@@ -51,7 +53,7 @@ def test_therapist_registers_a_client_fixes_errors_and_finds_it_by_name(page, si
     page.wait_for_url("**/clients/new")
     assert page.locator("h1").inner_text().strip() == "Register a client"
 
-    future = (dt.date.today() + dt.timedelta(days=400)).isoformat()
+    future = (clock.today() + dt.timedelta(days=400)).isoformat()
     typed = {
         "#given_name": "Ottilie",
         "#family_name": "Marchbanks",

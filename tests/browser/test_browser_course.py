@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import zoneinfo
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
+
+from kaptracker import clock
 
 from .conftest import email
 
@@ -70,11 +71,8 @@ def referred_client_without_course(app) -> tuple[str, str]:
 
 def clinic_now(app) -> dt.datetime:
     """Now in the clinic's time zone (setting clinic.timezone), naive, to the minute."""
-    from kaptracker import settings
-
     with app.test_request_context():
-        zone = zoneinfo.ZoneInfo(settings.get("clinic.timezone"))
-    return dt.datetime.now(zone).replace(tzinfo=None, second=0, microsecond=0)
+        return clock.local_now()
 
 
 def local(moment: dt.datetime) -> str:

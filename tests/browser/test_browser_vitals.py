@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import zoneinfo
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
+from kaptracker import clock
 from kaptracker.rules.vitals import RULE_LABELS
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -65,11 +65,8 @@ def im_course(app) -> tuple[int, str]:
 
 def clinic_now(app) -> dt.datetime:
     """Now in the clinic's time zone (setting clinic.timezone), naive, to the minute."""
-    from kaptracker import settings
-
     with app.test_request_context():
-        zone = zoneinfo.ZoneInfo(settings.get("clinic.timezone"))
-    return dt.datetime.now(zone).replace(tzinfo=None, second=0, microsecond=0)
+        return clock.local_now()
 
 
 def local(moment: dt.datetime) -> str:
