@@ -27,7 +27,8 @@ MAX_TABLET_GROWTH = 1.6
 # draft medicine session of that therapist's with readings (so its vitals form is open).
 MAIN_PAGES = {
     "therapist": ["/dashboard/", "/clients/", "/clients/new", "/clients/{own_client}",
-                  "/clients/{own_client}/edit", "/courses/{course}", "/sessions/{session}",
+                  "/clients/{own_client}/edit", "/courses/{course}", "/courses/{course}/summary",
+                  "/sessions/{session}",
                   "/sessions/{session}/vitals", "/account"],
     "medical": ["/today", "/clients/", "/courses/{course}", "/sessions/{session}",
                 "/sessions/{session}/vitals", "/account"],
