@@ -323,7 +323,9 @@ def test_marking_in_error_takes_the_score_out_and_makes_it_due_again(clinic):
     assert "PHQ-9: baseline" not in shown and "PHQ-9 item 9 answered" not in shown
     assert "Entered in error (Typed in wrongly)" in shown
     tree = parse(after)
-    assert [t.text for t in tree.find_all("title") if t.text.endswith("over the course")] == ["GAD-7 over the course"]
+    wide_charts = tree.find_all("svg", class_="scale-chart__svg")  # each chart's narrow variant aside
+    assert [t.text for svg in wide_charts for t in svg.find_all("title")
+            if t.text.endswith("over the course")] == ["GAD-7 over the course"]
     client_page = clinic.get(clinic.therapist, f"/clients/{clinic.record.id}")
     assert "PHQ-9 over the course" not in raw(client_page) and "GAD-7 over the course" in raw(client_page)
 
@@ -442,10 +444,16 @@ def test_who_may_enter_scores(clinic):
 
 
 def _chart(response, scale: Scale):
+    """The scale's chart as a laptop shows it: the figure's first (wide) SVG; the narrow one
+    for phones, after it, draws the same data."""
     for figure in parse(response).find_all("figure", class_="scale-chart"):
         titles = [t.text for t in figure.find_all("title")]
         if f"{scale.label} over the course" in titles:
-            return figure
+            wide, narrow = figure.find_all("svg")
+            assert wide.classes == {"scale-chart__svg"}, wide.classes
+            assert narrow.classes == {"scale-chart__svg", "chart-variant--narrow"}, narrow.classes
+            assert len(narrow.find_all("circle", class_="score-point")) == len(wide.find_all("circle", class_="score-point"))
+            return wide
     return None
 
 

@@ -295,7 +295,7 @@ def test_vitals_from_the_keyboard_from_baseline_to_discharge(page, live_server, 
     # The chart: one point per reading on each line, and the dose as a vertical line.
     page.goto(vitals_path)
     assert f"discharged {discharged:%H:%M}" in page.locator(".page-header").inner_text()
-    chart = page.locator("section[aria-labelledby=h-chart] svg")
+    chart = page.locator("section[aria-labelledby=h-chart] svg:visible")  # the variant that fits
     assert chart.is_visible()
     for line in ("systolic", "diastolic", "heart"):
         assert chart.locator(f"circle.line-{line}-point").count() == 7, line
@@ -531,7 +531,7 @@ def test_vitals_through_every_band_with_alerts_acknowledged(page, live_server, s
     assert "132/84" not in page.locator(".vitals-latest").inner_text()
     valid = page.locator("section[aria-labelledby=h-table] tbody tr:not(.in-error)").count()
     assert (valid, rows.count()) == (9, 10)
-    chart = page.locator("section[aria-labelledby=h-chart] svg")
+    chart = page.locator("section[aria-labelledby=h-chart] svg:visible")  # the variant that fits
     for line in ("systolic", "diastolic", "heart"):
         assert chart.locator(f"circle.line-{line}-point").count() == valid, line
     assert chart.locator("line.dose-mark").count() == 1
