@@ -84,6 +84,8 @@ def _now(minutes: int = 0) -> str:
 def _plausible() -> dict[str, list[str]]:
     """Valid values for the fields of the app's forms, so that with one field hostile and the
     rest plausible a request gets past validation and its hostile text is stored and shown."""
+    from kaptracker import clock
+
     today = clock.today()
     return {
         "record_number": [f"FZ-{n}" for n in range(1000, 1010)], "given_name": ["Ada", "Bo"],
