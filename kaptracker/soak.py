@@ -347,7 +347,7 @@ def prepare_clinic(database_url: str, *, medical: int = 2, therapists: int = 2, 
             return int(response.headers["Location"].rstrip("/").rsplit("/", 1)[-1] or 0)
 
         def local_time(delta=dt.timedelta(0)) -> str:
-            return (clock.local_now() + delta).strftime("%Y-%m-%dT%H:%M")
+            return clock.local_in(delta).strftime("%Y-%m-%dT%H:%M")
 
         today = clock.today().isoformat()
         for user, records in plan:

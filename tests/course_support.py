@@ -23,7 +23,7 @@ FMT = "%Y-%m-%dT%H:%M"
 
 def local(delta: dt.timedelta = dt.timedelta(0)) -> str:
     """A date-time as typed into a form: clinic time zone, relative to the clinic's clock."""
-    return (clock.local_now() + delta).strftime(FMT)
+    return clock.local_in(delta).strftime(FMT)
 
 
 def today(days: int = 0) -> str:

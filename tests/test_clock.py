@@ -170,10 +170,11 @@ def test_today_across_the_days_the_clocks_change(clock, instant, today):
     assert start <= clinic_clock.now() < end
 
 
-def test_wall_times_in_the_skipped_and_repeated_hours():
+def test_wall_times_in_the_skipped_and_repeated_hours(clock):
+    clock.travel("2027-11-07T05:45Z")  # 01:45 EDT, the first pass of the repeated hour
     # 02:30 on the spring-forward day never shows: read with the offset before the change.
     assert clinic_clock.local_to_utc(dt.datetime(2027, 3, 14, 2, 30), NEW_YORK) == dt.datetime(2027, 3, 14, 7, 30, tzinfo=UTC)
-    # 01:30 on the fall-back day happens twice: the first (EDT).
+    # 01:30 on the fall-back day happens twice: during the first pass, the first (EDT).
     assert clinic_clock.local_to_utc(dt.datetime(2027, 11, 7, 1, 30), NEW_YORK) == dt.datetime(2027, 11, 7, 5, 30, tzinfo=UTC)
     # Both instants of the repeated hour show as 01:30 on the clinic's wall.
     for utc_hour in (5, 6):
@@ -193,3 +194,57 @@ def test_the_zone_is_the_clinic_setting_and_a_bad_one_is_utc(app, make_user, mon
     assert clinic_clock.clinic_zone() == SYDNEY
     monkeypatch.setattr(settings, "get", lambda key: "Not/AZone")
     assert clinic_clock.clinic_zone() == zoneinfo.ZoneInfo("UTC")
+
+
+@pytest.mark.parametrize(("instant", "typed", "meant"), [
+    # During the second pass of 01:00-02:00 (EST), a typed 01:10 is twenty minutes ago...
+    ("2027-11-07T06:30Z", dt.datetime(2027, 11, 7, 1, 10), dt.datetime(2027, 11, 7, 6, 10, tzinfo=UTC)),
+    # ...and 01:33 is "now" on a phone a few minutes fast, not an hour ago.
+    ("2027-11-07T06:30Z", dt.datetime(2027, 11, 7, 1, 33), dt.datetime(2027, 11, 7, 6, 33, tzinfo=UTC)),
+    # A time beyond that is taken as the first pass (it has happened), not as the future.
+    ("2027-11-07T06:30Z", dt.datetime(2027, 11, 7, 1, 50), dt.datetime(2027, 11, 7, 5, 50, tzinfo=UTC)),
+    # During the first pass (EDT), the second has not happened yet.
+    ("2027-11-07T05:30Z", dt.datetime(2027, 11, 7, 1, 10), dt.datetime(2027, 11, 7, 5, 10, tzinfo=UTC)),
+    ("2027-11-07T05:30Z", dt.datetime(2027, 11, 7, 1, 50), dt.datetime(2027, 11, 7, 5, 50, tzinfo=UTC)),
+    # A week later, the repeated hour is read as its second pass (the later that has happened).
+    ("2027-11-14T12:00Z", dt.datetime(2027, 11, 7, 1, 30), dt.datetime(2027, 11, 7, 6, 30, tzinfo=UTC)),
+])
+def test_a_time_typed_in_the_repeated_hour_is_the_one_that_has_happened(clock, instant, typed, meant):
+    clock.travel(instant)
+    assert clinic_clock.local_to_utc(typed, NEW_YORK) == meant
+
+
+def test_a_stored_time_is_kept_when_its_form_is_saved_again(clock):
+    """Re-saving a form shows 01:30 for a time stored as 01:30 EDT; it must not move to EST."""
+    clock.travel("2027-11-14T12:00Z")
+    stored = dt.datetime(2027, 11, 7, 5, 30, tzinfo=UTC)  # 01:30 EDT
+    shown = clinic_clock.utc_to_local(stored, NEW_YORK)
+    assert shown == dt.datetime(2027, 11, 7, 1, 30)
+    assert clinic_clock.local_to_utc(shown, NEW_YORK, keep=stored) == stored
+    assert clinic_clock.local_to_utc(shown, NEW_YORK) == stored + dt.timedelta(hours=1)
+    # A changed time is read afresh.
+    assert clinic_clock.local_to_utc(dt.datetime(2027, 11, 7, 9, 0), NEW_YORK, keep=stored) == dt.datetime(2027, 11, 7, 14, 0, tzinfo=UTC)
+
+
+def test_times_on_the_wall_keep_true_gaps_across_a_change():
+    """The clinical rules get times in the clinic's zone; in a ZoneInfo zone Python subtracts
+    wall times (03:00 EDT minus 01:56 EST would be 64 minutes), so they get ``on_wall`` times."""
+    before = clinic_clock.on_wall(dt.datetime(2027, 3, 14, 6, 56, tzinfo=UTC), NEW_YORK)  # 01:56 EST
+    after = clinic_clock.on_wall(dt.datetime(2027, 3, 14, 7, 0, tzinfo=UTC), NEW_YORK)  # 03:00 EDT
+    assert after - before == dt.timedelta(minutes=4)
+    assert f"{before:%H:%M}/{after:%H:%M}" == "01:56/03:00"
+    assert sorted([after, before]) == [before, after]
+    # An hour after 01:30 EDT on the night the clocks go back is 01:30 EST on the wall.
+    first = clinic_clock.on_wall(dt.datetime(2027, 11, 7, 5, 30, tzinfo=UTC), NEW_YORK)
+    later = first + dt.timedelta(hours=1)
+    assert later > first and f"{clinic_clock.wall_time(later):%H:%M}" == "01:30"
+    assert clinic_clock.wall_time(later).utcoffset() == dt.timedelta(hours=-5)
+
+
+@pytest.mark.parametrize("instant", ["2027-03-14T07:00Z", "2027-11-07T06:30Z"])
+def test_is_after_compares_instants(clock, instant):
+    clock.travel(instant)
+    wall = clinic_clock.local_now(NEW_YORK)
+    assert not clinic_clock.is_after(wall, zone=NEW_YORK)
+    assert clinic_clock.is_after(clinic_clock.local_in(dt.timedelta(minutes=3), NEW_YORK), zone=NEW_YORK)
+    assert not clinic_clock.is_after(dt.datetime(1, 1, 1), zone=zoneinfo.ZoneInfo("Asia/Tokyo"))

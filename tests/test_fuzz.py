@@ -78,7 +78,7 @@ NASTY = [
 def _now(minutes: int = 0) -> str:
     from kaptracker import clock
 
-    return (clock.local_now() + dt.timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M")
+    return clock.local_in(dt.timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M")
 
 
 def _plausible() -> dict[str, list[str]]:

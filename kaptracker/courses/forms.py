@@ -81,7 +81,7 @@ def when(label="Date and time", description="In the clinic's time zone."):
 
 def not_far_future(form, field):
     """Sessions are recorded as they happen: at most a day ahead of the clinic's clock."""
-    if field.data and field.data > clock.local_now() + dt.timedelta(days=1):
+    if field.data and clock.is_after(field.data, dt.timedelta(days=1)):
         raise ValidationError("This is more than a day in the future. Record sessions as they happen.")
     if field.data and field.data.year < 2000:
         raise ValidationError("Enter a date after 2000.")
@@ -265,7 +265,7 @@ class DosingForm(Form):
     def validate_discharged_at(self, field):
         if field.data and self.occurred_at.data and field.data < self.occurred_at.data:
             raise ValidationError("Discharge cannot be before the session started.")
-        if field.data and field.data > clock.local_now() + dt.timedelta(minutes=5):
+        if field.data and clock.is_after(field.data, dt.timedelta(minutes=5)):
             raise ValidationError("Discharge is recorded when it happens, not ahead of time.")
 
     def validate_lot_expiry(self, field):

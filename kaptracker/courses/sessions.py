@@ -74,7 +74,7 @@ def _copy_into(form, session: ClinicalSession) -> None:
         if name in TIME_FIELDS and value is not None and value.tzinfo is None:
             # Typed in clinic time. An aware value is the stored UTC one, kept by the form when
             # the field was not sent: converting it again would move it by the zone's offset.
-            value = clock.local_to_utc(value)
+            value = clock.local_to_utc(value, keep=getattr(session, name, None))
         if isinstance(value, str) or value is None:
             value = value or ("" if name == "note" or _is_text_column(session, name) else None)
         setattr(session, name, value)
@@ -157,6 +157,8 @@ def _load(session_id: int) -> ClinicalSession:
     session = get_session_for(current_user, session_id, options=(
         joinedload(ClinicalSession.course).joinedload(Course.client),
         joinedload(ClinicalSession.author),
+        joinedload(ClinicalSession.signed_by),
+        joinedload(ClinicalSession.cosigned_by),
         selectinload(ClinicalSession.addenda),
     ))
     if isinstance(session, DosingSession):

@@ -20,6 +20,7 @@ import enum
 import math
 from collections.abc import Sequence
 
+from .. import clock
 from .dosing import Route
 
 
@@ -200,7 +201,7 @@ def plausibility_problems(
 
 
 def _hhmm(moment: dt.datetime) -> str:
-    return f"{moment:%H:%M}"
+    return f"{clock.wall_time(moment):%H:%M}"
 
 
 def _settings(*names: str) -> str:

@@ -51,7 +51,7 @@ class VitalsForm(Form):
     submit = SubmitField("Save reading")
 
     def validate_taken_at(self, field):
-        if field.data and field.data > clock.local_now() + dt.timedelta(minutes=2):
+        if field.data and clock.is_after(field.data, dt.timedelta(minutes=2)):
             from wtforms import ValidationError
 
             raise ValidationError("A reading cannot be in the future.")

@@ -40,8 +40,10 @@ def _zone():
 
 def _local(moment: dt.datetime | None, zone=None) -> dt.datetime | None:
     """Times handed to the rules are in the clinic's zone, so the times their messages quote
-    match the times on the page (comparisons of aware datetimes do not depend on the zone)."""
-    return moment.astimezone(zone or _zone()) if moment is not None else None
+    match the times on the page; ``clock.on_wall`` keeps their gaps and order true on a DST day."""
+    from .. import clock
+
+    return clock.on_wall(moment, zone or _zone()) if moment is not None else None
 
 
 def as_rule_readings(vitals: list[VitalSign]) -> list[rules.Reading]:
