@@ -6,7 +6,9 @@ the database is created if missing, migrated once, and emptied after each test.
 
 Time: the tracker reads the wall clock only in kaptracker/clock.py, and time-machine moves it.
 KAPTRACKER_TEST_NOW=<ISO instant> starts the whole run (every xdist worker) at that instant,
-ticking; KAPTRACKER_TEST_TIMEZONE=<IANA zone> makes it the default clinic.timezone. A test that
+ticking; several instants separated by spaces run every collected test once at each of them (the
+clock matrix of .ci/run, in one pytest run; a per-instant tally ends the report).
+KAPTRACKER_TEST_TIMEZONE=<IANA zone> makes it the default clinic.timezone. A test that
 needs an exact instant takes the ``clock`` fixture (``clock.travel("2027-03-14T06:30Z")``).
 """
 
@@ -32,6 +34,7 @@ from kaptracker.models import Client, ClientStatus, Indication, User
 from kaptracker.rules.access import Role
 
 TEST_NOW = os.environ.get("KAPTRACKER_TEST_NOW", "").strip()
+TEST_INSTANTS = TEST_NOW.replace(",", " ").split()
 TEST_TIMEZONE = os.environ.get("KAPTRACKER_TEST_TIMEZONE", "").strip()
 TEST_DATABASE_URL = os.environ.get("KAPTRACKER_TEST_DATABASE_URL", "").strip()
 PASSWORD = "correct horse battery staple"
@@ -80,9 +83,46 @@ def pytest_configure(config):
     # Runs in the main process and again in every xdist worker, so all of them travel.
     if TEST_TIMEZONE:
         _pin_clinic_zone(TEST_TIMEZONE)
-    if TEST_NOW:
-        config._kaptracker_travel = time_machine.travel(instant(TEST_NOW), tick=True)
+    for text in TEST_INSTANTS:
+        instant(text)  # a malformed instant stops the run here, not in every test
+    if len(TEST_INSTANTS) == 1:
+        config._kaptracker_travel = time_machine.travel(instant(TEST_INSTANTS[0]), tick=True)
         config._kaptracker_travel.start()
+
+
+def pytest_generate_tests(metafunc):
+    if len(TEST_INSTANTS) > 1 and "_clinic_instant" in metafunc.fixturenames:
+        metafunc.parametrize("_clinic_instant", TEST_INSTANTS, indirect=True,
+                             ids=[f"now={text}" for text in TEST_INSTANTS])
+
+
+@pytest.fixture(autouse=True)
+def _clinic_instant(request):
+    """With several instants in KAPTRACKER_TEST_NOW, this test's: the clock starts there, ticking."""
+    text = getattr(request, "param", None)
+    if text is None:
+        yield None
+        return
+    with time_machine.travel(instant(text), tick=True):
+        yield text
+
+
+_INSTANT_ID = re.compile(r"now=(\d{4}-\d\d-\d\dT[0-9:]+(?:Z|[+-]\d\d:?\d\d)?)")
+
+
+def _clock_matrix_summary(terminalreporter):
+    """The clock matrix: outcomes per instant (the reports come back from the xdist workers)."""
+    if len(TEST_INSTANTS) < 2:
+        return
+    tally = {text: {} for text in TEST_INSTANTS}
+    for outcome in ("passed", "failed", "error", "skipped"):
+        for report in terminalreporter.stats.get(outcome, []):
+            match = _INSTANT_ID.search(getattr(report, "nodeid", ""))
+            if match and match.group(1) in tally and (outcome != "passed" or report.when == "call"):
+                tally[match.group(1)][outcome] = tally[match.group(1)].get(outcome, 0) + 1
+    terminalreporter.section("clock matrix: outcomes per instant")
+    for text, counts in tally.items():
+        terminalreporter.line(f"{text:<24} " + (", ".join(f"{n} {o}" for o, n in counts.items()) or "no tests"))
 
 
 def pytest_unconfigure(config):
@@ -361,6 +401,11 @@ def pytest_sessionstart(session):
 
 
 def pytest_terminal_summary(terminalreporter):
+    _clock_matrix_summary(terminalreporter)
+    _fuzz_summary(terminalreporter)
+
+
+def _fuzz_summary(terminalreporter):
     import json
 
     per_route: dict[str, dict[str, int]] = {}

@@ -70,19 +70,25 @@ def referred_client_without_course(app) -> tuple[str, str]:
 
 
 def clinic_now(app) -> dt.datetime:
-    """Now in the clinic's time zone (setting clinic.timezone), naive, to the minute."""
+    """Now, to the minute, on the clinic's wall (setting clinic.timezone): a ``clock.on_wall``
+    time, so minutes added or taken away count truly across a DST change."""
     with app.test_request_context():
-        return clock.local_now()
+        return clock.on_wall(clock.now().replace(second=0, microsecond=0))
 
 
 def local(moment: dt.datetime) -> str:
     """The value a datetime-local field takes."""
-    return moment.strftime("%Y-%m-%dT%H:%M")
+    return clock.wall_time(moment).strftime("%Y-%m-%dT%H:%M")
 
 
 def shown(moment: dt.datetime) -> str:
     """A clinic time as the pages show it."""
-    return moment.strftime("%d %b %Y %H:%M")
+    return clock.wall_time(moment).strftime("%d %b %Y %H:%M")
+
+
+def hm(moment: dt.datetime) -> str:
+    """A clinic time as the charts and messages quote it."""
+    return clock.wall_time(moment).strftime("%H:%M")
 
 
 def error_beside(page, field_id: str):
@@ -123,7 +129,7 @@ def test_a_whole_course_from_referral_to_completion(
     # each followed by its integration session. Each medicine session: baseline vitals at +2 min,
     # the dose at +5 (and a booster), then at least 60 minutes' observation after the last dose
     # (IV: after the 40-minute infusion ends) before the discharge reading and the discharge.
-    started_on = at(660).date()
+    started_on = clock.wall_time(at(660)).date()
     screened, prepared = at(600), at(540)
     medicine = {"iv": at(480), "im": at(340), "lozenge": at(210)}
     integrated = {"iv": at(360), "im": at(240), "lozenge": at(60)}
@@ -368,7 +374,7 @@ def test_a_whole_course_from_referral_to_completion(
         page.wait_for_url("**/sessions/new/integration")
         page.get_by_label("Session date and time").fill(local(integrated[route]))
         integrates = page.get_by_label("Integrates the medicine session of")
-        integrates.select_option(label=f"{medicine[route].strftime('%d %b %Y')} ({ROUTES[route]})")
+        integrates.select_option(label=f"{clock.wall_time(medicine[route]).strftime('%d %b %Y')} ({ROUTES[route]})")
         page.get_by_label("What felt different").fill("\"The thoughts were still there, but over there.\"")
         page.get_by_label("Insights").fill(insight)
         page.get_by_label("Clinical note").fill("Integration held; experiments agreed for the week.")

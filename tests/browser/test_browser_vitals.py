@@ -64,18 +64,24 @@ def im_course(app) -> tuple[int, str]:
 
 
 def clinic_now(app) -> dt.datetime:
-    """Now in the clinic's time zone (setting clinic.timezone), naive, to the minute."""
+    """Now, to the minute, on the clinic's wall (setting clinic.timezone): a ``clock.on_wall``
+    time, so minutes added or taken away count truly across a DST change."""
     with app.test_request_context():
-        return clock.local_now()
+        return clock.on_wall(clock.now().replace(second=0, microsecond=0))
 
 
 def local(moment: dt.datetime) -> str:
     """The value a datetime-local field takes."""
-    return moment.strftime("%Y-%m-%dT%H:%M")
+    return clock.wall_time(moment).strftime("%Y-%m-%dT%H:%M")
 
 
 def shown(moment: dt.datetime) -> str:
-    return moment.strftime("%d %b %Y %H:%M")
+    return clock.wall_time(moment).strftime("%d %b %Y %H:%M")
+
+
+def hm(moment: dt.datetime) -> str:
+    """A clinic time as the charts and messages quote it."""
+    return clock.wall_time(moment).strftime("%H:%M")
 
 
 def path_of(page) -> str:
@@ -268,8 +274,8 @@ def test_vitals_from_the_keyboard_from_baseline_to_discharge(page, live_server, 
     assert re.search(r"/sessions/\d+/edit$", path_of(page))
     refusal = error_beside(page, "discharged_at").inner_text()
     assert "Too early to discharge: 30 minutes of observation remain" in refusal
-    assert (f"until {dose_at + dt.timedelta(minutes=60):%H:%M} ({IM}: at least 60 minutes after the last "
-            f"dose (given {dose_at:%H:%M}))") in refusal
+    assert (f"until {hm(dose_at + dt.timedelta(minutes=60))} ({IM}: at least 60 minutes after the last "
+            f"dose (given {hm(dose_at)}))") in refusal
     assert "No discharge reading" in refusal
     shot(page, "04-discharge-too-early")
 
@@ -294,16 +300,16 @@ def test_vitals_from_the_keyboard_from_baseline_to_discharge(page, live_server, 
 
     # The chart: one point per reading on each line, and the dose as a vertical line.
     page.goto(vitals_path)
-    assert f"discharged {discharged:%H:%M}" in page.locator(".page-header").inner_text()
+    assert f"discharged {hm(discharged)}" in page.locator(".page-header").inner_text()
     chart = page.locator("section[aria-labelledby=h-chart] svg:visible")  # the variant that fits
     assert chart.is_visible()
     for line in ("systolic", "diastolic", "heart"):
         assert chart.locator(f"circle.line-{line}-point").count() == 7, line
         assert len(chart.locator(f"polyline.line-{line}").get_attribute("points").split()) == 7
     assert chart.locator("line.dose-mark").count() == 1
-    assert chart.locator("text.dose-label").text_content() == f"dose {dose_at:%H:%M}"
+    assert chart.locator("text.dose-label").text_content() == f"dose {hm(dose_at)}"
     assert chart.locator("circle.line-systolic-point title").first.text_content() == (
-        f"Systolic 128 at {start + dt.timedelta(minutes=2):%H:%M}")
+        f"Systolic 128 at {hm(start + dt.timedelta(minutes=2))}")
     assert page.locator("#vitals-chart-desc").text_content().startswith("7 readings from")
     # Drawn at a readable size: near its full 760 px width, shorter than a screen.
     box = chart.bounding_box()
@@ -405,7 +411,7 @@ def test_vitals_through_every_band_with_alerts_acknowledged(page, live_server, s
     assert "consider delaying at 140/90 or more" in gate.inner_text()
     assert page.get_by_role("button", name="Record override").count() == 0
     acknowledge("baseline_caution", "Caution", [
-        f"Baseline 145/92, heart rate 80 at {at(2):%H:%M}",
+        f"Baseline 145/92, heart rate 80 at {hm(at(2))}",
         "caution — systolic 145 is 140 or more, diastolic 92 is 90 or more"],
         "Rested 10 minutes, client calm; repeated.")
     no_alerts_left()
@@ -428,7 +434,7 @@ def test_vitals_through_every_band_with_alerts_acknowledged(page, live_server, s
     reading((165, 95), 84, 98, 4, timepoint="Baseline (before the dose)")
     assert "Held: Baseline 165/95" in page.locator("section[aria-labelledby=h-gate]").inner_text()
     acknowledge("baseline_hold", "Hold", [
-        f"Baseline 165/95, heart rate 84 at {at(4):%H:%M}", "hold the dose — systolic 165 is 160 or more",
+        f"Baseline 165/95, heart rate 84 at {hm(at(4))}", "hold the dose — systolic 165 is 160 or more",
         "Dose only if medical staff record an override with a reason."],
         "Medical lead informed; override considered.")
     no_alerts_left()
@@ -466,7 +472,7 @@ def test_vitals_through_every_band_with_alerts_acknowledged(page, live_server, s
     assert "Reading saved. 1 safety alert(s): see below and acknowledge." in flash(page)
     shot(page, "03-sustained-high-alert")
     acknowledge("sustained_high_bp", "Alert", [
-        f"Systolic 182 at {at(20):%H:%M} and 184 at {at(25):%H:%M}",
+        f"Systolic 182 at {hm(at(20))} and 184 at {hm(at(25))}",
         "(two readings at or above 180/110, 5+ minutes apart): sustained high blood pressure"],
         "Physician at the chair; lights dimmed, repeat in 5 minutes.")
     no_alerts_left()
@@ -484,7 +490,7 @@ def test_vitals_through_every_band_with_alerts_acknowledged(page, live_server, s
     shot(page, "04-critical-alert-tablet")
     page.set_viewport_size({"width": 1280, "height": 900})
     acknowledge("critical_bp", "Critical", [
-        f"Blood pressure 205/121 at {at(30):%H:%M}",
+        f"Blood pressure 205/121 at {hm(at(30))}",
         "(a single reading at or above 200/120): critical blood pressure"],
         "Physician gave labetalol 10 mg IV per protocol.")
     no_alerts_left()
@@ -494,20 +500,20 @@ def test_vitals_through_every_band_with_alerts_acknowledged(page, live_server, s
     no_alerts_left()
     reading((148, 88), 130, 97, 40)
     acknowledge("tachycardia", "Alert", [
-        f"Heart rate 130 at {at(35):%H:%M} and 130 at {at(40):%H:%M}",
+        f"Heart rate 130 at {hm(at(35))} and 130 at {hm(at(40))}",
         "(two readings above 120, 5+ minutes apart): sustained fast heart rate"],
         "ECG: sinus tachycardia; reassured, slow breathing.")
     no_alerts_left()
 
     # Pulse 45: slow heart rate.
     reading((128, 80), 45, 97, 45)
-    acknowledge("bradycardia", "Alert", [f"Heart rate 45 at {at(45):%H:%M}", "(below 50): slow heart rate"],
+    acknowledge("bradycardia", "Alert", [f"Heart rate 45 at {hm(at(45))}", "(below 50): slow heart rate"],
                 "Manual pulse 62: the oximeter had lost contact.")
     no_alerts_left()
 
     # SpO2 90: low oxygen saturation.
     reading((126, 80), 76, 90, 50)
-    acknowledge("low_spo2", "Alert", [f"SpO₂ 90 % at {at(50):%H:%M}", "(below 92 %): low oxygen saturation"],
+    acknowledge("low_spo2", "Alert", [f"SpO₂ 90 % at {hm(at(50))}", "(below 92 %): low oxygen saturation"],
                 "Chin lift, deep breaths; 97 % a minute later.")
     no_alerts_left()
     assert history.locator("li").count() == 7  # the caution, the hold and the five alerts
