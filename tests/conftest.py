@@ -24,6 +24,8 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 from flask import g
+from flask.cli import FlaskGroup
+from flask.testing import FlaskCliRunner
 from flask_migrate import upgrade
 
 from kaptracker import create_app
@@ -205,6 +207,19 @@ def database_url(database, tmp_path) -> str:
     return f"sqlite:///{path}"
 
 
+class FlaskCommandRunner(FlaskCliRunner):
+    """Runs commands as `flask --app kaptracker ...` does: the app's own (app.cli) and the
+    operator's (kaptracker/ops/cli.py), which `flask` finds through the flask.commands entry
+    point and the app itself never registers."""
+
+    def invoke(self, cli=None, args=None, **kwargs):
+        if cli is None:
+            cli = FlaskGroup(add_default_commands=False, load_dotenv=False, set_debug_flag=False)
+        # FlaskGroup sets FLASK_RUN_FROM_CLI, as the real command does; put it back after.
+        kwargs.setdefault("env", {}).setdefault("FLASK_RUN_FROM_CLI", os.environ.get("FLASK_RUN_FROM_CLI"))
+        return super().invoke(cli, args, **kwargs)
+
+
 @pytest.fixture
 def make_app(database, database_url):
     """Build an app on this test's database, with extra config."""
@@ -212,6 +227,7 @@ def make_app(database, database_url):
 
     def factory(**config):
         app = create_app({**base_config(database_url), **config})
+        app.test_cli_runner_class = FlaskCommandRunner
         # The fixture keeps one app context open and Flask reuses it for test-client requests;
         # in production every request has a fresh g. Start each request with an empty g.
         app.before_request_funcs.setdefault(None, []).insert(0, lambda: g.__dict__.clear())

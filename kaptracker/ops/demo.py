@@ -27,9 +27,9 @@ import random
 import zoneinfo
 from decimal import Decimal
 
-from . import clock as clinic_clock
-from .extensions import db
-from .models import (
+from .. import clock as clinic_clock
+from ..extensions import db
+from ..models import (
     Addendum,
     Administration,
     Client,
@@ -50,12 +50,12 @@ from .models import (
     VitalSign,
     utcnow,
 )
-from .rules import vitals as vital_rules
-from .rules.access import Role
-from .rules.dosing import Route, lozenge_mg, weight_based_mg
-from .rules.phases import EndReason
-from .rules.screening import Decision
-from .rules.vitals import Thresholds, Timepoint
+from ..rules import vitals as vital_rules
+from ..rules.access import Role
+from ..rules.dosing import Route, lozenge_mg, weight_based_mg
+from ..rules.phases import EndReason
+from ..rules.screening import Decision
+from ..rules.vitals import Thresholds, Timepoint
 
 DOMAIN = "demo.example.org"
 
@@ -92,7 +92,7 @@ CLINIC_ZONE = "America/New_York"  # the settings default; the clinic's own setti
 
 def seed(password: str, *, clients: int = CLIENT_COUNT) -> list[tuple[str, str]]:
     """Create the demo staff, clients and treatment courses; returns (email, role) of each account."""
-    from .auth.sessions import hash_password
+    from ..auth.sessions import hash_password
 
     rng = random.Random(2026)  # the same clinic every time
     password_hash = hash_password(password)  # one hash: every demo account shares the password
@@ -138,7 +138,7 @@ def seed(password: str, *, clients: int = CLIENT_COUNT) -> list[tuple[str, str]]
 
 
 def _clinic_zone() -> zoneinfo.ZoneInfo:
-    from . import settings
+    from .. import settings
 
     try:
         return zoneinfo.ZoneInfo(settings.get("clinic.timezone"))
@@ -996,7 +996,7 @@ def _alerts_as_entered(session_id: int, readings: list[VitalSign], t: Thresholds
     session rules and the latest baseline's rules; a finding not stored yet becomes an alert raised
     then. Marking a reading in error acknowledges its open alerts, as the app does.
     """
-    from .vitals.service import as_rule_readings, baseline
+    from ..vitals.service import as_rule_readings, baseline
 
     events = sorted([(v.recorded_at, 0, v) for v in readings]
                     + [(v.entered_in_error_at, 1, v) for v in readings if v.entered_in_error_at],
@@ -1517,7 +1517,7 @@ def seed_courses(rng: random.Random, staff: dict[str, User], clients: list[Clien
 
     # The readings now have ids: the alerts they raised (some acknowledged) and the overrides. Added
     # before the signatures, in the same flush (only new readings are refused on a signed session).
-    from .vitals.service import thresholds_at
+    from ..vitals.service import thresholds_at
 
     db.session.add_all(builder.safety_records(thresholds_at(clock.now)))
 
@@ -1589,9 +1589,9 @@ def seed_outcomes(rng: random.Random, staff: dict[str, User]) -> None:
     comments on the newest therapist's courses: one answered, one awaiting the answer."""
     from sqlalchemy import select
 
-    from .models import ClinicalSession, OutcomeScore, ReviewComment, SessionKind
-    from .rules import scales
-    from .rules.scales import Occasion, Scale
+    from ..models import ClinicalSession, OutcomeScore, ReviewComment, SessionKind
+    from ..rules import scales
+    from ..rules.scales import Occasion, Scale
 
     zone = _clinic_zone()
     courses = db.session.scalars(select(Course).order_by(Course.id)).all()
@@ -1664,7 +1664,7 @@ def seed_outcomes(rng: random.Random, staff: dict[str, User]) -> None:
     db.session.add_all(scores)
 
     # Emergency access yesterday evening: medical staff opened a discharged client's record.
-    from .models import BreakGlassGrant
+    from ..models import BreakGlassGrant
 
     discharged = next((c for c in courses if c.client.status == ClientStatus.DISCHARGED), None)
     if discharged is not None:

@@ -30,12 +30,13 @@ from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 
 import click
+from flask.cli import with_appcontext
 from sqlalchemy import JSON, Date, DateTime, Numeric, TypeDecorator, func, select, text
 from sqlalchemy.engine import Connection
 
-from . import clock, course_summary
-from .extensions import db
-from .rules import scales
+from .. import clock, course_summary
+from ..extensions import db
+from ..rules import scales
 
 DOMAIN = "scale.example.org"
 DEFAULT_PASSWORD = "scale-clinic-2026"
@@ -657,10 +658,6 @@ def count_rows(connection: Connection) -> dict[str, int]:
 # --- the command ----------------------------------------------------------------------------
 
 
-def init_app(app) -> None:
-    app.cli.add_command(seed_scale)
-
-
 @click.command("seed-scale")
 @click.option("--clients", type=click.IntRange(1, 1_000_000), required=True,
               help="Number of clients; staff and records scale with it.")
@@ -669,12 +666,13 @@ def init_app(app) -> None:
               help="The clinic day the records lead up to, to 16:30 (default: now, in the clinic's zone).")
 @click.option("--password", default=DEFAULT_PASSWORD, show_default=True,
               help="The password of every generated account (hashed once).")
+@with_appcontext
 def seed_scale(clients: int, seed: int, today, password: str) -> None:
     """Bulk-load a synthetic clinic network (invented people) for benchmarks."""
     import time  # perf_counter only: how long the load took, not the wall clock (kaptracker.clock)
 
-    from .auth.sessions import hash_password
-    from .rules.passwords import password_problems
+    from ..auth.sessions import hash_password
+    from ..rules.passwords import password_problems
 
     problems = password_problems(password)
     if problems:
