@@ -94,6 +94,41 @@ def test_the_ops_commands_reach_flask_through_the_entry_point():
     }, "setup.cfg's flask.commands differ from the installed ones: run pip install -e ."
 
 
+def migration_offenders(path: Path, source: str | None = None) -> list[str]:
+    """A migration's imports of the app (absolute, or relative, which can only reach the app)."""
+    tree = ast.parse(path.read_text() if source is None else source)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names if within(alias.name, "kaptracker")]
+        elif isinstance(node, ast.ImportFrom) and (node.level or within(node.module or "", "kaptracker")):
+            found.append("." * node.level + (node.module or ""))
+    return found
+
+
+def test_migrations_are_frozen_and_import_no_app_code():
+    """A migration runs on databases of every age: what it needs is copied into it, never imported
+    from the app (models, services, rules), whose code moves on."""
+    versions = sorted((PACKAGE / "migrations" / "versions").glob("*.py"))
+    assert len(versions) >= 7
+    offenders = [f"{path.relative_to(ROOT)} imports {name}" for path in versions for name in migration_offenders(path)]
+    assert not offenders, "\n".join(offenders)
+
+
+@pytest.mark.parametrize("source", [
+    "from kaptracker.rollup import refresh_all",
+    "def upgrade():\n    from kaptracker import rollup\n",
+    "import kaptracker.models",
+    "from .. import models",
+])
+def test_the_migration_guard_sees_each_way_of_importing_the_app(source):
+    assert migration_offenders(PACKAGE / "migrations" / "versions" / "x.py", source)
+
+
+def test_the_migration_guard_lets_alembic_and_sqlalchemy_be():
+    assert not migration_offenders(PACKAGE / "x.py", "import datetime as dt\nfrom alembic import op\nimport sqlalchemy as sa\n")
+
+
 @pytest.mark.parametrize(("module", "source", "is_package"), [
     ("kaptracker.cli", "from .ops import cli", False),
     ("kaptracker.cli", "from . import ops", False),
