@@ -12,7 +12,7 @@ current maximum) so children reference parents without reading anything back.
 The triggers of migrations 0002-0004 are respected, not disabled: readings and doses are
 written while their session is still a draft, and the session is signed afterwards (an UPDATE
 the triggers accept), exactly the order in which a clinic writes them. The stored course
-summary (:mod:`kaptracker.course_summary`) is refreshed at the end, since no ORM flush runs.
+summary (:mod:`kaptracker.rollup`) is refreshed at the end, since no ORM flush runs.
 
 Deterministic: the same ``seed``, the same ``today`` and the same starting database give the
 same rows. Dates are laid out backwards from the clinic's now (kaptracker.clock; with ``today``,
@@ -34,7 +34,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import JSON, Date, DateTime, Numeric, TypeDecorator, func, select, text
 from sqlalchemy.engine import Connection
 
-from .. import clock, course_summary
+from .. import clock, rollup
 from ..extensions import db
 from ..rules import scales
 
@@ -624,8 +624,8 @@ class Generator:
             if table == "addendum":  # after the signatures it follows
                 self.writer.sign(out.to_sign)
             counts[table] = self.writer.write(table, self.COLUMNS[table], rows)
-        course_summary.refresh(self.writer.connection, out.course_ids)
-        course_summary.refresh_outcomes(self.writer.connection, out.course_ids)
+        rollup.refresh(self.writer.connection, out.course_ids)
+        rollup.refresh_outcomes(self.writer.connection, out.course_ids)
         return counts
 
 
