@@ -103,7 +103,7 @@ def new_session(course_id: int, kind: str):
         abort(404)
     course = get_course_for(current_user, course_id, options=(joinedload(Course.client),))
     if not may_write_session(current_user.role, kind.value):
-        deny(403, "course", course.id, detail=f"may not write {kind.value} sessions")
+        deny(403, "course", course.id, detail=f"may not write {kind.label.lower()}s")
     if not _is_own_client(course):
         return refused(course, f"You cannot add a {kind.label.lower()} here",
                        ["Only the client's own therapist writes their sessions."], 403)
@@ -441,7 +441,7 @@ def add_addendum(session_id: int):
     db.session.add(addendum)
     db.session.flush()
     record(AuditAction.CREATE, "addendum", addendum.id, client_id=session.course.client_id,
-           detail=f"to {session.kind.value} {session.id}")
+           detail=f"to {session.kind.label.lower()} {session.id}")
     db.session.commit()
     flash("Addendum added.", "success")
     return redirect(url_for("courses.show_session", session_id=session.id) + "#addenda")
@@ -510,7 +510,7 @@ def add_administration(session_id: int):
     db.session.add(administration)
     db.session.flush()
     record(AuditAction.CREATE, "administration", administration.id,
-           client_id=session.course.client_id, detail=f"{dose_mg} mg in dosing session {session.id}")
+           client_id=session.course.client_id, detail=f"{dose_mg} mg in medicine session {session.id}")
     db.session.commit()
     flash(f"Dose of {dose_mg} mg recorded.", "success")
     return redirect(url_for("courses.show_session", session_id=session.id) + "#doses")
