@@ -13,7 +13,7 @@ from werkzeug.routing import IntegerConverter
 from sqlalchemy.engine import Engine
 
 from .extensions import csrf, db, login_manager, migrate
-from . import course_summary
+from . import rollup
 
 MIGRATIONS = str(Path(__file__).with_name("migrations"))
 
@@ -51,7 +51,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _configure_secret_key(app)
 
     db.init_app(app)
-    course_summary.init_app()
+    rollup.init_app()
     if app.config.get("RAISE_ON_LAZY_LOAD"):
         from . import lazyload
 

@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import clock, settings
 from .extensions import db
+from .models import SessionKind
 from .rules.access import Permission, may
 
 # (endpoint, label, permission or None for any signed-in user), in the order shown.
@@ -63,10 +64,19 @@ def date_format(value: dt.date | None) -> str:
     return value.strftime("%d %b %Y") if value else ""
 
 
+def record_label(record_type: str) -> str:
+    """An audit event's kind of record in words: a clinical session by its kind's name (the
+    record type "dosing" is a medicine session), any other with spaces for underscores."""
+    if record_type in {kind.value for kind in SessionKind}:
+        return SessionKind(record_type).label.lower()
+    return record_type.replace("_", " ")
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["date"] = date_format
     app.jinja_env.filters["qty"] = quantity
+    app.jinja_env.filters["record_label"] = record_label
     app.jinja_env.globals["may"] = may
     app.jinja_env.globals["Permission"] = Permission
 

@@ -132,6 +132,18 @@ def test_each_row_shows_when_who_what_and_from_where(client, login, make_user, m
     }
 
 
+@pytest.mark.parametrize(("record_type", "shown"), [
+    ("dosing", "medicine session #7"),  # the kind's name, never the code's word
+    ("preparation", "preparation session #7"),
+    ("screening", "screening #7"),
+    ("override_review", "override review #7"),
+])
+def test_a_rows_record_is_named_in_words(client, login, supervisor, record_type, shown):
+    add("evt-kind", record_type=record_type, record_id=7)
+    login(supervisor)
+    assert next(r for r in rows(client.get("/audit/")) if r["detail"] == "evt-kind")["record"] == shown
+
+
 # --- filters -----------------------------------------------------------------------------------
 
 

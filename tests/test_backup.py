@@ -12,7 +12,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from kaptracker import demo
+from kaptracker.ops import demo
 from kaptracker.auditing import record
 from kaptracker.extensions import db
 from kaptracker.models import AuditAction, Client

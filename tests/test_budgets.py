@@ -2,7 +2,7 @@
 with a synthetic clinic of 30 clients and with one ten times larger (seed-scale's generator),
 with lazy loads raising during requests (RAISE_ON_LAZY_LOAD, kaptracker/lazyload.py).
 
-The pages are the benchmark's own list (kaptracker/bench.py), so a page added there is budgeted
+The pages are the benchmark's own list (kaptracker/ops/bench.py), so a page added there is budgeted
 here too. The large-scale timings are the benchmark's job, not CI's.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from kaptracker import bench, scale
+from kaptracker.ops import bench, scale
 from kaptracker.auth.sessions import hash_password
 from kaptracker.extensions import db
 

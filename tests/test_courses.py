@@ -647,7 +647,7 @@ def test_views_and_changes_of_courses_and_sessions_are_audited(clinic):
     clinic.post(clinic.therapist, f"/sessions/{sid}/addenda", {"reason": "r", "text": "t"})
     assert events(action=AuditAction.UPDATE, record_id=sid, detail="co-signed", client_id=client_id)
     [addendum] = events(action=AuditAction.CREATE, record_type="addendum")
-    assert addendum.client_id == client_id and addendum.detail == f"to preparation {sid}"
+    assert addendum.client_id == client_id and addendum.detail == f"to preparation session {sid}"
     clinic.post(clinic.therapist, f"/courses/{course_id}/end",
                 {"end_reason": "discontinued", "ended_on": today(), "end_note": "Stopped."})
     assert events(action=AuditAction.UPDATE, record_type="course", record_id=course_id,
@@ -678,7 +678,7 @@ def test_a_dose_and_a_screening_decision_are_audited(clinic):
     dosing_id = clinic.give_medicine(course_id, sign=False)
     [dose] = events(action=AuditAction.CREATE, record_type="administration")
     assert dose.client_id == clinic.record.id
-    assert dose.detail == f"35.0 mg in dosing session {dosing_id}"
+    assert dose.detail == f"35.0 mg in medicine session {dosing_id}"
 
 
 @pytest.mark.parametrize("path", ["/courses/{course}", "/courses/{course}/end",

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from fault_support import Proxy, database_via, pid_alive, scratch_database
-from kaptracker import soak
+from kaptracker.ops import soak
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::ResourceWarning")]
 

@@ -15,7 +15,7 @@ from fhirclient.models.fhirelementfactory import FHIRElementFactory
 from sqlalchemy import func, select
 
 from kaptracker import clock
-from kaptracker import fhir
+from kaptracker.exports import fhir
 from kaptracker.extensions import db
 from kaptracker.models import (
     Administration,

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import PASSWORD
-from kaptracker import demo
+from kaptracker.ops import demo
 from kaptracker.extensions import db
 from kaptracker.models import AuditAction, ClinicalSession, DosingSession, PreparationSession
 from kaptracker.auditing import record

@@ -33,6 +33,37 @@ def test_downgrade_to_nothing_and_back(app):
     assert {"user", "client", "audit_event"} <= set(inspect(db.engine).get_table_names())
 
 
+def _rollup(*, outcomes: bool) -> list[tuple]:
+    with db.engine.connect() as conn:
+        if outcomes:
+            query = "SELECT course_id, scale, baseline_total, latest_total, measured FROM course_outcome"
+            return [tuple(row) for row in conn.execute(text(query + " ORDER BY course_id, scale"))]
+        return [tuple(row) for row in conn.execute(text(
+            "SELECT id, phase, medicine_given, last_contact_at, unintegrated_since, unintegrated_session_id"
+            " FROM course ORDER BY id"))]
+
+
+def test_the_frozen_rollups_of_0004_and_0007_store_what_the_app_stores(app):
+    """Migrations 0004 and 0007 fill the course rollup of a clinic that already has records, with
+    frozen copies of the rollup code: on the demo clinic they store what kaptracker.rollup does."""
+    from kaptracker.ops import demo
+
+    from conftest import PASSWORD
+
+    demo.seed(PASSWORD)
+    db.session.commit()
+    db.session.remove()
+    courses, outcomes = _rollup(outcomes=False), _rollup(outcomes=True)
+    assert len({row[1] for row in courses}) == 5 and any(row[4] for row in courses)  # every phase, one waiting
+    assert any(row[4] for row in outcomes) and not all(row[4] for row in outcomes)
+    downgrade(revision="0006")  # 0007 goes: the oldest unintegrated session, the outcome rows
+    upgrade()
+    assert (_rollup(outcomes=False), _rollup(outcomes=True)) == (courses, outcomes)
+    downgrade(revision="0003")  # 0004 goes: phase, medicine sessions given, last contact (and scores)
+    upgrade()
+    assert _rollup(outcomes=False) == courses
+
+
 def test_audit_events_cannot_be_changed_in_the_database(app, make_user):
     import pytest
     from sqlalchemy.exc import DatabaseError

@@ -1,13 +1,13 @@
 """The soak test, shortened for CI: gunicorn (3 workers) on PostgreSQL, four clinicians entering
 vitals and notes at once for 20 s; zero errors and every acknowledged write in the database.
-The full run is `python -m kaptracker.soak --minutes 3` (README, "Soak test")."""
+The full run is `python -m kaptracker.ops.soak --minutes 3` (README, "Soak test")."""
 
 from __future__ import annotations
 
 import pytest
 
 from fault_support import scratch_database
-from kaptracker import soak
+from kaptracker.ops import soak
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::ResourceWarning")]
 

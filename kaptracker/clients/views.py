@@ -203,7 +203,7 @@ def show(client_id: int):
 
 def _course_summaries(client: Client):
     """(course, phase) for each of the client's courses, newest first: one query (the phase is the
-    stored course summary, see kaptracker/course_summary.py)."""
+    stored course summary, see kaptracker/rollup.py)."""
     from ..models import Course
 
     courses = db.session.scalars(

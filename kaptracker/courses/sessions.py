@@ -103,7 +103,7 @@ def new_session(course_id: int, kind: str):
         abort(404)
     course = get_course_for(current_user, course_id, options=(joinedload(Course.client),))
     if not may_write_session(current_user.role, kind.value):
-        deny(403, "course", course.id, detail=f"may not write {kind.value} sessions")
+        deny(403, "course", course.id, detail=f"may not write {kind.label.lower()}s")
     if not _is_own_client(course):
         return refused(course, f"You cannot add a {kind.label.lower()} here",
                        ["Only the client's own therapist writes their sessions."], 403)
@@ -137,87 +137,87 @@ def new_session(course_id: int, kind: str):
             form.dosing_session_id.data = (pending or [facts.medicine_sessions[-1].id])[0]
     if form.validate_on_submit():
         cls = service.SESSION_CLASSES[kind]
-        session = cls(course_id=course.id, author_id=current_user.id, note="")
+        clinical = cls(course_id=course.id, author_id=current_user.id, note="")
         if kind is SessionKind.DOSING:
-            session.route = dosing.Route(form.route.data)
-            session.administered_by_id = current_user.id
-        _copy_into(form, session)
-        db.session.add(session)
+            clinical.route = dosing.Route(form.route.data)
+            clinical.administered_by_id = current_user.id
+        _copy_into(form, clinical)
+        db.session.add(clinical)
         db.session.flush()
-        record(AuditAction.CREATE, kind.value, session.id, client_id=course.client_id)
+        record(AuditAction.CREATE, kind.value, clinical.id, client_id=course.client_id)
         db.session.commit()
         flash(f"{kind.label} saved as a draft.", "success")
-        return redirect(url_for("courses.show_session", session_id=session.id))
+        return redirect(url_for("courses.show_session", session_id=clinical.id))
     warnings = phases.medicine_warnings(facts) if kind is SessionKind.DOSING else []
     return render_template("sessions/form.html", form=form, course=course, client=course.client,
                            kind=kind, session=None, warnings=warnings, decides=False)
 
 
 def _load(session_id: int) -> ClinicalSession:
-    session = get_session_for(current_user, session_id, options=(
+    clinical = get_session_for(current_user, session_id, options=(
         joinedload(ClinicalSession.course).joinedload(Course.client),
         joinedload(ClinicalSession.author),
         joinedload(ClinicalSession.signed_by),
         joinedload(ClinicalSession.cosigned_by),
         selectinload(ClinicalSession.addenda),
     ))
-    if isinstance(session, DosingSession):
+    if isinstance(clinical, DosingSession):
         db.session.scalars(
-            db.select(DosingSession).where(DosingSession.id == session.id)
+            db.select(DosingSession).where(DosingSession.id == clinical.id)
             .options(selectinload(DosingSession.administrations))
         ).all()
-    return session
+    return clinical
 
 
 @bp.route("/sessions/<int:session_id>")
 @requires(Permission.VIEW_COURSES)
 def show_session(session_id: int):
-    session = _load(session_id)
-    record(AuditAction.VIEW, session.kind.value, session.id, client_id=session.course.client_id)
+    clinical = _load(session_id)
+    record(AuditAction.VIEW, clinical.kind.value, clinical.id, client_id=clinical.course.client_id)
     db.session.commit()
-    return _render_show(session)
+    return _render_show(clinical)
 
 
-def _render_show(session, *, administration_form=None, addendum_form=None, preview=None, status=200):
-    course = session.course
-    edit_reason = service.editable_reason(session, current_user)
+def _render_show(clinical, *, administration_form=None, addendum_form=None, preview=None, status=200):
+    course = clinical.course
+    edit_reason = service.editable_reason(clinical, current_user)
     if edit_reason is None and not _is_own_client(course):
         edit_reason = "Only the client's own therapist writes their sessions."
     dose_check = None
-    if isinstance(session, DosingSession):
+    if isinstance(clinical, DosingSession):
         if administration_form is None and edit_reason is None:
-            administration_form = ADMINISTRATION_FORMS[session.route]()
+            administration_form = ADMINISTRATION_FORMS[clinical.route]()
             administration_form.given_at.data = clock.local_now()
-            if session.weight_kg and hasattr(administration_form, "weight_kg"):
-                administration_form.weight_kg.data = session.weight_kg
-        if session.administrations:
-            dose_check = service.dose_check(session)
+            if clinical.weight_kg and hasattr(administration_form, "weight_kg"):
+                administration_form.weight_kg.data = clinical.weight_kg
+        if clinical.administrations:
+            dose_check = service.dose_check(clinical)
     vitals_chart = vitals = None
     open_alerts = []
-    if isinstance(session, DosingSession | Screening):
+    if isinstance(clinical, DosingSession | Screening):
         from ..vitals import chart, service as vitals_service
 
-        vitals = vitals_service.readings_of(session)
-        open_alerts = vitals_service.open_alerts([session.id])
+        vitals = vitals_service.readings_of(clinical)
+        open_alerts = vitals_service.open_alerts([clinical.id])
         vitals_chart = chart.build(
             vitals_service.as_rule_readings(vitals),
-            [a.given_at for a in session.administrations] if isinstance(session, DosingSession) else [],
+            [a.given_at for a in clinical.administrations] if isinstance(clinical, DosingSession) else [],
             vitals_service.thresholds_now(), lambda d: localtime(d, "%H:%M"),
         )
     integrates = None
-    if isinstance(session, IntegrationSession):
-        integrates = db.session.get(DosingSession, session.dosing_session_id)
+    if isinstance(clinical, IntegrationSession):
+        integrates = db.session.get(DosingSession, clinical.dosing_session_id)
     return render_template(
-        "sessions/show.html", session=session, course=course, client=course.client,
-        details=DETAILS[session.kind], edit_reason=edit_reason,
-        sign_reason=service.signable_reason(session, current_user) or (
-            None if _is_own_client(course) or session.kind is SessionKind.SCREENING
+        "sessions/show.html", session=clinical, course=course, client=course.client,
+        details=DETAILS[clinical.kind], edit_reason=edit_reason,
+        sign_reason=service.signable_reason(clinical, current_user) or (
+            None if _is_own_client(course) or clinical.kind is SessionKind.SCREENING
             else "Only the client's own therapist signs."),
-        cosign_reason=service.cosignable_reason(session, current_user),
-        addendum_reason=service.addendum_reason(session, current_user),
+        cosign_reason=service.cosignable_reason(clinical, current_user),
+        addendum_reason=service.addendum_reason(clinical, current_user),
         addendum_form=addendum_form or AddendumForm(),
         administration_form=administration_form, preview=preview, dose_check=dose_check,
-        dose_range=service.dose_range(session.route) if isinstance(session, DosingSession) else None,
+        dose_range=service.dose_range(clinical.route) if isinstance(clinical, DosingSession) else None,
         integrates=integrates, confirm_form=ConfirmForm(), vitals=vitals, vitals_chart=vitals_chart, open_alerts=open_alerts, injection_sites=INJECTION_SITES,
     ), status
 
@@ -225,47 +225,47 @@ def _render_show(session, *, administration_form=None, addendum_form=None, previ
 @bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
 @requires(Permission.VIEW_COURSES)
 def edit_session(session_id: int):
-    session = _load(session_id)
-    course = session.course
-    if not may_write_session(current_user.role, session.kind.value):
-        deny(403, session.kind.value, session.id, detail="may not write this kind of session")
-    reason = service.editable_reason(session, current_user)
+    clinical = _load(session_id)
+    course = clinical.course
+    if not may_write_session(current_user.role, clinical.kind.value):
+        deny(403, clinical.kind.value, clinical.id, detail="may not write this kind of session")
+    reason = service.editable_reason(clinical, current_user)
     if reason is None and not _is_own_client(course):
         reason = "Only the client's own therapist writes their sessions."
     if reason:
         return refused(course, "This session cannot be edited", [reason])
-    decides = session.kind is SessionKind.SCREENING and current_user.role == Role.MEDICAL
+    decides = clinical.kind is SessionKind.SCREENING and current_user.role == Role.MEDICAL
     if not request.method == "POST":
-        form = _saved_session_form(session)
+        form = _saved_session_form(clinical)
         # The form shows the whole record: opening it is a view of patient data.
-        record(AuditAction.VIEW, session.kind.value, session.id, client_id=course.client_id)
+        record(AuditAction.VIEW, clinical.kind.value, clinical.id, client_id=course.client_id)
         db.session.commit()
     else:
-        form = FORMS[session.kind](obj=session)
-        _prepare_session_form(form, session, sent_only=True)
+        form = FORMS[clinical.kind](obj=clinical)
+        _prepare_session_form(form, clinical, sent_only=True)
     if form.validate_on_submit():
-        if form.version.data != str(session.version):
+        if form.version.data != str(clinical.version):
             # Saved by someone else since this form was opened (or the version was tampered with).
-            return _session_conflict(session, form, decides)
-        elif (isinstance(session, DosingSession) and session.administrations
-              and form.weight_kg.data != session.weight_kg):
+            return _session_conflict(clinical, form, decides)
+        elif (isinstance(clinical, DosingSession) and clinical.administrations
+              and form.weight_kg.data != clinical.weight_kg):
             # The recorded doses were computed from this weight: changing it would break
             # mg = mg/kg x weight for every dose already given.
             form.weight_kg.errors = [*form.weight_kg.errors,
-                                     f"The weight is fixed at {session.weight_kg} kg once a dose is recorded."]
-        elif isinstance(session, DosingSession) and (problem := _discharge_problem(session, form)):
+                                     f"The weight is fixed at {clinical.weight_kg} kg once a dose is recorded."]
+        elif isinstance(clinical, DosingSession) and (problem := _discharge_problem(clinical, form)):
             form.discharged_at.errors = [*form.discharged_at.errors, problem]
         else:
-            _copy_into(form, session)
+            _copy_into(form, clinical)
             if decides:
                 # Optional() lets white space through as "no answer": it is no decision, not a crash.
                 decision = (form.decision.data or "").strip()
-                session.decision = screening_rules.Decision(decision) if decision else None
+                clinical.decision = screening_rules.Decision(decision) if decision else None
                 for name in DECISION_FIELDS[1:]:
-                    setattr(session, name, form[name].data)
-            fields = changed_fields(session)
+                    setattr(clinical, name, form[name].data)
+            fields = changed_fields(clinical)
             if fields:
-                record(AuditAction.UPDATE, session.kind.value, session.id,
+                record(AuditAction.UPDATE, clinical.kind.value, clinical.id,
                        client_id=course.client_id, detail="changed: " + ", ".join(fields))
                 try:
                     db.session.commit()
@@ -275,9 +275,9 @@ def edit_session(session_id: int):
                 flash("Draft saved.", "success")
             else:
                 flash("Nothing was changed.", "info")
-            return redirect(url_for("courses.show_session", session_id=session.id))
+            return redirect(url_for("courses.show_session", session_id=clinical.id))
     return render_template("sessions/form.html", form=form, course=course, client=course.client,
-                           kind=session.kind, session=session, warnings=[], decides=decides)
+                           kind=clinical.kind, session=clinical, warnings=[], decides=decides)
 
 
 def _prepare_session_form(form, session: ClinicalSession, *, sent_only: bool) -> None:
@@ -300,22 +300,22 @@ def _saved_session_form(session: ClinicalSession):
     return form
 
 
-def _session_conflict(session: ClinicalSession, yours, decides: bool):
+def _session_conflict(clinical: ClinicalSession, yours, decides: bool):
     """409: the saved session beside what this user sent; the form starts again from the saved one."""
-    saved = _saved_session_form(session)
-    saved_by, saved_at = conflicts.last_saved(session.kind.value, session.id)
+    saved = _saved_session_form(clinical)
+    saved_by, saved_at = conflicts.last_saved(clinical.kind.value, clinical.id)
     conflict = conflicts.Conflict(
-        what=session.kind.label.lower(),
+        what=clinical.kind.label.lower(),
         rows=conflicts.compare(saved, yours, skip=() if decides else DECISION_FIELDS),
-        saved_by=saved_by, saved_at=saved_at or session.updated_at,
-        restart_url=url_for("courses.edit_session", session_id=session.id),
+        saved_by=saved_by, saved_at=saved_at or clinical.updated_at,
+        restart_url=url_for("courses.edit_session", session_id=clinical.id),
     )
-    course = session.course
-    record(AuditAction.VIEW, session.kind.value, session.id, client_id=course.client_id,
+    course = clinical.course
+    record(AuditAction.VIEW, clinical.kind.value, clinical.id, client_id=course.client_id,
            detail="edit conflict: saved version shown")
     db.session.commit()
     return render_template("sessions/form.html", form=saved, course=course, client=course.client,
-                           kind=session.kind, session=session, warnings=[], decides=decides,
+                           kind=clinical.kind, session=clinical, warnings=[], decides=decides,
                            conflict=conflict), 409
 
 
@@ -362,22 +362,22 @@ def sign_problems(session: ClinicalSession) -> list[str]:
 @bp.route("/sessions/<int:session_id>/sign", methods=["GET", "POST"])
 @requires(Permission.VIEW_COURSES)
 def sign_session(session_id: int):
-    session = _load(session_id)
-    course = session.course
-    reason = service.signable_reason(session, current_user)
-    if reason is None and session.kind is not SessionKind.SCREENING and not _is_own_client(course):
+    clinical = _load(session_id)
+    course = clinical.course
+    reason = service.signable_reason(clinical, current_user)
+    if reason is None and clinical.kind is not SessionKind.SCREENING and not _is_own_client(course):
         reason = "Only the client's own therapist signs."
     if reason:
         return refused(course, "This session cannot be signed", [reason])
-    problems = sign_problems(session)
-    is_screening = isinstance(session, Screening)
-    form = ScreeningForm(obj=session) if is_screening else ConfirmForm()
+    problems = sign_problems(clinical)
+    is_screening = isinstance(clinical, Screening)
+    form = ScreeningForm(obj=clinical) if is_screening else ConfirmForm()
     confirm = ConfirmForm(prefix="c")
     if is_screening and not form.is_submitted():
-        form.decision.data = session.decision.value if session.decision else None
+        form.decision.data = clinical.decision.value if clinical.decision else None
     if request.method != "POST":
         # The page shows the whole record: opening it is a view of patient data.
-        record(AuditAction.VIEW, session.kind.value, session.id, client_id=course.client_id)
+        record(AuditAction.VIEW, clinical.kind.value, clinical.id, client_id=course.client_id)
         db.session.commit()
     if request.method == "POST" and not problems:
         valid = confirm.validate_on_submit()
@@ -387,7 +387,7 @@ def sign_session(session_id: int):
             for name in DECISION_FIELDS[1:]:
                 valid = form[name].validate(form) and valid
             decision_problems = screening_rules.decision_problems(
-                form.decision.data, session.contraindications,
+                form.decision.data, clinical.contraindications,
                 rationale=form.decision_rationale.data, medical_clearance=form.medical_clearance.data,
                 safety_plan=form.safety_plan.data, overrides=service.contraindication_severities(),
             )
@@ -396,31 +396,31 @@ def sign_session(session_id: int):
             valid = valid and not decision_problems
         if valid:
             if is_screening:
-                session.decision = screening_rules.Decision(form.decision.data)
+                clinical.decision = screening_rules.Decision(form.decision.data)
                 for name in DECISION_FIELDS[1:]:
-                    setattr(session, name, form[name].data)
-            service.sign(session, current_user)
-            detail = f"signed; decision {session.decision.value}" if is_screening else "signed"
-            record(AuditAction.UPDATE, session.kind.value, session.id, client_id=course.client_id, detail=detail)
+                    setattr(clinical, name, form[name].data)
+            service.sign(clinical, current_user)
+            detail = f"signed; decision {clinical.decision.value}" if is_screening else "signed"
+            record(AuditAction.UPDATE, clinical.kind.value, clinical.id, client_id=course.client_id, detail=detail)
             db.session.commit()
-            flash(f"{session.kind.label} signed and locked.", "success")
-            return redirect(url_for("courses.show_session", session_id=session.id))
-    return render_template("sessions/sign.html", session=session, course=course, client=course.client,
+            flash(f"{clinical.kind.label} signed and locked.", "success")
+            return redirect(url_for("courses.show_session", session_id=clinical.id))
+    return render_template("sessions/sign.html", session=clinical, course=course, client=course.client,
                            form=form, confirm=confirm, problems=problems, is_screening=is_screening,
-                           details=DETAILS[session.kind])
+                           details=DETAILS[clinical.kind])
 
 
 @bp.route("/sessions/<int:session_id>/cosign", methods=["POST"])
 @requires(Permission.COSIGN)
 def cosign_session(session_id: int):
-    session = _load(session_id)
-    reason = service.cosign(session, current_user)
+    clinical = _load(session_id)
+    reason = service.cosign(clinical, current_user)
     if reason:
         flash(reason, "error")
-        return redirect(url_for("courses.show_session", session_id=session.id))
+        return redirect(url_for("courses.show_session", session_id=clinical.id))
     db.session.commit()
     flash("Co-signed.", "success")
-    return redirect(url_for("courses.show_session", session_id=session.id))
+    return redirect(url_for("courses.show_session", session_id=clinical.id))
 
 
 @bp.route("/sessions/<int:session_id>/addenda", methods=["POST"])
@@ -428,89 +428,89 @@ def cosign_session(session_id: int):
 def add_addendum(session_id: int):
     from ..models import Addendum
 
-    session = _load(session_id)
-    reason = service.addendum_reason(session, current_user)
+    clinical = _load(session_id)
+    reason = service.addendum_reason(clinical, current_user)
     form = AddendumForm()
     if reason:
         flash(reason, "error")
-        return redirect(url_for("courses.show_session", session_id=session.id))
+        return redirect(url_for("courses.show_session", session_id=clinical.id))
     if not form.validate_on_submit():
-        return _render_show(session, addendum_form=form, status=400)
-    addendum = Addendum(session_id=session.id, author_id=current_user.id,
+        return _render_show(clinical, addendum_form=form, status=400)
+    addendum = Addendum(session_id=clinical.id, author_id=current_user.id,
                         reason=form.reason.data, text=form.text.data)
     db.session.add(addendum)
     db.session.flush()
-    record(AuditAction.CREATE, "addendum", addendum.id, client_id=session.course.client_id,
-           detail=f"to {session.kind.value} {session.id}")
+    record(AuditAction.CREATE, "addendum", addendum.id, client_id=clinical.course.client_id,
+           detail=f"to {clinical.kind.label.lower()} {clinical.id}")
     db.session.commit()
     flash("Addendum added.", "success")
-    return redirect(url_for("courses.show_session", session_id=session.id) + "#addenda")
+    return redirect(url_for("courses.show_session", session_id=clinical.id) + "#addenda")
 
 
 @bp.route("/sessions/<int:session_id>/administrations", methods=["POST"])
 @requires(Permission.WRITE_DOSING)
 def add_administration(session_id: int):
-    session = _load(session_id)
-    if not isinstance(session, DosingSession):
+    clinical = _load(session_id)
+    if not isinstance(clinical, DosingSession):
         abort(404)
-    reason = service.editable_reason(session, current_user)
+    reason = service.editable_reason(clinical, current_user)
     if reason:
-        return refused(session.course, "No dose can be added", [reason])
-    form = ADMINISTRATION_FORMS[session.route]()
+        return refused(clinical.course, "No dose can be added", [reason])
+    form = ADMINISTRATION_FORMS[clinical.route]()
     from ..vitals import service as vitals_service
 
-    gate = vitals_service.dose_gate(session, vitals_service.readings_of(session), vitals_service.overrides_of(session))
+    gate = vitals_service.dose_gate(clinical, vitals_service.readings_of(clinical), vitals_service.overrides_of(clinical))
     if gate.blocking:
         form.validate_on_submit()
         form.given_at.errors = [*form.given_at.errors, *(f.message for f in gate.blocking)]
-        return _render_show(session, administration_form=form, status=409)
+        return _render_show(clinical, administration_form=form, status=409)
     if not form.validate_on_submit():
-        return _render_show(session, administration_form=form, status=400)
+        return _render_show(clinical, administration_form=form, status=400)
     weight = getattr(form, "weight_kg", None) and form.weight_kg.data
-    if session.route is dosing.Route.LOZENGE:
+    if clinical.route is dosing.Route.LOZENGE:
         dose_mg = dosing.lozenge_mg(form.strength_mg.data, form.count.data)
     else:
         dose_mg = dosing.weight_based_mg(weight, form.mg_per_kg.data)
     if dose_mg > MAX_ADMINISTRATION_MG:  # the database refuses more (check dose_positive)
-        field = form.count if session.route is dosing.Route.LOZENGE else form.mg_per_kg
+        field = form.count if clinical.route is dosing.Route.LOZENGE else form.mg_per_kg
         field.errors = [*field.errors, f"That makes {dose_mg} mg in one administration; at most "
                         f"{MAX_ADMINISTRATION_MG} mg can be recorded. Check the numbers."]
-        return _render_show(session, administration_form=form, status=400)
-    check = service.dose_check(session, dose_mg, weight)
+        return _render_show(clinical, administration_form=form, status=400)
+    check = service.dose_check(clinical, dose_mg, weight)
     preview = {"dose_mg": dose_mg, "check": check, "weight": weight}
     # The computed dose is always shown before it is saved: a dose not yet previewed, or changed
     # since, is shown again instead of saved.
     if form.calculate.data or form.previewed_mg.data != str(dose_mg):
         form.previewed_mg.data = str(dose_mg)
-        return _render_show(session, administration_form=form, preview=preview)
-    if not check.in_range and not (form.range_reason.data or session.dose_reason):
+        return _render_show(clinical, administration_form=form, preview=preview)
+    if not check.in_range and not (form.range_reason.data or clinical.dose_reason):
         form.range_reason.errors = [check.message]
-        return _render_show(session, administration_form=form, preview=preview, status=400)
-    if weight is not None and session.weight_kg is not None and Decimal(weight) != session.weight_kg:
-        form.weight_kg.errors = [f"This session's weight is {session.weight_kg} kg. Correct it on the session form first."]
-        return _render_show(session, administration_form=form, preview=preview, status=400)
+        return _render_show(clinical, administration_form=form, preview=preview, status=400)
+    if weight is not None and clinical.weight_kg is not None and Decimal(weight) != clinical.weight_kg:
+        form.weight_kg.errors = [f"This session's weight is {clinical.weight_kg} kg. Correct it on the session form first."]
+        return _render_show(clinical, administration_form=form, preview=preview, status=400)
     administration = Administration(
-        session_id=session.id, given_at=clock.local_to_utc(form.given_at.data), dose_mg=dose_mg,
+        session_id=clinical.id, given_at=clock.local_to_utc(form.given_at.data), dose_mg=dose_mg,
         recorded_by_id=current_user.id,
     )
-    if session.route is dosing.Route.LOZENGE:
+    if clinical.route is dosing.Route.LOZENGE:
         administration.strength_mg = form.strength_mg.data
         administration.count = form.count.data
         administration.hold_minutes = form.hold_minutes.data
         administration.swallowed = form.swallowed.data == "swallowed"
     else:
-        session.weight_kg = weight
+        clinical.weight_kg = weight
         administration.mg_per_kg = form.mg_per_kg.data
-        if session.route is dosing.Route.IM:
+        if clinical.route is dosing.Route.IM:
             administration.injection_site = InjectionSite(form.injection_site.data)
         else:
             administration.infusion_minutes = form.infusion_minutes.data
     if form.range_reason.data:
-        session.dose_reason = "\n".join(filter(None, [session.dose_reason, form.range_reason.data]))
+        clinical.dose_reason = "\n".join(filter(None, [clinical.dose_reason, form.range_reason.data]))
     db.session.add(administration)
     db.session.flush()
     record(AuditAction.CREATE, "administration", administration.id,
-           client_id=session.course.client_id, detail=f"{dose_mg} mg in dosing session {session.id}")
+           client_id=clinical.course.client_id, detail=f"{dose_mg} mg in medicine session {clinical.id}")
     db.session.commit()
     flash(f"Dose of {dose_mg} mg recorded.", "success")
-    return redirect(url_for("courses.show_session", session_id=session.id) + "#doses")
+    return redirect(url_for("courses.show_session", session_id=clinical.id) + "#doses")

@@ -38,7 +38,7 @@ class Figure:
 
 def pairs(rules: OutcomeRules):
     """One row per (course, scale) with a baseline and a later score (``course_outcome``, kept
-    by kaptracker.course_summary): totals and the verdicts under the settings in force."""
+    by kaptracker.rollup): totals and the verdicts under the settings in force."""
     o = CourseOutcome
     remission_below = case(
         (o.scale == Scale.PHQ9.value, rules.phq9_remission_below),

@@ -84,7 +84,7 @@ def item_queries(now: dt.datetime, *, supervisor: bool) -> dict[str, object]:
         .select_from(cs).join(Course, Course.id == cs.course_id)
         .where(cs.signed_at.is_(None), cs.kind == SessionKind.SCREENING, open_course),
         # The oldest medicine session still without integration, kept in the course summary
-        # (kaptracker/course_summary.py) and indexed: no scan of every medicine session.
+        # (kaptracker/rollup.py) and indexed: no scan of every medicine session.
         "integration": select(*_row("integration", Course.client_id, Course.id, Course.unintegrated_session_id,
                                     Course.unintegrated_since))
         .where(open_course, Course.unintegrated_since.is_not(None), Course.unintegrated_since < integration_before),

@@ -11,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import joinedload
 
-from .. import fhir
+from . import fhir
 from ..access import client_scope_clause, get_client_for, get_course_for, requires
 from ..auditing import record
 from ..extensions import db

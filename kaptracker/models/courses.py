@@ -98,7 +98,7 @@ class Course(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column()
-    # A summary of the sessions for lists and dashboards, kept by kaptracker.course_summary
+    # A summary of the sessions for lists and dashboards, kept by kaptracker.rollup
     # after every flush that touches the course or its sessions (never written by views).
     # The rules in rules/phases.py stay the authority: the summary is their result, stored.
     phase: Mapped[Phase] = mapped_column(str_enum(Phase, "course_phase"), default=Phase.PREPARATION)

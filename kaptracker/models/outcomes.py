@@ -125,7 +125,7 @@ class OverrideReview(db.Model):
 
 class CourseOutcome(db.Model):
     """Per course and scale, the baseline and latest valid scores, as kaptracker.rules.scales
-    picks them: kept by kaptracker.course_summary after every change of a course's scores, so
+    picks them: kept by kaptracker.rollup after every change of a course's scores, so
     outcomes across a caseload of any size are one GROUP BY (response and remission are judged
     in that query with the settings in force)."""
 

@@ -206,9 +206,9 @@ def mark_in_error(score_id: int):
         if set_once(OutcomeScore, score.id, OutcomeScore.entered_in_error_at,
                     entered_in_error_at=utcnow(), entered_in_error_by_id=current_user.id,
                     error_reason=form.error_reason.data):
-            from .. import course_summary
+            from .. import rollup
 
-            course_summary.refresh_outcomes(db.session.connection(), [course.id])
+            rollup.refresh_outcomes(db.session.connection(), [course.id])
             record(AuditAction.UPDATE, "outcome_score", score.id, client_id=course.client_id,
                    detail="entered in error")
             db.session.commit()

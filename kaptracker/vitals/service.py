@@ -23,10 +23,10 @@ from ..rules import vitals as rules
 from ..rules.vitals import Finding, Level, Thresholds, Timepoint
 
 
-def readings_of(session: ClinicalSession) -> list[VitalSign]:
+def readings_of(clinical: ClinicalSession) -> list[VitalSign]:
     # The recorder is shown beside each reading: loaded here, not once per member of staff.
     return list(db.session.scalars(
-        select(VitalSign).where(VitalSign.session_id == session.id)
+        select(VitalSign).where(VitalSign.session_id == clinical.id)
         .options(joinedload(VitalSign.recorded_by))
         .order_by(VitalSign.taken_at, VitalSign.id)
     ))
@@ -86,9 +86,9 @@ def dose_times(session: DosingSession) -> DoseTimes:
                      _local(max(ends), zone) if ends else None)
 
 
-def overrides_of(session: ClinicalSession) -> list[SafetyOverride]:
+def overrides_of(clinical: ClinicalSession) -> list[SafetyOverride]:
     return list(db.session.scalars(
-        select(SafetyOverride).where(SafetyOverride.session_id == session.id)
+        select(SafetyOverride).where(SafetyOverride.session_id == clinical.id)
         .options(joinedload(SafetyOverride.created_by)).order_by(SafetyOverride.created_at)
     ))
 
@@ -98,7 +98,7 @@ def _override_after(overrides, kind: OverrideKind, moment: dt.datetime | None) -
     return matching[-1] if matching else None
 
 
-def record_alerts(session: ClinicalSession, vitals: list[VitalSign]) -> list[SafetyAlert]:
+def record_alerts(clinical: ClinicalSession, vitals: list[VitalSign]) -> list[SafetyAlert]:
     """Store an alert for every finding not stored yet. Evaluated with the thresholds in force
     when the newest reading was taken; each alert keeps the message it was raised with."""
     readings = as_rule_readings(vitals)
@@ -111,13 +111,13 @@ def record_alerts(session: ClinicalSession, vitals: list[VitalSign]) -> list[Saf
         findings += [f for f in rules.baseline_findings(base, t) if f.rule != "baseline_missing"]
     existing = {
         (a.rule, a.vital_sign_id)
-        for a in db.session.scalars(select(SafetyAlert).where(SafetyAlert.session_id == session.id))
+        for a in db.session.scalars(select(SafetyAlert).where(SafetyAlert.session_id == clinical.id))
     }
     new = []
     for finding in findings:
         if (finding.rule, finding.reading_id) in existing:
             continue
-        alert = SafetyAlert(session_id=session.id, vital_sign_id=finding.reading_id, rule=finding.rule,
+        alert = SafetyAlert(session_id=clinical.id, vital_sign_id=finding.reading_id, rule=finding.rule,
                             level=finding.level, message=finding.message)
         db.session.add(alert)
         existing.add((finding.rule, finding.reading_id))

@@ -35,49 +35,49 @@ from .forms import AcknowledgeForm, EnteredInErrorForm, OverrideForm, VitalsForm
 
 
 def _load(session_id: int) -> ClinicalSession:
-    session = get_session_for(current_user, session_id, options=(
+    clinical = get_session_for(current_user, session_id, options=(
         joinedload(ClinicalSession.course).joinedload(Course.client),
     ))
-    if not isinstance(session, DosingSession | Screening):
+    if not isinstance(clinical, DosingSession | Screening):
         abort(404)
-    if isinstance(session, DosingSession):
-        db.session.scalars(select(DosingSession).where(DosingSession.id == session.id)
+    if isinstance(clinical, DosingSession):
+        db.session.scalars(select(DosingSession).where(DosingSession.id == clinical.id)
                            .options(selectinload(DosingSession.administrations))).all()
-    return session
+    return clinical
 
 
-def _page(session, *, form=None, override_form=None, status=200):
-    vitals = service.readings_of(session)
+def _page(clinical, *, form=None, override_form=None, status=200):
+    vitals = service.readings_of(clinical)
     readings = service.as_rule_readings(vitals)
-    overrides = service.overrides_of(session)
-    dosing = isinstance(session, DosingSession)
-    times = service.dose_times(session) if dosing else None
-    gate = service.dose_gate(session, vitals, overrides) if dosing else None
+    overrides = service.overrides_of(clinical)
+    dosing = isinstance(clinical, DosingSession)
+    times = service.dose_times(clinical) if dosing else None
+    gate = service.dose_gate(clinical, vitals, overrides) if dosing else None
     next_due = overdue = None
     discharge = ([], None)
     if dosing:
-        next_due, overdue = service.schedule(session, vitals)
-        if times.first_dose_at and not session.discharged_at:
-            discharge = service.discharge_gate(session, vitals, overrides, utcnow())
+        next_due, overdue = service.schedule(clinical, vitals)
+        if times.first_dose_at and not clinical.discharged_at:
+            discharge = service.discharge_gate(clinical, vitals, overrides, utcnow())
     if form is None:
         form = VitalsForm()
         form.taken_at.data = clock.local_now()
-        form.timepoint.data = service.suggested_timepoint(session, vitals).value
+        form.timepoint.data = service.suggested_timepoint(clinical, vitals).value
     t = service.thresholds_now()
     fmt = lambda d: localtime(d, "%H:%M")  # noqa: E731
     return render_template(
-        "vitals/session.html", session=session, course=session.course, client=session.course.client,
+        "vitals/session.html", session=clinical, course=clinical.course, client=clinical.course.client,
         vitals=vitals, readings=readings, baseline=service.baseline(readings),
         last=readings[-1] if readings else None,
-        alerts=service.open_alerts([session.id]),
-        all_alerts=list(db.session.scalars(select(SafetyAlert).where(SafetyAlert.session_id == session.id)
+        alerts=service.open_alerts([clinical.id]),
+        all_alerts=list(db.session.scalars(select(SafetyAlert).where(SafetyAlert.session_id == clinical.id)
                                            .options(joinedload(SafetyAlert.acknowledged_by)).order_by(SafetyAlert.raised_at))),
         overrides=overrides, gate=gate, times=times, next_due=next_due, overdue=overdue,
         discharge_findings=discharge[0], discharge_override=discharge[1],
         form=form, error_form=EnteredInErrorForm(), ack_form=AcknowledgeForm(),
         override_form=override_form or OverrideForm(),
-        chart=chart.build(readings, [a.given_at for a in session.administrations] if dosing else [], t, fmt),
-        thresholds=t, writable=session.course.is_open and not session.is_signed,
+        chart=chart.build(readings, [a.given_at for a in clinical.administrations] if dosing else [], t, fmt),
+        thresholds=t, writable=clinical.course.is_open and not clinical.is_signed,
         rule_labels=rules.RULE_LABELS,
         may_record=may(current_user.role, Permission.RECORD_VITALS),
         may_ack=may(current_user.role, Permission.ACKNOWLEDGE_ALERT),
@@ -88,19 +88,19 @@ def _page(session, *, form=None, override_form=None, status=200):
 @bp.route("/sessions/<int:session_id>/vitals")
 @requires(Permission.VIEW_COURSES)
 def session_vitals(session_id: int):
-    session = _load(session_id)
-    record(AuditAction.VIEW, "vitals", session.id, client_id=session.course.client_id)
+    clinical = _load(session_id)
+    record(AuditAction.VIEW, "vitals", clinical.id, client_id=clinical.course.client_id)
     db.session.commit()
-    return _page(session)
+    return _page(clinical)
 
 
 @bp.route("/sessions/<int:session_id>/vitals", methods=["POST"])
 @requires(Permission.RECORD_VITALS)
 def record_vitals(session_id: int):
-    session = _load(session_id)
-    if not session.course.is_open or session.is_signed:
+    clinical = _load(session_id)
+    if not clinical.course.is_open or clinical.is_signed:
         flash("This session is signed or its course has ended: no more readings can be added.", "error")
-        return redirect(url_for("vitals.session_vitals", session_id=session.id))
+        return redirect(url_for("vitals.session_vitals", session_id=clinical.id))
     form = VitalsForm()
     valid = form.validate_on_submit()
     problems = rules.plausibility_problems(form.systolic.data, form.diastolic.data,
@@ -110,29 +110,29 @@ def record_vitals(session_id: int):
         if not field.errors:  # "enter a whole number" already says it
             field.errors = [*field.errors, message]
     if form.taken_at.data and not form.taken_at.errors:
-        earliest = session.occurred_at - dt.timedelta(hours=2)
+        earliest = clinical.occurred_at - dt.timedelta(hours=2)
         if clock.local_to_utc(form.taken_at.data) < earliest:
             form.taken_at.errors = [*form.taken_at.errors,
                                     "This is more than 2 hours before the session started: check the date and time."]
             valid = False
     if not valid or problems:
-        return _page(session, form=form, status=400)
+        return _page(clinical, form=form, status=400)
     reading = VitalSign(
-        session_id=session.id, taken_at=clock.local_to_utc(form.taken_at.data), timepoint=rules.Timepoint(form.timepoint.data),
+        session_id=clinical.id, taken_at=clock.local_to_utc(form.taken_at.data), timepoint=rules.Timepoint(form.timepoint.data),
         systolic=form.systolic.data, diastolic=form.diastolic.data, heart_rate=form.heart_rate.data,
         spo2=form.spo2.data, note=form.note.data, recorded_by_id=current_user.id,
     )
     db.session.add(reading)
     db.session.flush()
-    alerts = service.record_alerts(session, service.readings_of(session))
-    record(AuditAction.CREATE, "vitals", reading.id, client_id=session.course.client_id,
-           detail=f"session {session.id}" + (f"; {len(alerts)} alert(s) raised" if alerts else ""))
+    alerts = service.record_alerts(clinical, service.readings_of(clinical))
+    record(AuditAction.CREATE, "vitals", reading.id, client_id=clinical.course.client_id,
+           detail=f"session {clinical.id}" + (f"; {len(alerts)} alert(s) raised" if alerts else ""))
     db.session.commit()
     if alerts:
         flash(f"Reading saved. {len(alerts)} safety alert(s): see below and acknowledge.", "error")
     else:
         flash(f"Reading saved: {reading.systolic}/{reading.diastolic}, pulse {reading.heart_rate}.", "success")
-    return redirect(url_for("vitals.session_vitals", session_id=session.id))
+    return redirect(url_for("vitals.session_vitals", session_id=clinical.id))
 
 
 @bp.route("/vitals/<int:vital_id>/error", methods=["POST"])
@@ -141,9 +141,9 @@ def mark_in_error(vital_id: int):
     reading = db.session.get(VitalSign, vital_id)
     if reading is None:
         abort(404)
-    session = _load(reading.session_id)
+    clinical = _load(reading.session_id)
     form = EnteredInErrorForm()
-    if not session.course.is_open or session.is_signed:
+    if not clinical.course.is_open or clinical.is_signed:
         flash("This session is signed or its course has ended: its readings can no longer change.", "error")
     elif reading.in_error:
         flash("This reading is already marked entered in error.", "info")
@@ -159,12 +159,12 @@ def mark_in_error(vital_id: int):
             alert.acknowledged_at, alert.acknowledged_by_id = now, current_user.id
             alert.acknowledgement_note = "The reading was marked entered in error."
         db.session.flush()
-        service.record_alerts(session, service.readings_of(session))
-        record(AuditAction.UPDATE, "vitals", reading.id, client_id=session.course.client_id,
+        service.record_alerts(clinical, service.readings_of(clinical))
+        record(AuditAction.UPDATE, "vitals", reading.id, client_id=clinical.course.client_id,
                detail="entered in error")
         db.session.commit()
         flash("Marked entered in error. Enter the correct reading.", "success")
-    return redirect(url_for("vitals.session_vitals", session_id=session.id))
+    return redirect(url_for("vitals.session_vitals", session_id=clinical.id))
 
 
 @bp.route("/alerts/<int:alert_id>/acknowledge", methods=["POST"])
@@ -173,7 +173,7 @@ def acknowledge(alert_id: int):
     alert = db.session.get(SafetyAlert, alert_id)
     if alert is None:
         abort(404)
-    session = get_session_for(current_user, alert.session_id, options=(
+    clinical = get_session_for(current_user, alert.session_id, options=(
         joinedload(ClinicalSession.course),))
     form = AcknowledgeForm()
     if alert.acknowledged_at is not None:
@@ -186,50 +186,50 @@ def acknowledge(alert_id: int):
                         acknowledgement_note=form.acknowledgement_note.data):
             db.session.rollback()
             flash("Someone else acknowledged this alert a moment before you; your note was not saved.", "error")
-            return redirect(url_for("vitals.session_vitals", session_id=session.id))
+            return redirect(url_for("vitals.session_vitals", session_id=clinical.id))
         db.session.expire(alert)
-        record(AuditAction.UPDATE, "alert", alert.id, client_id=session.course.client_id,
+        record(AuditAction.UPDATE, "alert", alert.id, client_id=clinical.course.client_id,
                detail=f"acknowledged {alert.rule}")
         db.session.commit()
         flash("Alert acknowledged.", "success")
     else:
         flash(" ".join(form.acknowledgement_note.errors), "error")
-    return redirect(url_for("vitals.session_vitals", session_id=session.id))
+    return redirect(url_for("vitals.session_vitals", session_id=clinical.id))
 
 
 @bp.route("/sessions/<int:session_id>/overrides", methods=["POST"])
 @requires(Permission.OVERRIDE_SAFETY)
 def add_override(session_id: int):
-    session = _load(session_id)
-    if not isinstance(session, DosingSession):
+    clinical = _load(session_id)
+    if not isinstance(clinical, DosingSession):
         abort(404)
     form = OverrideForm()
-    if not session.course.is_open or session.is_signed:
+    if not clinical.course.is_open or clinical.is_signed:
         flash("This session is signed or its course has ended.", "error")
-        return redirect(url_for("vitals.session_vitals", session_id=session.id))
+        return redirect(url_for("vitals.session_vitals", session_id=clinical.id))
     if not form.validate_on_submit():
-        return _page(session, override_form=form, status=400)
+        return _page(clinical, override_form=form, status=400)
     kind = OverrideKind(form.kind.data)
-    vitals, overrides = service.readings_of(session), service.overrides_of(session)
+    vitals, overrides = service.readings_of(clinical), service.overrides_of(clinical)
     if kind is OverrideKind.DOSE_HOLD:
-        findings = service.dose_gate(session, vitals, overrides).blocking
+        findings = service.dose_gate(clinical, vitals, overrides).blocking
         if any(f.rule == "baseline_missing" for f in findings):
             form.kind.errors = ["No baseline reading: take one first. A missing baseline cannot be overridden."]
-            return _page(session, override_form=form, status=400)
+            return _page(clinical, override_form=form, status=400)
     else:
-        findings = service.discharge_gate(session, vitals, [], utcnow())[0]
+        findings = service.discharge_gate(clinical, vitals, [], utcnow())[0]
     if not findings:
         form.kind.errors = ["Nothing to override: no rule blocks this step now."]
-        return _page(session, override_form=form, status=400)
-    override = SafetyOverride(session_id=session.id, kind=kind, reason=form.reason.data,
+        return _page(clinical, override_form=form, status=400)
+    override = SafetyOverride(session_id=clinical.id, kind=kind, reason=form.reason.data,
                               rules=",".join(f.rule for f in findings), created_by_id=current_user.id)
     db.session.add(override)
     db.session.flush()
-    record(AuditAction.CREATE, "override", override.id, client_id=session.course.client_id,
+    record(AuditAction.CREATE, "override", override.id, client_id=clinical.course.client_id,
            detail=f"{kind.value}: {override.rules}")
     db.session.commit()
     flash(f"Override recorded: {kind.label.lower()}.", "success")
-    return redirect(url_for("vitals.session_vitals", session_id=session.id))
+    return redirect(url_for("vitals.session_vitals", session_id=clinical.id))
 
 
 @bp.route("/today")

@@ -7,7 +7,7 @@ fixtures empty it after every test):
   ``<that name>_browser``, created if missing and rebuilt from the migrations;
 * otherwise a fresh SQLite file in a temporary folder, built from the migrations.
 
-It is filled with the invented demo clinic (:func:`kaptracker.demo.seed`). CSRF protection stays
+It is filled with the invented demo clinic (:func:`kaptracker.ops.demo.seed`). CSRF protection stays
 on: the browser submits the real tokens.
 
 Chromium is Debian's (/usr/bin/chromium); Playwright's own browser download is never used. When
@@ -120,7 +120,7 @@ def _build_database(app, database_url: str) -> tuple[dict[str, int], dict[str, s
     """Migrate from scratch, seed the demo clinic, and note a few ids the tests need."""
     from flask_migrate import upgrade
 
-    from kaptracker import demo
+    from kaptracker.ops import demo
     from kaptracker.extensions import db
     from kaptracker.models import Client, User
 

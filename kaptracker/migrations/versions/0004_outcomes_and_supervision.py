@@ -5,6 +5,8 @@ Revises: 0003
 Create Date: 2026-11-21 15:20:33.946608
 
 """
+import datetime as dt
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -93,12 +95,63 @@ def drop_triggers():
             op.execute("DROP TRIGGER IF EXISTS " + statement.split()[2])
 
 
-def summarise_existing_courses():
-    """Fill the new summary columns of courses that already exist, with the same code the app
-    uses after every flush (kaptracker.course_summary)."""
-    from kaptracker.course_summary import refresh_all
+# Frozen: the course rollup and phase rule (kaptracker/rollup.py, kaptracker/rules/phases.py) as
+# they stood when this migration was written. A migration never imports live code, which changes.
+_BATCH = 500
+_COURSES = sa.text("SELECT id, end_reason, planned_medicine_sessions FROM course ORDER BY id")
+_SESSIONS = sa.text(
+    "SELECT cs.course_id, cs.id, cs.kind, cs.occurred_at, cs.signed_at, s.decision, i.dosing_session_id"
+    " FROM clinical_session cs"
+    " LEFT JOIN screening s ON s.id = cs.id"
+    " LEFT JOIN integration_session i ON i.id = cs.id"
+    " WHERE cs.course_id IN :ids ORDER BY cs.course_id, cs.occurred_at, cs.id"
+).bindparams(sa.bindparam("ids", expanding=True))
+_STORE = sa.text("UPDATE course SET phase = :phase, medicine_given = :medicine_given,"
+                 " last_contact_at = :last_contact_at WHERE id = :id")
 
-    refresh_all(op.get_bind(), columns=("phase", "medicine_given", "last_contact_at"))
+
+def _as_written(value):
+    """A timestamp as the rollup wrote it: a datetime (SQLite reads its text back)."""
+    return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _phase(end_reason, decision, signed_preparations: int, planned: int, medicine: list[bool]) -> str:
+    """The phase rule of the time; ``medicine``: whether each medicine session, in time order,
+    has an integration session."""
+    if end_reason in ("completed", "discontinued"):
+        return end_reason
+    if decision != "eligible" or signed_preparations == 0:  # medicine may not start
+        return "integration" if medicine else "preparation"
+    if medicine and not medicine[-1]:
+        return "integration"
+    return "integration" if len(medicine) >= planned else "medicine"
+
+
+def summarise_existing_courses():
+    """Fill the new summary columns of courses that already exist: phase, medicine sessions
+    given, last contact (SQL orders the sessions in time)."""
+    connection = op.get_bind()
+    courses = connection.execute(_COURSES).all()
+    for start in range(0, len(courses), _BATCH):
+        chunk = courses[start:start + _BATCH]
+        rows_by_course = {course.id: [] for course in chunk}
+        for row in connection.execute(_SESSIONS, {"ids": list(rows_by_course)}):
+            rows_by_course[row.course_id].append(row)
+        updates = []
+        for course in chunk:
+            rows = rows_by_course[course.id]
+            integrated = {r.dosing_session_id for r in rows if r.dosing_session_id is not None}
+            screening = next((r for r in rows if r.kind == "screening"), None)
+            decision = screening.decision if screening is not None and screening.signed_at is not None else None
+            medicine = [r.id in integrated for r in rows if r.kind == "dosing"]
+            prepared = sum(1 for r in rows if r.kind == "preparation" and r.signed_at is not None)
+            updates.append({
+                "id": course.id,
+                "phase": _phase(course.end_reason, decision, prepared, course.planned_medicine_sessions, medicine),
+                "medicine_given": len(medicine),
+                "last_contact_at": _as_written(rows[-1].occurred_at) if rows else None,
+            })
+        connection.execute(_STORE, updates)
 
 
 def upgrade():

@@ -7,6 +7,8 @@ Revises: 0006
 Create Date: 2026-11-21 16:13:12.968588
 
 """
+import datetime as dt
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -16,6 +18,68 @@ revision = '0007'
 down_revision = '0006'
 branch_labels = None
 depends_on = None
+
+# Frozen: what the course rollup (kaptracker/rollup.py) and the outcome rule (kaptracker/rules/
+# scales.py: outcome) computed when this migration was written. A migration never imports live
+# code, which changes.
+_BATCH = 500
+_MEDICINE = sa.text(
+    "SELECT cs.course_id, cs.id, cs.kind, cs.occurred_at, i.dosing_session_id"
+    " FROM clinical_session cs LEFT JOIN integration_session i ON i.id = cs.id"
+    " WHERE cs.kind IN ('dosing', 'integration') AND cs.course_id IN :ids"
+    " ORDER BY cs.course_id, cs.occurred_at, cs.id"
+).bindparams(sa.bindparam("ids", expanding=True))
+_STORE_WAITING = sa.text("UPDATE course SET unintegrated_since = :since, unintegrated_session_id = :session_id"
+                         " WHERE id = :id")
+_SCORES = sa.text(
+    "SELECT course_id, scale, occasion, completed_on, id, total FROM outcome_score"
+    " WHERE entered_in_error_at IS NULL ORDER BY course_id, scale, completed_on, id"
+)
+_STORE_OUTCOME = sa.text(
+    "INSERT INTO course_outcome (course_id, scale, baseline_total, latest_total, measured)"
+    " VALUES (:course_id, :scale, :baseline_total, :latest_total, :measured)"
+)
+
+
+def _as_written(value):
+    """A timestamp as the rollup wrote it: a datetime (SQLite reads its text back)."""
+    return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def store_oldest_unintegrated_medicine_sessions(connection):
+    """Each course's first medicine session (in time order) with no integration session linked:
+    when it happened and its id (SQL orders the sessions in time)."""
+    ids = list(connection.execute(sa.text("SELECT id FROM course ORDER BY id")).scalars())
+    for start in range(0, len(ids), _BATCH):
+        rows_by_course = {}
+        for row in connection.execute(_MEDICINE, {"ids": ids[start:start + _BATCH]}):
+            rows_by_course.setdefault(row.course_id, []).append(row)
+        updates = []
+        for course_id, rows in rows_by_course.items():
+            integrated = {r.dosing_session_id for r in rows if r.dosing_session_id is not None}
+            waiting = next((r for r in rows if r.kind == "dosing" and r.id not in integrated), None)
+            if waiting is not None:
+                updates.append({"id": course_id, "since": _as_written(waiting.occurred_at), "session_id": waiting.id})
+        if updates:
+            connection.execute(_STORE_WAITING, updates)
+
+
+def store_outcomes(connection):
+    """Per course and scale, from its valid scores by date: the baseline (the first score taken at
+    baseline, else the first score), the latest (the last one on or after the baseline's day), and
+    whether a later score than the baseline exists (response can be judged)."""
+    scores = {}
+    for row in connection.execute(_SCORES):
+        scores.setdefault((row.course_id, row.scale), []).append(row)
+    rows = []
+    for (course_id, scale), found in scores.items():
+        baseline = next((i for i, r in enumerate(found) if r.occasion == "baseline"), 0)
+        later = [i for i, r in enumerate(found) if r.completed_on >= found[baseline].completed_on and i != baseline]
+        latest = later[-1] if later else baseline
+        rows.append({"course_id": course_id, "scale": scale, "baseline_total": found[baseline].total,
+                     "latest_total": found[latest].total, "measured": latest != baseline})
+    if rows:
+        connection.execute(_STORE_OUTCOME, rows)
 
 
 def upgrade():
@@ -34,11 +98,10 @@ def upgrade():
     op.add_column('course', sa.Column('unintegrated_session_id', sa.Integer(), nullable=True))
     op.create_index('ix_course_unintegrated', 'course', ['unintegrated_since'], unique=False, sqlite_where=sa.text('end_reason IS NULL AND unintegrated_since IS NOT NULL'), postgresql_where=sa.text('end_reason IS NULL AND unintegrated_since IS NOT NULL'))
 
-    # Summarise what exists, with the code the app runs after every flush.
-    from kaptracker import course_summary
-
-    course_summary.refresh_all(op.get_bind())
-    course_summary.refresh_all_outcomes(op.get_bind())
+    # Summarise what exists (0004 filled phase, medicine given and last contact, which the app has
+    # kept up to date since).
+    store_oldest_unintegrated_medicine_sessions(op.get_bind())
+    store_outcomes(op.get_bind())
     # ### end Alembic commands ###
 
 

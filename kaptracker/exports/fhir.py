@@ -33,8 +33,8 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import with_polymorphic
 
-from .extensions import db
-from .models import (
+from ..extensions import db
+from ..models import (
     Administration,
     Client,
     ClinicalSession,
@@ -45,9 +45,9 @@ from .models import (
     User,
     VitalSign,
 )
-from .rules.dosing import Route
-from .rules.phases import EndReason
-from .rules.scales import Scale
+from ..rules.dosing import Route
+from ..rules.phases import EndReason
+from ..rules.scales import Scale
 
 RECORD_NUMBER_SYSTEM = "urn:kaptracker:record-number"
 FHIR_VERSION = "4.0.1"

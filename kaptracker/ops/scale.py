@@ -12,7 +12,7 @@ current maximum) so children reference parents without reading anything back.
 The triggers of migrations 0002-0004 are respected, not disabled: readings and doses are
 written while their session is still a draft, and the session is signed afterwards (an UPDATE
 the triggers accept), exactly the order in which a clinic writes them. The stored course
-summary (:mod:`kaptracker.course_summary`) is refreshed at the end, since no ORM flush runs.
+summary (:mod:`kaptracker.rollup`) is refreshed at the end, since no ORM flush runs.
 
 Deterministic: the same ``seed``, the same ``today`` and the same starting database give the
 same rows. Dates are laid out backwards from the clinic's now (kaptracker.clock; with ``today``,
@@ -30,12 +30,13 @@ from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 
 import click
+from flask.cli import with_appcontext
 from sqlalchemy import JSON, Date, DateTime, Numeric, TypeDecorator, func, select, text
 from sqlalchemy.engine import Connection
 
-from . import clock, course_summary
-from .extensions import db
-from .rules import scales
+from .. import clock, rollup
+from ..extensions import db
+from ..rules import scales
 
 DOMAIN = "scale.example.org"
 DEFAULT_PASSWORD = "scale-clinic-2026"
@@ -623,8 +624,8 @@ class Generator:
             if table == "addendum":  # after the signatures it follows
                 self.writer.sign(out.to_sign)
             counts[table] = self.writer.write(table, self.COLUMNS[table], rows)
-        course_summary.refresh(self.writer.connection, out.course_ids)
-        course_summary.refresh_outcomes(self.writer.connection, out.course_ids)
+        rollup.refresh(self.writer.connection, out.course_ids)
+        rollup.refresh_outcomes(self.writer.connection, out.course_ids)
         return counts
 
 
@@ -657,10 +658,6 @@ def count_rows(connection: Connection) -> dict[str, int]:
 # --- the command ----------------------------------------------------------------------------
 
 
-def init_app(app) -> None:
-    app.cli.add_command(seed_scale)
-
-
 @click.command("seed-scale")
 @click.option("--clients", type=click.IntRange(1, 1_000_000), required=True,
               help="Number of clients; staff and records scale with it.")
@@ -669,12 +666,13 @@ def init_app(app) -> None:
               help="The clinic day the records lead up to, to 16:30 (default: now, in the clinic's zone).")
 @click.option("--password", default=DEFAULT_PASSWORD, show_default=True,
               help="The password of every generated account (hashed once).")
+@with_appcontext
 def seed_scale(clients: int, seed: int, today, password: str) -> None:
     """Bulk-load a synthetic clinic network (invented people) for benchmarks."""
     import time  # perf_counter only: how long the load took, not the wall clock (kaptracker.clock)
 
-    from .auth.sessions import hash_password
-    from .rules.passwords import password_problems
+    from ..auth.sessions import hash_password
+    from ..rules.passwords import password_problems
 
     problems = password_problems(password)
     if problems:

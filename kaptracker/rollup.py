@@ -1,15 +1,17 @@
-"""The summary of a course that lists and dashboards read: phase, medicine sessions given, last
-contact, the oldest medicine session still without integration; and per scale, the baseline and
-latest outcome scores (``course_outcome``). Kept in the ``course`` row so that a caseload of any size is counted by index, not by
-re-reading every session.
+"""The course rollup that lists and dashboards read: phase, medicine sessions given, last contact,
+the oldest medicine session still without integration; and per scale, the baseline and latest
+outcome scores (``course_outcome``). Kept in the ``course`` row so that a caseload of any size is
+counted by index, not by re-reading every session. (The printed course summary is another thing:
+kaptracker/reports.)
 
 The phase is still decided by :mod:`kaptracker.rules.phases` (the pure rules); this module only
 stores their result. After every flush that adds, changes or deletes a session or a course, the
-courses concerned are summarised again in the same transaction, whoever wrote them (views, the
-demo, tests, commands), so the stored summary cannot lag behind the record. Bulk loaders that
+courses concerned are rolled up again in the same transaction, whoever wrote them (views, the
+demo, tests, commands), so the stored rollup cannot lag behind the record. Bulk loaders that
 bypass the ORM call :func:`refresh` or :func:`refresh_all` themselves.
 
-Plain SQL on a connection: the 0004 migration runs the same code to summarise existing courses.
+Plain SQL on a connection. Migrations 0004 and 0007 carry frozen copies of it (they never import
+this module): a change here does not change them.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ def _as_utc(value):
     return value.astimezone(dt.UTC)
 
 
-def summarise(connection: Connection, course_ids: Iterable[int]) -> dict[int, dict]:
+def roll_up(connection: Connection, course_ids: Iterable[int]) -> dict[int, dict]:
     """{course id: {"phase", "medicine_given", "last_contact_at"}} computed from the record."""
     ids = sorted(set(course_ids))
     result: dict[int, dict] = {}
@@ -110,10 +112,10 @@ def summarise(connection: Connection, course_ids: Iterable[int]) -> dict[int, di
 
 
 def refresh(connection: Connection, course_ids: Iterable[int], columns=COLUMNS) -> dict[int, dict]:
-    """Summarise the courses and store the summary (``columns``: migrations that ran before a
+    """Roll the courses up and store the rollup (``columns``: migrations that ran before a
     column existed name the ones they know)."""
-    summaries = summarise(connection, course_ids)
-    if summaries:
+    rollups = roll_up(connection, course_ids)
+    if rollups:
         sqlite = connection.dialect.name == "sqlite"
 
         def stored(value):
@@ -122,9 +124,9 @@ def refresh(connection: Connection, course_ids: Iterable[int], columns=COLUMNS) 
         connection.execute(_update(columns), [
             {"id": course_id, **{c: values[c] for c in columns},
              **{c: stored(values[c]) for c in ("last_contact_at", "unintegrated_since") if c in columns}}
-            for course_id, values in summaries.items()
+            for course_id, values in rollups.items()
         ])
-    return summaries
+    return rollups
 
 
 def refresh_outcomes(connection: Connection, course_ids: Iterable[int]) -> int:
@@ -166,7 +168,7 @@ def refresh_all_outcomes(connection: Connection) -> int:
 
 # --- kept up to date after every ORM flush -----------------------------------------------------
 
-_PENDING = "kap_courses_to_summarise"
+_PENDING = "kap_courses_to_roll_up"
 
 
 _PENDING_SCORES = "kap_courses_to_score"
@@ -215,9 +217,9 @@ def _after_flush_postexec(session: Session, flush_context) -> None:
     pending = session.info.pop(_PENDING, set())
     if not pending:
         return
-    summaries = refresh(session.connection(), pending)
+    rollups = refresh(session.connection(), pending)
     # Loaded Course objects see the new values without another query.
-    for course_id, values in summaries.items():
+    for course_id, values in rollups.items():
         course = session.identity_map.get(identity_key(Course, course_id))
         if course is not None:
             for name, value in values.items():

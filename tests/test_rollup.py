@@ -1,4 +1,4 @@
-"""The course summary stored for dashboards (kaptracker.course_summary) always equals what the
+"""The course rollup stored for dashboards (kaptracker.rollup) always equals what the
 pure phase rules say about the record, whoever wrote it."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import datetime as dt
 from sqlalchemy import select, text
 
 from kaptracker import clock
-from kaptracker import course_summary
+from kaptracker import rollup
 from kaptracker.courses import service
 from kaptracker.extensions import db
 from kaptracker.models import Course, DosingSession, IntegrationSession, PreparationSession, Screening, utcnow
@@ -100,7 +100,7 @@ def test_refresh_all_repairs_a_summary_written_behind_the_orm(app, make_user, ma
     db.session.add(course)
     db.session.commit()
     db.session.execute(text("UPDATE course SET phase = 'completed', medicine_given = 7"))
-    assert course_summary.refresh_all(db.session.connection()) == 1
+    assert rollup.refresh_all(db.session.connection()) == 1
     row = _stored(course.id)
     assert (row.phase, row.medicine_given) == ("preparation", 0)
 

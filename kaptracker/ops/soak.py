@@ -1,6 +1,6 @@
 """Soak test: gunicorn on PostgreSQL, several simulated clinicians writing at once.
 
-    .venv/bin/python -m kaptracker.soak --minutes 3
+    .venv/bin/python -m kaptracker.ops.soak --minutes 3
 
 makes a scratch database on the PostgreSQL server (default postgresql://postgres@127.0.0.1:5432),
 builds the schema, seeds the demo clinic plus the soak's own staff and courses, starts gunicorn
@@ -258,7 +258,7 @@ class Clinician:
 
 def setup_app(database_url: str):
     """An in-process app on the same database, to build and check it (CSRF off, no server)."""
-    from . import create_app
+    from .. import create_app
 
     return create_app({"DATABASE_URL": database_url, "SQLALCHEMY_DATABASE_URI": database_url,
                        "SECRET_KEY": "soak-set-up", "TESTING": True, "WTF_CSRF_ENABLED": False})
@@ -268,7 +268,7 @@ def build_schema(database_url: str) -> None:
     """Empty the database (it must be a scratch one) and migrate it from scratch."""
     from flask_migrate import upgrade
 
-    from .extensions import db
+    from ..extensions import db
 
     app = setup_app(database_url)
     with app.app_context():
@@ -286,11 +286,11 @@ def prepare_clinic(database_url: str, *, medical: int = 2, therapists: int = 2, 
     open for vitals (course, signed screening and preparation, opened through the app's own
     routes), each therapist ``targets`` courses of their own clients to write notes in."""
     from . import demo
-    from .auth.sessions import hash_password
-    from .extensions import db
-    from .models import Client, ClientStatus, User
-    from .rules.access import Role
-    from . import clock
+    from ..auth.sessions import hash_password
+    from ..extensions import db
+    from ..models import Client, ClientStatus, User
+    from ..rules.access import Role
+    from .. import clock
 
     app = setup_app(database_url)
     clinicians: list[Clinician] = []
@@ -480,8 +480,8 @@ def clinician_loop(base_url: str, clinician: Clinician, stop: threading.Event, w
 def verify_writes(database_url: str, writes: list[Write]) -> tuple[int, list[str]]:
     """Every acknowledged write, found whole: the row and its values, its subtype row (notes),
     and its audit event. Returns how many were found whole, and the problems."""
-    from .extensions import db
-    from .models import AuditEvent, ClinicalSession, PreparationSession, VitalSign
+    from ..extensions import db
+    from ..models import AuditEvent, ClinicalSession, PreparationSession, VitalSign
 
     problems: list[str] = []
     verified = 0
@@ -576,7 +576,7 @@ def max_ids(database_url: str) -> dict[str, int]:
 
 
 def _sqlalchemy_url(url: str) -> str:
-    from . import normalise_database_url
+    from .. import normalise_database_url
 
     return normalise_database_url(url)
 
@@ -636,7 +636,7 @@ def soak(database_url: str, *, seconds: float, clinicians: int = 8, workers: int
 
 
 def _scratch_database(server_url: str) -> tuple[str, callable]:
-    from . import normalise_database_url
+    from .. import normalise_database_url
 
     url = sa.engine.make_url(normalise_database_url(server_url))
     name = f"kaptracker_soak_{uuid.uuid4().hex[:8]}"
@@ -653,7 +653,7 @@ def _scratch_database(server_url: str) -> tuple[str, callable]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kaptracker.soak", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m kaptracker.ops.soak", description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=3.0, help="how long the clinicians work (default 3)")
     parser.add_argument("--clinicians", type=int, default=8, help="simulated clinicians, half medical (default 8)")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")

@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
-from .extensions import db
+from ..extensions import db
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_CUSTOM_MAGIC = b"PGDMP"
@@ -324,8 +324,3 @@ def restore_command(path: Path, force: bool) -> None:
     if revision != head:
         click.echo(f"The backup's schema is at revision {revision}; this version of KAP Tracker expects "
                    f"{head}. Run `flask --app kaptracker db upgrade` before starting the app.")
-
-
-def init_app(app) -> None:
-    app.cli.add_command(backup_command)
-    app.cli.add_command(restore_command)
