@@ -70,6 +70,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.before_request(access.forget_cached_user)
     app.before_request(access.enforce_declared_access)
     templating.init_app(app)
+    from . import auditing
+
+    auditing.init_app(app)  # every response that shows a client's data writes its VIEW event
 
     from .admin import bp as admin_bp
     from .audit import bp as audit_bp

@@ -978,7 +978,8 @@ def test_every_client_view_and_change_is_audited(client, login, make_user, super
         (AuditAction.VIEW, "client", record.id, record.id),
         (AuditAction.UPDATE, "client", record.id, record.id),
         (AuditAction.UPDATE, "client", record.id, record.id),
-        (AuditAction.VIEW, "client_list", None, None),
+        (AuditAction.VIEW, "client_list", None, None),  # the list page's summary
+        (AuditAction.VIEW, "client_list", None, record.id),  # and each client it listed
     ]
     # No event carries patient data.
     for event in events():

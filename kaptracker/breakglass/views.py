@@ -16,7 +16,7 @@ from wtforms.validators import DataRequired, Length
 
 from .. import settings
 from ..access import requires
-from ..auditing import BREAK_GLASS_FLAG, record
+from ..auditing import BREAK_GLASS_FLAG, record, listed
 from ..extensions import db
 from ..forms import Form, max_length, no_control_characters, stripped
 from ..models import AuditAction, BreakGlassGrant, Client, utcnow
@@ -76,5 +76,7 @@ def request_access():
                   "Every page you open is flagged in the audit trail and shown to supervisors.", "error")
             return redirect(url_for("clients.show", client_id=client.id))
     status = 422 if form.is_submitted() else 200
+    grants = _active_grants()
+    listed(g.client_id for g in grants)  # the page names the clients opened
     return render_template("breakglass/request.html", form=form, minutes=minutes,
-                           grants=_active_grants()), status
+                           grants=grants), status

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..access import get_course_for, requires
-from ..auditing import record
+from ..auditing import record, shown
 from ..courses import service
 from ..courses.details import DETAILS
 from ..extensions import db
@@ -71,8 +71,7 @@ def _load(course_id: int) -> Course:
 @requires(Permission.VIEW_COURSES)
 def course_summary(course_id: int):
     course = _load(course_id)
-    record(AuditAction.VIEW, "course_summary", course.id, client_id=course.client_id)
-    db.session.commit()
+    shown("course_summary", course.id, client_id=course.client_id)
     return render_template("reports/course_summary.html", **summary_context(course))
 
 

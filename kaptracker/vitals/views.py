@@ -10,7 +10,7 @@ from sqlalchemy import select, union
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..access import client_scope_clause, get_session_for, requires
-from ..auditing import record, set_once
+from ..auditing import record, shown, set_once, listed
 from ..extensions import db
 from ..models import (
     AuditAction,
@@ -89,8 +89,7 @@ def _page(session, *, form=None, override_form=None, status=200):
 @requires(Permission.VIEW_COURSES)
 def session_vitals(session_id: int):
     session = _load(session_id)
-    record(AuditAction.VIEW, "vitals", session.id, client_id=session.course.client_id)
-    db.session.commit()
+    shown("vitals", session.id, client_id=session.course.client_id)
     return _page(session)
 
 
@@ -270,6 +269,7 @@ def today():
                      "overdue": overdue, "alerts": [a for a in alerts if a.session_id == s.id]})
     record(AuditAction.VIEW, "today", detail=f"{len(rows)} medicine sessions")
     db.session.commit()
+    listed(s.course.client_id for s in sessions)
     return render_template("vitals/today.html", rows=rows, more=more)
 
 
