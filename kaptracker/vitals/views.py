@@ -47,6 +47,7 @@ def _load(session_id: int) -> ClinicalSession:
 
 
 def _page(session, *, form=None, override_form=None, status=200):
+    shown("vitals", session.id, client_id=session.course.client_id)  # however the page is reached
     vitals = service.readings_of(session)
     readings = service.as_rule_readings(vitals)
     overrides = service.overrides_of(session)
@@ -89,7 +90,6 @@ def _page(session, *, form=None, override_form=None, status=200):
 @requires(Permission.VIEW_COURSES)
 def session_vitals(session_id: int):
     session = _load(session_id)
-    shown("vitals", session.id, client_id=session.course.client_id)
     return _page(session)
 
 
