@@ -86,6 +86,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .dashboard import bp as dashboard_bp
     from .reports import bp as reports_bp
     from .breakglass import bp as breakglass_bp
+    from .disclosures import bp as disclosures_bp
     from .main import bp as main_bp
 
     app.register_blueprint(main_bp)
@@ -99,6 +100,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(breakglass_bp)
+    app.register_blueprint(disclosures_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(audit_bp, url_prefix="/audit")
     # Static files are public (no patient data).

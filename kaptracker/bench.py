@@ -92,9 +92,11 @@ PAGES = [
     Page("outcomes dashboard", "supervisor", "list", "dashboard.outcomes", lambda c: ("GET", "/dashboard/outcomes", None)),
     Page("report: course summary", "therapist", "report", "reports.course_summary",
          lambda c: ("GET", f"/courses/{c['course']}/summary", None)),
-    Page("report: caseload CSV", "therapist", "report", "exports.caseload_csv", lambda c: ("GET", "/exports/caseload.csv", None)),
+    Page("accounting of disclosures", "therapist", "record", "disclosures.client_disclosures",
+         lambda c: ("GET", f"/clients/{c['client']}/disclosures", None)),
+    Page("report: caseload CSV", "therapist", "report", "exports.caseload_csv", lambda c: ("GET", "/exports/caseload.csv?purpose=treatment", None)),
     Page("report: course vitals CSV", "therapist", "report", "exports.course_vitals_csv",
-         lambda c: ("GET", f"/courses/{c['course']}/vitals.csv", None)),
+         lambda c: ("GET", f"/courses/{c['course']}/vitals.csv?purpose=treatment", None)),
 ]
 
 TARGETS = {"record": 3.0, "list": 5.0}

@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 from wtforms import StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from .. import settings
+from .. import disclosures, settings
 from ..access import requires
 from ..auditing import BREAK_GLASS_FLAG, record, listed
 from ..extensions import db
@@ -71,6 +71,9 @@ def request_access():
             db.session.flush()
             record(AuditAction.CREATE, "break_glass", grant.id, client_id=client.id,
                    detail=f"{BREAK_GLASS_FLAG} granted for {minutes} minutes: {form.reason.data}")
+            disclosures.disclose("break_glass", client_id=client.id, purpose=disclosures.EMERGENCY,
+                                 record_type="break_glass", record_id=grant.id, reason=form.reason.data,
+                                 what=f"the whole record opened outside the care team for {minutes} minutes")
             db.session.commit()
             flash(f"Emergency access to this record until {localtime(grant.expires_at, '%H:%M')}. "
                   "Every page you open is flagged in the audit trail and shown to supervisors.", "error")
