@@ -109,12 +109,12 @@ class PurposeForm(Form):
         csrf = False
 
     purpose = SelectField(
-        "Why is this being exported?",
+        "Purpose of the export",
         choices=choices([("", "Choose a purpose"), *PURPOSES.items()]),
         validate_choice=False,
         validators=[AnyOf(list(PURPOSES), message="Choose why the data is leaving the tracker: "
                                                   "it is listed in the client's accounting of disclosures.")],
-        description="Recorded with the export, and shown to the client if they ask who received their data.",
+        description="Why the data leaves the tracker. Recorded with the export, and shown to the client if they ask who received their data.",
     )
 
 
