@@ -58,6 +58,10 @@ class Page:
     request: Callable[[dict], tuple[str, str, dict | None]]  # ctx -> (method, url, form)
 
 
+# An export states its purpose and recipient (kaptracker.disclosures).
+EXPORT_FORM = {"purpose": "operations", "recipient": "Benchmark"}
+
+
 def _vitals_form(ctx):
     return {"systolic": "124", "diastolic": "78", "heart_rate": "72", "spo2": "98",
             "timepoint": "during", "taken_at": ctx["local_now"], "note": ""}
@@ -94,9 +98,9 @@ PAGES = [
          lambda c: ("GET", f"/courses/{c['course']}/summary", None)),
     Page("accounting of disclosures", "therapist", "record", "disclosures.client_disclosures",
          lambda c: ("GET", f"/clients/{c['client']}/disclosures", None)),
-    Page("report: caseload CSV", "therapist", "report", "exports.caseload_csv", lambda c: ("GET", "/exports/caseload.csv?purpose=treatment", None)),
+    Page("report: caseload CSV", "therapist", "report", "exports.caseload_csv", lambda c: ("POST", "/exports/caseload.csv", EXPORT_FORM)),
     Page("report: course vitals CSV", "therapist", "report", "exports.course_vitals_csv",
-         lambda c: ("GET", f"/courses/{c['course']}/vitals.csv?purpose=treatment", None)),
+         lambda c: ("POST", f"/courses/{c['course']}/vitals.csv", EXPORT_FORM)),
 ]
 
 TARGETS = {"record": 3.0, "list": 5.0}

@@ -39,9 +39,11 @@ def _disclosures(client_id=None):
     return db.session.scalars(stmt).all()
 
 
-def _add(client, user, at, *, kind="fhir_bundle", purpose="treatment", what="FHIR R4 bundle", reason=None):
+def _add(client, user, at, *, kind="fhir_bundle", purpose="treatment", what="FHIR R4 bundle", reason=None,
+         recipient=None):
     db.session.add(Disclosure(at=at, client_id=client.id, user_id=user.id, kind=kind, purpose=purpose,
-                              record_type="client", record_id=client.id, what=what, reason=reason))
+                              record_type="client", record_id=client.id, what=what, reason=reason,
+                              recipient=recipient))
     db.session.commit()
 
 
@@ -57,36 +59,54 @@ def _export_urls(people):
 # --- every export states its purpose ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["fhir_bundle", "vitals_csv", "summary_pdf", "caseload_csv"])
-def test_an_export_asks_why_before_anything_leaves(kind, people, client, login):
+KINDS = ["fhir_bundle", "vitals_csv", "summary_pdf", "caseload_csv"]
+RECIPIENT = "Dr Imani Osei, Riverside Psychiatry"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_export_asks_why_and_to_whom_before_anything_leaves(kind, people, client, login):
     login(people["therapist"])
     url = _export_urls(people)[kind]
     asked = client.get(url)
     assert asked.status_code == 200 and "Content-Disposition" not in asked.headers
     doc = parse(asked)
-    select_ = doc.by_id("purpose")
-    assert select_ is not None and select_.tag == "select"
-    assert [f.attrs.get("method") for f in doc.find_all("form") if f.by_id("purpose")] == ["get"]
-    refused = client.get(url + "?purpose=curiosity")
-    assert refused.status_code == 422 and "Content-Disposition" not in refused.headers
-    error = parse(refused).by_id("purpose-error")
-    assert error is not None and "Choose why" in error.text
-    assert parse(refused).by_id("purpose").attrs.get("aria-describedby", "").endswith("purpose-error")
+    assert doc.by_id("purpose").tag == "select" and doc.by_id("recipient").tag == "input"
+    assert [f.attrs.get("method") for f in doc.find_all("form") if f.by_id("purpose")] == ["post"]
+    for data, field, message in (
+        ({"purpose": "curiosity", "recipient": RECIPIENT}, "purpose", "Choose why"),
+        ({"purpose": "treatment", "recipient": "  "}, "recipient", "Write who receives"),
+        ({"purpose": "legal", "recipient": "x" * 201}, "recipient", "200"),
+    ):
+        refused = client.post(url, data=data)
+        assert refused.status_code == 422 and "Content-Disposition" not in refused.headers
+        page = parse(refused)
+        assert message in page.by_id(f"{field}-error").text
+        assert f"{field}-error" in page.by_id(field).attrs.get("aria-describedby", "")
     assert _disclosures() == []
     assert not db.session.scalars(select(AuditEvent).where(AuditEvent.action == AuditAction.EXPORT)).all()
 
 
-@pytest.mark.parametrize("kind", ["fhir_bundle", "vitals_csv", "summary_pdf", "caseload_csv"])
-def test_an_export_is_a_disclosure_with_who_what_and_why(kind, people, client, login):
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_export_is_a_disclosure_with_who_what_to_whom_and_why(kind, people, client, login):
     login(people["therapist"])
-    response = client.get(_export_urls(people)[kind] + "?purpose=client_request")
+    response = client.post(_export_urls(people)[kind], data={"purpose": "treatment", "recipient": RECIPIENT})
     assert response.status_code == 200 and response.headers["Content-Disposition"].startswith("attachment")
     [disclosure] = _disclosures(people["client"].id)
-    assert (disclosure.kind, disclosure.purpose, disclosure.user_id) == (kind, "client_request", people["therapist"].id)
+    assert (disclosure.kind, disclosure.purpose, disclosure.recipient, disclosure.user_id) == (
+        kind, "treatment", RECIPIENT, people["therapist"].id)
     assert disclosure.what and people["client"].family_name not in disclosure.what  # no patient data
-    [event] = db.session.scalars(select(AuditEvent).where(
+    events = db.session.scalars(select(AuditEvent).where(
         AuditEvent.action == AuditAction.EXPORT, AuditEvent.client_id == people["client"].id)).all()
-    assert event.detail.endswith("purpose client_request")
+    assert len(events) == 1 and events[0].detail.endswith("purpose treatment")
+    assert RECIPIENT not in events[0].detail
+
+
+def test_the_clients_own_copy_needs_no_recipient(people, client, login):
+    login(people["therapist"])
+    response = client.post(f"/clients/{people['client'].id}/fhir", data={"purpose": "client_request"})
+    assert response.status_code == 200
+    [disclosure] = _disclosures(people["client"].id)
+    assert (disclosure.purpose, disclosure.recipient) == ("client_request", None)
 
 
 def test_a_break_glass_opening_is_a_disclosure_with_its_reason(people, client, login, make_user):
@@ -139,7 +159,8 @@ def test_disclosures_are_append_only(people, clock):
 def test_the_page_lists_six_years_newest_first_and_only_this_client(people, client, login, clock):
     clock.travel("2027-05-10T12:00Z")
     now = clock.now()
-    _add(people["client"], people["therapist"], now - dt.timedelta(days=3), what="newest one")
+    _add(people["client"], people["therapist"], now - dt.timedelta(days=3), what="newest one",
+         recipient="Riverside Psychiatry")
     _add(people["client"], people["supervisor"], now - dt.timedelta(days=400), kind="summary_pdf",
          purpose="legal", what="older one")
     _add(people["client"], people["therapist"], dt.datetime(2021, 5, 10, 12, tzinfo=dt.UTC), what="six years ago today")
@@ -153,6 +174,7 @@ def test_the_page_lists_six_years_newest_first_and_only_this_client(people, clie
     texts = [r.text for r in rows]
     assert len(rows) == 3
     assert "newest one" in texts[0] and "older one" in texts[1] and "six years ago today" in texts[2]
+    assert "Riverside Psychiatry" in texts[0]
     assert "Sue Supervisor" in texts[1] and "Required by law" in texts[1] and "Course summary (PDF)" in texts[1]
     assert "10 May 2021" in doc.text  # the period's start is said
 
@@ -189,15 +211,18 @@ def test_the_csv_has_every_disclosure_of_the_period_safe_for_a_spreadsheet(peopl
     reason = "=HYPERLINK(\"http://evil\") emergency at the front desk, therapist away"
     _add(people["client"], people["therapist"], clock.now(), kind="break_glass", purpose="emergency",
          what="opened", reason=reason)
-    _add(people["client"], people["therapist"], clock.now() - dt.timedelta(days=10), purpose="payment")
+    _add(people["client"], people["therapist"], clock.now() - dt.timedelta(days=10), purpose="payment",
+         recipient="Acme Health Insurance")
     login(people["therapist"])
     response = client.get(f"/clients/{people['client'].id}/disclosures.csv")
     assert response.status_code == 200
     assert response.headers["Content-Disposition"] == 'attachment; filename="disclosures-KAP-7001-2027-05-10.csv"'
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert rows[0][0] == "When (clinic time)" and len(rows) == 3
-    assert rows[1][1:3] == ["Tess Therapist", "Therapist"] and rows[1][6] == "'" + reason
-    assert rows[1][5] == "Emergency care outside the care team" and rows[2][5] == "Payment or insurance"
+    assert rows[0][5:7] == ["Recipient", "Purpose"]
+    assert rows[1][1:3] == ["Tess Therapist", "Therapist"] and rows[1][7] == "'" + reason
+    assert rows[1][6] == "Emergency care outside the care team" and rows[2][6] == "Payment or insurance"
+    assert rows[2][5] == "Acme Health Insurance"
     db.session.rollback()
     [event] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == AuditAction.EXPORT)).all()
     assert event.client_id == people["client"].id and event.detail == "accounting of disclosures CSV: 2 rows"

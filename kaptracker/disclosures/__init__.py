@@ -15,15 +15,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from dataclasses import dataclass
+
 from flask import Blueprint, render_template, request
 from flask_login import current_user
 from sqlalchemy import insert
-from wtforms import SelectField
-from wtforms.validators import AnyOf
+from wtforms import SelectField, StringField
+from wtforms.validators import AnyOf, ValidationError
 
 from .. import clock
 from ..extensions import db
-from ..forms import Form, choices
+from ..forms import Form, choices, max_length, no_control_characters, stripped
 from ..models import Disclosure, utcnow
 
 bp = Blueprint("disclosures", __name__)
@@ -65,24 +67,26 @@ def _checked(kind: str, purpose: str) -> None:
 
 
 def disclose(kind: str, *, client_id: int, purpose: str, record_type: str, record_id: int | None,
-             what: str, reason: str | None = None, user=None) -> Disclosure:
+             what: str, recipient: str | None = None, reason: str | None = None, user=None) -> Disclosure:
     """Add a disclosure to the session: it is committed with the export's audit event."""
     _checked(kind, purpose)
     disclosure = Disclosure(
         at=utcnow(), client_id=client_id, user_id=(user or current_user).id, kind=kind, purpose=purpose,
-        record_type=record_type, record_id=record_id, what=what[:2000], reason=reason and reason[:2000],
+        record_type=record_type, record_id=record_id, what=what[:2000], recipient=recipient,
+        reason=reason and reason[:2000],
     )
     db.session.add(disclosure)
     return disclosure
 
 
 def disclose_many(kind: str, client_ids: Iterable[int], *, purpose: str, record_type: str, what: str,
-                  user=None) -> None:
+                  recipient: str | None = None, user=None) -> None:
     """One disclosure per client (a caseload list): a single multi-row INSERT whatever their number."""
     _checked(kind, purpose)
     now, user_id = utcnow(), (user or current_user).id
     rows = [{"at": now, "client_id": cid, "user_id": user_id, "kind": kind, "purpose": purpose,
-             "record_type": record_type, "record_id": cid, "what": what, "reason": None}
+             "record_type": record_type, "record_id": cid, "what": what, "recipient": recipient,
+             "reason": None}
             for cid in client_ids]
     if rows:
         db.session.execute(insert(Disclosure), rows)
@@ -101,12 +105,15 @@ def accounting_since() -> dt.datetime:
     return clock.day_start(accounting_start(clock.today()))
 
 
-class PurposeForm(Form):
-    """Why an export is made: a GET form (its only field is a code from a fixed list, nothing a
-    URL should not carry), so the download itself stays a plain link."""
+def _recipient_needed(form, field):
+    if form.purpose.data in PURPOSES and form.purpose.data != "client_request" and not field.data:
+        raise ValidationError("Write who receives the data (a person or an organisation): the client "
+                              "may ask, and the accounting must say.")
 
-    class Meta:
-        csrf = False
+
+class PurposeForm(Form):
+    """Why an export is made and who receives it, asked before anything leaves. Posted (with its
+    CSRF token): the recipient is free text, which a URL must not carry."""
 
     purpose = SelectField(
         "Purpose of the export",
@@ -114,20 +121,36 @@ class PurposeForm(Form):
         validate_choice=False,
         validators=[AnyOf(list(PURPOSES), message="Choose why the data is leaving the tracker: "
                                                   "it is listed in the client's accounting of disclosures.")],
-        description="Why the data leaves the tracker. Recorded with the export, and shown to the client if they ask who received their data.",
+        description="Why the data leaves the tracker. Recorded with the export, and shown to the client "
+                    "if they ask who received their data.",
+    )
+    recipient = StringField(
+        "Who receives it", filters=[stripped],
+        validators=[_recipient_needed, max_length(200), no_control_characters],
+        description="A person or an organisation, for example: Dr Imani Osei, Riverside Psychiatry. "
+                    "Not needed when the client asked for their own copy.",
     )
 
 
+@dataclass(frozen=True)
+class Purpose:
+    code: str
+    recipient: str | None
+
+    @property
+    def label(self) -> str:
+        return PURPOSE_LABELS[self.code]
+
+
 def purpose_or_page(*, title: str, what: str, back_url: str, **context):
-    """(purpose, None) when the request carries a valid purpose; otherwise (None, the page that
-    asks for one: 200 the first time, 422 with the message beside the field)."""
-    form = PurposeForm(request.args)
-    asked = "purpose" in request.args
-    if asked and form.validate():
-        return form.purpose.data, None
+    """(the purpose, None) when the request posts a valid purpose and recipient; otherwise
+    (None, the page that asks for them: 200 on GET, 422 with the messages beside the fields)."""
+    form = PurposeForm()
+    if request.method == "POST" and form.validate_on_submit():
+        return Purpose(form.purpose.data, form.recipient.data), None
     page = render_template("disclosures/purpose.html", form=form, title=title, what=what,
                            back_url=back_url, **context)
-    return None, (page, 422 if asked else 200)
+    return None, (page, 422 if request.method == "POST" else 200)
 
 
 from . import views  # noqa: E402,F401

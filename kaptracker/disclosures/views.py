@@ -41,7 +41,7 @@ def client_disclosures(client_id: int):
                            purposes=PURPOSE_LABELS, since=accounting_start(clock.today()))
 
 
-CSV_HEADER = ("When (clinic time)", "Who", "Role", "What", "Kind", "Purpose", "Reason given")
+CSV_HEADER = ("When (clinic time)", "Who", "Role", "What", "Kind", "Recipient", "Purpose", "Reason given")
 
 
 @bp.route("/clients/<int:client_id>/disclosures.csv")
@@ -52,7 +52,7 @@ def client_disclosures_csv(client_id: int):
     stmt, _ = _query(client.id)
     rows = [
         (localtime(d.at, "%Y-%m-%d %H:%M"), d.user.name, d.user.role.label, d.what,
-         KINDS.get(d.kind, d.kind), PURPOSE_LABELS.get(d.purpose, d.purpose), d.reason)
+         KINDS.get(d.kind, d.kind), d.recipient, PURPOSE_LABELS.get(d.purpose, d.purpose), d.reason)
         for d in db.session.scalars(stmt)
     ]
     from ..exports.views import attachment

@@ -42,7 +42,7 @@ def attachment(body: str, filename: str, mimetype: str) -> Response:
     return response
 
 
-@bp.route("/clients/<int:client_id>/fhir")
+@bp.route("/clients/<int:client_id>/fhir", methods=["GET", "POST"])
 @requires(Permission.EXPORT_RECORDS)
 def client_fhir(client_id: int):
     """The client's whole record as a FHIR R4 Bundle (JSON), for moving it to another system."""
@@ -63,8 +63,9 @@ def client_fhir(client_id: int):
     )
     counts = fhir.resource_counts(bundle)
     what = "FHIR R4 bundle: " + ", ".join(f"{n} {kind}" for kind, n in counts.items())
-    record(AuditAction.EXPORT, "client", client.id, client_id=client.id, detail=f"{what}; purpose {purpose}")
-    disclosures.disclose("fhir_bundle", client_id=client.id, purpose=purpose, record_type="client",
+    record(AuditAction.EXPORT, "client", client.id, client_id=client.id, detail=f"{what}; purpose {purpose.code}")
+    disclosures.disclose("fhir_bundle", client_id=client.id, purpose=purpose.code,
+                         recipient=purpose.recipient, record_type="client",
                          record_id=client.id, what=what)
     db.session.commit()
     return attachment(
@@ -81,7 +82,7 @@ CASELOAD_HEADER = (
 )
 
 
-@bp.route("/exports/caseload.csv")
+@bp.route("/exports/caseload.csv", methods=["GET", "POST"])
 @requires(Permission.EXPORT_RECORDS)
 def caseload_csv():
     """One row per client in the user's scope: three queries whatever the caseload's size."""
@@ -132,15 +133,16 @@ def caseload_csv():
 
     # The summary, and one event per client so each client's own trail shows the export: one
     # multi-row INSERT whatever the caseload (the ORM would send one INSERT per event).
-    summary = record(AuditAction.EXPORT, "caseload", detail=f"caseload CSV: {len(rows)} clients; purpose {purpose}")
+    summary = record(AuditAction.EXPORT, "caseload", detail=f"caseload CSV: {len(rows)} clients; purpose {purpose.code}")
     if clients:
         db.session.execute(insert(AuditEvent), [
             {"at": utcnow(), "user_id": current_user.id, "action": AuditAction.EXPORT,
              "record_type": "client", "record_id": client.id, "client_id": client.id,
-             "ip": summary.ip, "route": summary.route, "detail": f"row of a caseload CSV; purpose {purpose}"}
+             "ip": summary.ip, "route": summary.route, "detail": f"row of a caseload CSV; purpose {purpose.code}"}
             for client in clients
         ])
-    disclosures.disclose_many("caseload_csv", (c.id for c in clients), purpose=purpose, record_type="client",
+    disclosures.disclose_many("caseload_csv", (c.id for c in clients), purpose=purpose.code,
+                              recipient=purpose.recipient, record_type="client",
                               what=f"one row of a caseload CSV of {len(rows)} clients")
     db.session.commit()
     today = clock.today()
@@ -154,7 +156,7 @@ VITALS_HEADER = (
 )
 
 
-@bp.route("/courses/<int:course_id>/vitals.csv")
+@bp.route("/courses/<int:course_id>/vitals.csv", methods=["GET", "POST"])
 @requires(Permission.EXPORT_VITALS)
 def course_vitals_csv(course_id: int):
     """Every reading of every session of the course, readings marked in error included (and
@@ -192,8 +194,9 @@ def course_vitals_csv(course_id: int):
     ]
     sessions = len({v.session_id for v, *_ in readings})
     what = f"vitals CSV of course {course.id}: {len(rows)} readings of {sessions} sessions"
-    record(AuditAction.EXPORT, "course", course.id, client_id=course.client_id, detail=f"{what}; purpose {purpose}")
-    disclosures.disclose("vitals_csv", client_id=course.client_id, purpose=purpose, record_type="course",
+    record(AuditAction.EXPORT, "course", course.id, client_id=course.client_id, detail=f"{what}; purpose {purpose.code}")
+    disclosures.disclose("vitals_csv", client_id=course.client_id, purpose=purpose.code,
+                         recipient=purpose.recipient, record_type="course",
                          record_id=course.id, what=what)
     db.session.commit()
     return attachment(csv_text(VITALS_HEADER, rows), f"course-{course.id}-vitals.csv", "text/csv")

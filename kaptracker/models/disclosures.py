@@ -34,6 +34,8 @@ class Disclosure(db.Model):
     record_type: Mapped[str] = mapped_column(String(40))
     record_id: Mapped[int | None]
     what: Mapped[str] = mapped_column(Text)
+    # Who received it (a person or an organisation); None for the client's own copy and break-glass.
+    recipient: Mapped[str | None] = mapped_column(String(200))
     # Free text the discloser wrote (the break-glass reason); None for a purpose chosen from the list.
     reason: Mapped[str | None] = mapped_column(Text)
 

@@ -113,7 +113,7 @@ def render_pdf(html: str) -> bytes:
     return weasyprint.HTML(string=html, url_fetcher=static_only_fetcher(current_app.static_folder)).write_pdf()
 
 
-@bp.route("/courses/<int:course_id>/summary.pdf")
+@bp.route("/courses/<int:course_id>/summary.pdf", methods=["GET", "POST"])
 @requires(Permission.VIEW_COURSES)
 def course_summary_pdf(course_id: int):
     course = _load(course_id)
@@ -135,8 +135,9 @@ def course_summary_pdf(course_id: int):
                     "Print on the summary page and choose 'Save as PDF'; the printed page is the same.",
         ), 503
     record(AuditAction.EXPORT, "course_summary", course.id, client_id=course.client_id,
-           detail=f"PDF; purpose {purpose}")
-    disclosures.disclose("summary_pdf", client_id=course.client_id, purpose=purpose, record_type="course",
+           detail=f"PDF; purpose {purpose.code}")
+    disclosures.disclose("summary_pdf", client_id=course.client_id, purpose=purpose.code,
+                         recipient=purpose.recipient, record_type="course",
                          record_id=course.id, what=f"summary of course {course.id} (PDF)")
     db.session.commit()
     return Response(pdf, mimetype="application/pdf", headers={

@@ -19,11 +19,14 @@ def test_an_export_asks_its_purpose_and_is_listed_in_the_disclosures(page, live_
     page.get_by_role("link", name="Export record (FHIR)").click()
     page.wait_for_url(f"**/clients/{client_id}/fhir")
     assert page.locator("h1").inner_text().strip() == "Export the whole record (FHIR R4)"
-    watch.allow(r"console error on .*/fhir\?purpose=: .*status of 422")
+    watch.allow(r"console error on .*/fhir: .*status of 422")
+    page.get_by_label("Purpose of the export").select_option("treatment")
     page.get_by_role("button", name="Download").click()
-    page.wait_for_url("**/fhir?purpose=")
-    assert "Choose why" in page.locator("#purpose-error").inner_text()
-    shot(page, "1-purpose-missing")
+    page.wait_for_load_state()
+    # Treatment elsewhere needs its recipient; the choice made stays.
+    assert "Write who receives" in page.locator("#recipient-error").inner_text()
+    assert page.get_by_label("Purpose of the export").input_value() == "treatment"
+    shot(page, "1-recipient-missing")
 
     page.get_by_label("Purpose of the export").select_option("client_request")
     with page.expect_download() as download:
@@ -32,6 +35,7 @@ def test_an_export_asks_its_purpose_and_is_listed_in_the_disclosures(page, live_
 
     page.goto(f"/courses/{course_id}/vitals.csv")
     page.get_by_label("Purpose of the export").select_option("treatment")
+    page.get_by_label("Who receives it").fill("Dr Imani Osei, Riverside Psychiatry")
     with page.expect_download():
         page.get_by_role("button", name="Download").click()
 
@@ -43,8 +47,10 @@ def test_an_export_asks_its_purpose_and_is_listed_in_the_disclosures(page, live_
     assert rows.count() >= 2
     assert "Vitals of a course (CSV)" in rows.nth(0).inner_text()
     assert "Treatment: sent to another provider" in rows.nth(0).inner_text()
+    assert "Dr Imani Osei, Riverside Psychiatry" in rows.nth(0).inner_text()
     assert "Whole record (FHIR R4 bundle)" in rows.nth(1).inner_text()
     assert "The client asked for a copy" in rows.nth(1).inner_text()
+    assert "the client" in rows.nth(1).inner_text()
 
     for width, height in ((390, 844), (1366, 900)):
         page.set_viewport_size({"width": width, "height": height})

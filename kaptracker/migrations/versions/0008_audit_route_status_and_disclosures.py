@@ -44,6 +44,7 @@ def upgrade():
     sa.Column('record_type', sa.String(length=40), nullable=False),
     sa.Column('record_id', sa.Integer(), nullable=True),
     sa.Column('what', sa.Text(), nullable=False),
+    sa.Column('recipient', sa.String(length=200), nullable=True),
     sa.Column('reason', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['client_id'], ['client.id'], name=op.f('fk_disclosure_client_id_client')),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_disclosure_user_id_user')),
