@@ -70,6 +70,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.before_request(access.forget_cached_user)
     app.before_request(access.enforce_declared_access)
     templating.init_app(app)
+    from . import auditing
+
+    auditing.init_app(app)  # every response that shows a client's data writes its VIEW event
 
     from .admin import bp as admin_bp
     from .audit import bp as audit_bp
@@ -83,6 +86,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .dashboard import bp as dashboard_bp
     from .reports import bp as reports_bp
     from .breakglass import bp as breakglass_bp
+    from .disclosures import bp as disclosures_bp
     from .main import bp as main_bp
 
     app.register_blueprint(main_bp)
@@ -96,6 +100,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(breakglass_bp)
+    app.register_blueprint(disclosures_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(audit_bp, url_prefix="/audit")
     # Static files are public (no patient data).

@@ -14,7 +14,7 @@ from flask import abort, current_app, g, request
 from flask_login import current_user
 from sqlalchemy import ColumnElement, false, select, true
 
-from .auditing import record
+from .auditing import record, shown
 from .extensions import db, login_manager
 from .models import (
     IN_TREATMENT_STATUSES,
@@ -172,6 +172,7 @@ def get_client_for(user, client_id: int, *, options=()) -> Client:
     client = db.session.scalars(stmt).first()
     if client is None:
         deny(404, "client", client_id, detail="outside the user's scope or no such record")
+    shown("client", client.id, client_id=client.id, default=True)  # audited after the response
     return client
 
 
@@ -186,19 +187,22 @@ def get_course_for(user, course_id: int, *, options=()) -> Course:
     course = db.session.scalars(stmt).first()
     if course is None:
         deny(404, "course", course_id, detail="outside the user's scope or no such record")
+    shown("course", course.id, client_id=course.client_id, default=True)
     return course
 
 
 def get_session_for(user, session_id: int, *, options=()) -> ClinicalSession:
     """The session ``session_id`` if its client is in ``user``'s scope; otherwise an audited 404."""
     stmt = (
-        select(ClinicalSession)
+        select(ClinicalSession, Course.client_id)  # the client too, for the audit: no extra query
         .join(Course, ClinicalSession.course_id == Course.id)
         .join(Client, Course.client_id == Client.id)
         .where(ClinicalSession.id == session_id, client_scope_clause(user))
         .options(*options)
     )
-    session = db.session.scalars(stmt).first()
-    if session is None:
+    row = db.session.execute(stmt).unique().first()
+    if row is None:
         deny(404, "session", session_id, detail="outside the user's scope or no such record")
+    session, client_id = row
+    shown(session.kind.value, session.id, client_id=client_id, default=True)
     return session

@@ -52,6 +52,8 @@ ROUTES = {
     "exports.course_vitals_csv": ("GET", "/courses/{course}/vitals.csv", {T, M, S}),
     "reports.course_summary": ("GET", "/courses/{course}/summary", {T, M, S}),
     "reports.course_summary_pdf": ("GET", "/courses/{course}/summary.pdf", {T, M, S}),
+    "disclosures.client_disclosures": ("GET", "/clients/{own}/disclosures", {T, S}),
+    "disclosures.client_disclosures_csv": ("GET", "/clients/{own}/disclosures.csv", {T, S}),
     "breakglass.request_access": ("GET", "/emergency-access", {T, M}),
     "dashboard.index": ("GET", "/dashboard/", {T, S}),
     "dashboard.outcomes": ("GET", "/dashboard/outcomes", {S}),

@@ -419,3 +419,15 @@ def test_orm_changes_to_an_event_are_refused_too(app):
     db.session.rollback()
     db.session.expire_all()
     assert db.session.get(AuditEvent, event.id).detail == "evt-orm"
+
+
+def test_a_view_says_whether_it_was_shown_or_refused_and_by_which_route(client, login, supervisor):
+    db.session.add(AuditEvent(detail="evt-refused", action=AuditAction.VIEW, record_type="vitals",
+                              route="vitals.record_vitals", status=422, at=clock.now()))
+    db.session.add(AuditEvent(detail="evt-shown", action=AuditAction.VIEW, record_type="client",
+                              route="clients.show", status=200, at=clock.now()))
+    db.session.commit()
+    login(supervisor)
+    found = {r["detail"].split()[0]: r["detail"] for r in rows(client.get("/audit/")) if r["detail"].startswith("evt-")}
+    assert found["evt-refused"] == "evt-refused refused (422) · vitals.record_vitals"
+    assert found["evt-shown"] == "evt-shown shown · clients.show"

@@ -638,7 +638,9 @@ def test_search_pages_by_post_and_the_term_never_reaches_a_url(client, login, ma
     # The search itself is audited, but never with the term.
     lists = events(record_type="client_list")
     assert lists and all("quinella" not in (e.detail or "").lower() for e in lists)
-    assert "name search" in lists[-1].detail
+    summaries = [e for e in lists if e.client_id is None]  # each listed client has its own event too
+    assert "name search" in summaries[-1].detail
+    assert {e.client_id for e in lists if e.client_id} == {c.id for c in made}
 
 
 @pytest.mark.parametrize("page", ["99999999999999999999", "-1", "abc"])
@@ -978,7 +980,8 @@ def test_every_client_view_and_change_is_audited(client, login, make_user, super
         (AuditAction.VIEW, "client", record.id, record.id),
         (AuditAction.UPDATE, "client", record.id, record.id),
         (AuditAction.UPDATE, "client", record.id, record.id),
-        (AuditAction.VIEW, "client_list", None, None),
+        (AuditAction.VIEW, "client_list", None, None),  # the list page's summary
+        (AuditAction.VIEW, "client_list", None, record.id),  # and each client it listed
     ]
     # No event carries patient data.
     for event in events():

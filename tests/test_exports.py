@@ -29,6 +29,9 @@ from kaptracker.rules.dosing import Route
 from kaptracker.rules.phases import EndReason
 from kaptracker.rules.vitals import Level, Timepoint
 
+# An export states its purpose and recipient first (the accounting of disclosures).
+EXPORT = {"purpose": "treatment", "recipient": "Dr Imani Osei, Riverside Psychiatry"}
+
 ZONE = "Pacific/Auckland"  # far from UTC, so a time left in UTC shows
 
 
@@ -104,7 +107,7 @@ def clinic(app, make_user, make_client):
 
 def test_a_therapists_caseload_has_their_clients_only(clinic, client, login):
     login(clinic["therapist"])
-    rows = read_csv(client.get("/exports/caseload.csv"))
+    rows = read_csv(client.post("/exports/caseload.csv", data=EXPORT))
     assert {r["Record number"] for r in rows} == {clinic["mine"].record_number, clinic["quiet"].record_number}
     row = next(r for r in rows if r["Record number"] == clinic["mine"].record_number)
     course = db.session.get(Course, clinic["course"].id)
@@ -130,26 +133,26 @@ def test_the_latest_course_stands_in_when_none_is_open(clinic, client, login):
     course.end_reason, course.ended_on = EndReason.COMPLETED, clock.today()
     db.session.commit()
     login(clinic["therapist"])
-    rows = read_csv(client.get("/exports/caseload.csv"))
+    rows = read_csv(client.post("/exports/caseload.csv", data=EXPORT))
     row = next(r for r in rows if r["Record number"] == clinic["mine"].record_number)
     assert (row["Course phase"], row["Planned route"]) == ("Completed", "Lozenge / troche (sublingual)")
 
 
 def test_a_supervisor_exports_every_client(clinic, client, login, make_user):
     login(make_user("supervisor"))
-    rows = read_csv(client.get("/exports/caseload.csv"))
+    rows = read_csv(client.post("/exports/caseload.csv", data=EXPORT))
     assert len(rows) == 3
 
 
 @pytest.mark.parametrize("role", ["medical", "admin"])
 def test_medical_staff_and_admins_do_not_export_the_caseload(role, clinic, client, login, make_user):
     login(make_user(role))
-    assert client.get("/exports/caseload.csv").status_code == 403
+    assert client.post("/exports/caseload.csv", data=EXPORT).status_code == 403
 
 
 def test_a_formula_in_a_name_is_written_as_text(clinic, client, login):
     login(clinic["therapist"])
-    rows = read_csv(client.get("/exports/caseload.csv"))
+    rows = read_csv(client.post("/exports/caseload.csv", data=EXPORT))
     row = next(r for r in rows if r["Record number"] == clinic["mine"].record_number)
     assert row["Client"] == "Eve =HYPERLINK(\"http://x\")"  # full name starts with the given name
     # A name that starts the cell: guarded.
@@ -177,7 +180,7 @@ def test_file_names_carry_no_names():
 
 def test_the_caseload_download_is_audited_per_client_without_names(clinic, client, login):
     login(clinic["therapist"])
-    response = client.get("/exports/caseload.csv")
+    response = client.post("/exports/caseload.csv", data=EXPORT)
     disposition = response.headers["Content-Disposition"]
     assert disposition.startswith('attachment; filename="caseload-') and disposition.endswith('.csv"')
     assert "no-store" in response.headers["Cache-Control"]
@@ -185,7 +188,7 @@ def test_the_caseload_download_is_audited_per_client_without_names(clinic, clien
                                 .order_by(AuditEvent.id)).all()
     assert [(e.record_type, e.client_id) for e in events] == [
         ("caseload", None), ("client", clinic["mine"].id), ("client", clinic["quiet"].id)]
-    assert events[0].detail == "caseload CSV: 2 clients"
+    assert events[0].detail == "caseload CSV: 2 clients; purpose treatment"
     for e in events:
         assert e.user_id == clinic["therapist"].id
         assert "Eve" not in e.detail and "HYPERLINK" not in e.detail
@@ -207,7 +210,7 @@ def test_the_caseload_query_count_does_not_grow(make_user, make_client, client, 
         for who in (therapist, supervisor):
             login(who)
             with count_queries() as counted:
-                rows = read_csv(client.get("/exports/caseload.csv"))
+                rows = read_csv(client.post("/exports/caseload.csv", data=EXPORT))
             counts.append(counted.n)
             client.post("/logout")
         assert rows
@@ -221,7 +224,7 @@ def test_the_caseload_query_count_does_not_grow(make_user, make_client, client, 
 
 def test_a_courses_vitals_in_order_in_clinic_time_with_errors_flagged(clinic, client, login):
     login(clinic["therapist"])
-    response = client.get(f"/courses/{clinic['course'].id}/vitals.csv")
+    response = client.post(f"/courses/{clinic['course'].id}/vitals.csv", data=EXPORT)
     rows = read_csv(response)
     assert response.headers["Content-Disposition"] == f'attachment; filename="course-{clinic["course"].id}-vitals.csv"'
     assert [r["Session kind"] for r in rows] == ["Preparation session"] + ["Medicine session"] * 3
@@ -247,31 +250,31 @@ def test_a_courses_vitals_in_order_in_clinic_time_with_errors_flagged(clinic, cl
 
 def test_medical_staff_export_vitals_of_clients_in_treatment(clinic, client, login, make_user):
     login(make_user("medical"))
-    assert len(read_csv(client.get(f"/courses/{clinic['course'].id}/vitals.csv"))) == 4
+    assert len(read_csv(client.post(f"/courses/{clinic['course'].id}/vitals.csv", data=EXPORT))) == 4
 
 
 def test_vitals_of_another_therapists_course_are_not_found_and_audited(clinic, client, login, make_user):
     login(clinic["other"])
-    assert client.get(f"/courses/{clinic['course'].id}/vitals.csv").status_code == 404
-    assert client.get("/courses/99999999/vitals.csv").status_code == 404
+    assert client.post(f"/courses/{clinic['course'].id}/vitals.csv", data=EXPORT).status_code == 404
+    assert client.post("/courses/99999999/vitals.csv", data=EXPORT).status_code == 404
     denied = db.session.scalars(select(AuditEvent).where(AuditEvent.action == AuditAction.DENIED)).all()
     assert [(e.record_type, e.record_id) for e in denied] == [("course", clinic["course"].id), ("course", 99999999)]
     client.post("/logout")
     login(make_user("admin"))
-    assert client.get(f"/courses/{clinic['course'].id}/vitals.csv").status_code == 403
+    assert client.post(f"/courses/{clinic['course'].id}/vitals.csv", data=EXPORT).status_code == 403
 
 
 def test_the_vitals_export_is_audited(clinic, client, login):
     login(clinic["medical"])
-    client.get(f"/courses/{clinic['course'].id}/vitals.csv")
+    client.post(f"/courses/{clinic['course'].id}/vitals.csv", data=EXPORT)
     [event] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == AuditAction.EXPORT)).all()
     assert (event.record_type, event.record_id, event.client_id) == ("course", clinic["course"].id, clinic["mine"].id)
-    assert event.detail == "vitals CSV: 4 readings of 2 sessions"
+    assert event.detail == f"vitals CSV of course {clinic['course'].id}: 4 readings of 2 sessions; purpose treatment"
 
 
 def test_a_course_without_readings_gives_the_header_only(clinic, client, login):
     login(clinic["therapist"])
-    response = client.get(f"/courses/{clinic['old'].id}/vitals.csv")
+    response = client.post(f"/courses/{clinic['old'].id}/vitals.csv", data=EXPORT)
     assert read_csv(response) == []
     assert response.get_data().decode("utf-8-sig").startswith("Session id,Session date,")
 
@@ -279,7 +282,7 @@ def test_a_course_without_readings_gives_the_header_only(clinic, client, login):
 def test_the_vitals_query_count_does_not_grow(clinic, client, login, count_queries):
     login(clinic["medical"])
     with count_queries() as small:
-        client.get(f"/courses/{clinic['course'].id}/vitals.csv")
+        client.post(f"/courses/{clinic['course'].id}/vitals.csv", data=EXPORT)
     for i in range(10):
         session = _dosing(clinic["course"], clinic["medical"], clinic["at"] + dt.timedelta(days=i + 1))
         for minute in (0, 15, 30):
@@ -287,7 +290,7 @@ def test_the_vitals_query_count_does_not_grow(clinic, client, login, count_queri
                      Timepoint.DURING, 140, 90, 80, 97)
     db.session.commit()
     with count_queries() as large:
-        assert len(read_csv(client.get(f"/courses/{clinic['course'].id}/vitals.csv"))) == 34
+        assert len(read_csv(client.post(f"/courses/{clinic['course'].id}/vitals.csv", data=EXPORT))) == 34
     assert small.n == large.n <= 8, (small.n, large.n)
     print(f"vitals CSV: {large.n} queries")
 

@@ -40,6 +40,9 @@ from kaptracker.rules.scales import Occasion, Scale
 from kaptracker.rules.screening import Decision
 from kaptracker.rules.vitals import Timepoint
 
+# An export states its purpose and recipient first (the accounting of disclosures).
+EXPORT = {"purpose": "treatment", "recipient": "Dr Imani Osei, Riverside Psychiatry"}
+
 DEMO_PASSWORD = "demo passphrase 1"
 
 
@@ -144,7 +147,7 @@ def parse(data: dict) -> fhir_bundle.Bundle:
 
 
 def export(http, client_id):
-    response = http.get(f"/clients/{client_id}/fhir")
+    response = http.post(f"/clients/{client_id}/fhir", data=EXPORT)
     assert response.status_code == 200, response.status_code
     return response, json.loads(response.get_data(as_text=True))
 
@@ -326,9 +329,9 @@ def test_the_export_is_audited_without_names(record, client, login):
 def test_a_client_outside_the_caseload_is_not_found_and_audited(record, client, login, make_user):
     other = make_user("therapist")
     login(other)
-    assert client.get(f"/clients/{record['client'].id}/fhir").status_code == 404
-    assert client.get("/clients/2147483647/fhir").status_code == 404
-    assert client.get("/clients/2147483648/fhir").status_code == 404  # beyond an integer id
+    assert client.post(f"/clients/{record['client'].id}/fhir", data=EXPORT).status_code == 404
+    assert client.post("/clients/2147483647/fhir", data=EXPORT).status_code == 404
+    assert client.post("/clients/2147483648/fhir", data=EXPORT).status_code == 404  # beyond an integer id
     denied = db.session.scalars(select(AuditEvent).where(AuditEvent.action == AuditAction.DENIED)).all()
     assert [e.record_id for e in denied] == [record["client"].id, 2147483647]
     assert not db.session.scalar(select(func.count()).select_from(AuditEvent).where(
@@ -338,7 +341,7 @@ def test_a_client_outside_the_caseload_is_not_found_and_audited(record, client, 
 @pytest.mark.parametrize("role, status", [("supervisor", 200), ("medical", 403), ("admin", 403)])
 def test_who_may_export_a_record(role, status, record, client, login, make_user):
     login(make_user(role))
-    assert client.get(f"/clients/{record['client'].id}/fhir").status_code == status
+    assert client.post(f"/clients/{record['client'].id}/fhir", data=EXPORT).status_code == status
 
 
 def test_an_empty_record_is_a_valid_bundle(make_user, make_client, client, login):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 
 import pytest
 from sqlalchemy import select
@@ -12,6 +11,9 @@ from kaptracker.extensions import db
 from kaptracker.models import AuditAction, AuditEvent, OutcomeScore
 from kaptracker.rules.scales import Occasion, Scale
 from tests.course_support import Clinic, page
+
+# An export states its purpose and recipient first (the accounting of disclosures).
+EXPORT = {"purpose": "treatment", "recipient": "Dr Imani Osei, Riverside Psychiatry"}
 
 
 @pytest.fixture
@@ -53,7 +55,7 @@ def test_the_summary_holds_the_whole_course(clinic):
 
 def test_the_pdf_is_a_pdf_and_its_download_is_audited(clinic):
     course_id = _course_with_medicine(clinic)
-    response = clinic.get(clinic.medical, f"/courses/{course_id}/summary.pdf")
+    response = clinic.post(clinic.medical, f"/courses/{course_id}/summary.pdf", EXPORT)
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
     assert response.data.startswith(b"%PDF")
@@ -61,7 +63,7 @@ def test_the_pdf_is_a_pdf_and_its_download_is_audited(clinic):
     assert disposition == f'attachment; filename="course-{course_id}-summary.pdf"'
     assert clinic.record.family_name not in disposition
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == AuditAction.EXPORT)).one()
-    assert (event.record_type, event.record_id, event.detail) == ("course_summary", course_id, "PDF")
+    assert (event.record_type, event.record_id, event.detail) == ("course_summary", course_id, "PDF; purpose treatment")
 
 
 def test_the_pdf_renderer_reads_only_our_own_stylesheets(app, tmp_path):
@@ -85,7 +87,7 @@ def test_the_pdf_renderer_reads_only_our_own_stylesheets(app, tmp_path):
 def test_someone_elses_client_gets_404_and_admin_403(clinic):
     course_id = _course_with_medicine(clinic)
     assert clinic.get(clinic.other_therapist, f"/courses/{course_id}/summary").status_code == 404
-    assert clinic.get(clinic.other_therapist, f"/courses/{course_id}/summary.pdf").status_code == 404
+    assert clinic.post(clinic.other_therapist, f"/courses/{course_id}/summary.pdf", EXPORT).status_code == 404
     assert clinic.get(clinic.admin, f"/courses/{course_id}/summary").status_code == 403
 
 

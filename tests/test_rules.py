@@ -47,6 +47,7 @@ EXPECTED = {
     Permission.EXPORT_RECORDS: {T, S},
     Permission.EXPORT_VITALS: {T, M, S},
     Permission.VIEW_AUDIT: {S, A},
+    Permission.VIEW_DISCLOSURES: {T, S},
     Permission.MANAGE_USERS: {A},
     Permission.MANAGE_SETTINGS: {A},
 }

@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from .. import paging
 from ..access import requires
+from ..auditing import listed, shown
 from ..extensions import db
 from ..models import AuditAction, AuditEvent, Client, User
 from ..rules.access import Permission, Role
@@ -106,6 +107,9 @@ def index():
                     select(Client.id, Client.record_number).where(Client.id.in_(ids))
                 )
             }
+        listed(client_numbers, "audit_trail")  # the page shows their record numbers
+    if client is not None:
+        shown("audit_trail", None, client_id=client.id)  # the client's whole trail, name on top
     users = db.session.execute(select(User.id, User.name).order_by(User.name)).all()
     return render_template(
         "audit/index.html", page=page, args=args, errors=errors, users=users,

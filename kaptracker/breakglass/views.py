@@ -14,9 +14,9 @@ from sqlalchemy.orm import joinedload
 from wtforms import StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from .. import settings
+from .. import disclosures, settings
 from ..access import requires
-from ..auditing import BREAK_GLASS_FLAG, record
+from ..auditing import BREAK_GLASS_FLAG, record, listed
 from ..extensions import db
 from ..forms import Form, max_length, no_control_characters, stripped
 from ..models import AuditAction, BreakGlassGrant, Client, utcnow
@@ -71,10 +71,15 @@ def request_access():
             db.session.flush()
             record(AuditAction.CREATE, "break_glass", grant.id, client_id=client.id,
                    detail=f"{BREAK_GLASS_FLAG} granted for {minutes} minutes: {form.reason.data}")
+            disclosures.disclose("break_glass", client_id=client.id, purpose=disclosures.EMERGENCY,
+                                 record_type="break_glass", record_id=grant.id, reason=form.reason.data,
+                                 what=f"the whole record opened outside the care team for {minutes} minutes")
             db.session.commit()
             flash(f"Emergency access to this record until {localtime(grant.expires_at, '%H:%M')}. "
                   "Every page you open is flagged in the audit trail and shown to supervisors.", "error")
             return redirect(url_for("clients.show", client_id=client.id))
     status = 422 if form.is_submitted() else 200
+    grants = _active_grants()
+    listed(g.client_id for g in grants)  # the page names the clients opened
     return render_template("breakglass/request.html", form=form, minutes=minutes,
-                           grants=_active_grants()), status
+                           grants=grants), status

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import datetime as dt
 
 from sqlalchemy import func, select
 from wtforms import (

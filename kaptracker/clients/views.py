@@ -10,7 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from .. import paging
 from ..access import client_scope_clause, get_client_for, requires
-from ..auditing import changed_fields, record
+from ..auditing import changed_fields, record, shown, listed
 from ..extensions import db
 from ..models import IN_TREATMENT_STATUSES, STATUS_LABELS, AuditAction, Client, ClientStatus
 from ..rules.access import Permission, Role, may, may_see_client
@@ -95,6 +95,7 @@ def index():
         detail=f"page {page.page}, {len(page.items)} shown" + (", name search" if query_text else ""),
     )
     db.session.commit()
+    listed(c.id for c in page.items)
     return render_template(
         "clients/index.html",
         page=page,
@@ -179,8 +180,6 @@ def show(client_id: int):
         current_user, client_id,
         options=(joinedload(Client.therapist), selectinload(Client.indication_rows)),
     )
-    record(AuditAction.VIEW, "client", client.id, client_id=client.id)
-    db.session.commit()
     reassign = ReassignForm(therapist_id=client.therapist_id) if current_user.role == Role.SUPERVISOR else None
     courses = _course_summaries(client)
     may_start = (
@@ -265,8 +264,7 @@ def _conflict(client: Client, yours: ClientForm):
         restart_url=url_for("clients.edit", client_id=client.id),
     )
     # The page shows the saved record: a view of patient data.
-    record(AuditAction.VIEW, "client", client.id, client_id=client.id, detail="edit conflict: saved version shown")
-    db.session.commit()
+    shown("client", client.id, client_id=client.id, detail="edit conflict: saved version shown")
     return render_template("clients/form.html", form=saved, client=client, duplicates=[],
                            conflict=conflict), 409
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..access import deny, get_course_for, get_session_for, requires
-from ..auditing import changed_fields, record
+from ..auditing import changed_fields, record, shown
 from ..extensions import db
 from ..forms import choices
 from ..main import conflicts
@@ -173,8 +173,6 @@ def _load(session_id: int) -> ClinicalSession:
 @requires(Permission.VIEW_COURSES)
 def show_session(session_id: int):
     clinical = _load(session_id)
-    record(AuditAction.VIEW, clinical.kind.value, clinical.id, client_id=clinical.course.client_id)
-    db.session.commit()
     return _render_show(clinical)
 
 
@@ -237,9 +235,6 @@ def edit_session(session_id: int):
     decides = clinical.kind is SessionKind.SCREENING and current_user.role == Role.MEDICAL
     if not request.method == "POST":
         form = _saved_session_form(clinical)
-        # The form shows the whole record: opening it is a view of patient data.
-        record(AuditAction.VIEW, clinical.kind.value, clinical.id, client_id=course.client_id)
-        db.session.commit()
     else:
         form = FORMS[clinical.kind](obj=clinical)
         _prepare_session_form(form, clinical, sent_only=True)
@@ -311,9 +306,8 @@ def _session_conflict(clinical: ClinicalSession, yours, decides: bool):
         restart_url=url_for("courses.edit_session", session_id=clinical.id),
     )
     course = clinical.course
-    record(AuditAction.VIEW, clinical.kind.value, clinical.id, client_id=course.client_id,
-           detail="edit conflict: saved version shown")
-    db.session.commit()
+    shown(clinical.kind.value, clinical.id, client_id=course.client_id,
+          detail="edit conflict: saved version shown")
     return render_template("sessions/form.html", form=saved, course=course, client=course.client,
                            kind=clinical.kind, session=clinical, warnings=[], decides=decides,
                            conflict=conflict), 409
@@ -375,10 +369,6 @@ def sign_session(session_id: int):
     confirm = ConfirmForm(prefix="c")
     if is_screening and not form.is_submitted():
         form.decision.data = clinical.decision.value if clinical.decision else None
-    if request.method != "POST":
-        # The page shows the whole record: opening it is a view of patient data.
-        record(AuditAction.VIEW, clinical.kind.value, clinical.id, client_id=course.client_id)
-        db.session.commit()
     if request.method == "POST" and not problems:
         valid = confirm.validate_on_submit()
         if is_screening:

@@ -63,8 +63,6 @@ def new(client_id: int):
 def show(course_id: int):
     course = get_course_for(current_user, course_id, options=(
         joinedload(Course.client).selectinload(Client.indication_rows),))
-    record(AuditAction.VIEW, "course", course.id, client_id=course.client_id)
-    db.session.commit()
     return render_course(course)
 
 

@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy import case, func, select, union_all
 
 from ..access import client_scope_clause, requires
-from ..auditing import record
+from ..auditing import record, listed
 from ..extensions import db
 from ..forms import positive_int
 from ..models import AuditAction, Client, ClientStatus, Course, User, utcnow
@@ -155,6 +155,7 @@ def index():
                                      .order_by(User.name)).all() if supervisor else [])
     record(AuditAction.VIEW, "dashboard", detail=f"worklist page {page_number}, {len(rows)} of {total} items")
     db.session.commit()
+    listed(r.client_id for r in rows)
     return render_template(
         "dashboard/index.html", filters=filters, staff_page=staff_page, counts=counts, rows=rows,
         kinds=[k for k in KINDS if supervisor or not k.supervisors_only], kinds_by_key=KINDS_BY_KEY,

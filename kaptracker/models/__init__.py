@@ -1,6 +1,7 @@
 """All models, imported here so that Alembic and the app see the whole schema."""
 
 from .audit import AuditAction, AuditEvent
+from .disclosures import Disclosure
 from .base import UTCDateTime, utcnow
 from .break_glass import BreakGlassGrant
 from .clients import (
@@ -58,6 +59,7 @@ __all__ = [
     "STATUS_LABELS",
     "AuditAction",
     "AuditEvent",
+    "Disclosure",
     "Client",
     "ClientIndication",
     "ClientStatus",

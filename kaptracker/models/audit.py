@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -50,5 +50,15 @@ class AuditEvent(db.Model):
     ip: Mapped[str | None] = mapped_column(String(45))
     # What changed (field names, never values) or why access was denied. No patient data.
     detail: Mapped[str | None] = mapped_column(Text)
+    # The route (endpoint) that wrote the event, and for a view the response's status: 200 shown,
+    # 4xx refused (a form re-rendered with its errors, a refused post). No URL (ids, queries).
+    route: Mapped[str | None] = mapped_column(String(80))
+    status: Mapped[int | None] = mapped_column(SmallInteger)
+
+    @property
+    def outcome(self) -> str | None:
+        if self.status is None:
+            return None
+        return "shown" if self.status < 400 else f"refused ({self.status})"
 
     user: Mapped[User | None] = relationship()

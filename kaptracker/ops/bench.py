@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime as dt
 import json
 import os
 import re
@@ -56,6 +55,10 @@ class Page:
     kind: str
     endpoint: str  # skipped, with a note, when the app has no such endpoint yet
     request: Callable[[dict], tuple[str, str, dict | None]]  # ctx -> (method, url, form)
+
+
+# An export states its purpose and recipient (kaptracker.disclosures).
+EXPORT_FORM = {"purpose": "operations", "recipient": "Benchmark"}
 
 
 def _vitals_form(ctx):
@@ -92,9 +95,11 @@ PAGES = [
     Page("outcomes dashboard", "supervisor", "list", "dashboard.outcomes", lambda c: ("GET", "/dashboard/outcomes", None)),
     Page("report: course summary", "therapist", "report", "reports.course_summary",
          lambda c: ("GET", f"/courses/{c['course']}/summary", None)),
-    Page("report: caseload CSV", "therapist", "report", "exports.caseload_csv", lambda c: ("GET", "/exports/caseload.csv", None)),
+    Page("accounting of disclosures", "therapist", "record", "disclosures.client_disclosures",
+         lambda c: ("GET", f"/clients/{c['client']}/disclosures", None)),
+    Page("report: caseload CSV", "therapist", "report", "exports.caseload_csv", lambda c: ("POST", "/exports/caseload.csv", EXPORT_FORM)),
     Page("report: course vitals CSV", "therapist", "report", "exports.course_vitals_csv",
-         lambda c: ("GET", f"/courses/{c['course']}/vitals.csv", None)),
+         lambda c: ("POST", f"/courses/{c['course']}/vitals.csv", EXPORT_FORM)),
 ]
 
 TARGETS = {"record": 3.0, "list": 5.0}

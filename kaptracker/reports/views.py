@@ -9,13 +9,14 @@ import logging
 from collections import defaultdict
 from pathlib import Path
 
-from flask import Response, current_app, render_template
+from flask import Response, current_app, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from .. import disclosures
 from ..access import get_course_for, requires
-from ..auditing import record
+from ..auditing import record, shown
 from ..courses import service
 from ..courses.details import DETAILS
 from ..extensions import db
@@ -71,8 +72,7 @@ def _load(course_id: int) -> Course:
 @requires(Permission.VIEW_COURSES)
 def course_summary(course_id: int):
     course = _load(course_id)
-    record(AuditAction.VIEW, "course_summary", course.id, client_id=course.client_id)
-    db.session.commit()
+    shown("course_summary", course.id, client_id=course.client_id)
     return render_template("reports/course_summary.html", **summary_context(course))
 
 
@@ -113,10 +113,17 @@ def render_pdf(html: str) -> bytes:
     return weasyprint.HTML(string=html, url_fetcher=static_only_fetcher(current_app.static_folder)).write_pdf()
 
 
-@bp.route("/courses/<int:course_id>/summary.pdf")
+@bp.route("/courses/<int:course_id>/summary.pdf", methods=["GET", "POST"])
 @requires(Permission.VIEW_COURSES)
 def course_summary_pdf(course_id: int):
     course = _load(course_id)
+    purpose, page = disclosures.purpose_or_page(
+        title="Download the course summary (PDF)", course=course, client=course.client,
+        what="The screening decision, every session with its dose and signed note, the vitals and the "
+             "outcome measures of this course, as a PDF.",
+        back_url=url_for("reports.course_summary", course_id=course.id))
+    if page:
+        return page
     html = render_template("reports/course_summary_pdf.html", **summary_context(course))
     try:
         pdf = render_pdf(html)
@@ -127,7 +134,11 @@ def course_summary_pdf(course_id: int):
             message="The PDF library cannot start here (the Pango text library is missing). Use "
                     "Print on the summary page and choose 'Save as PDF'; the printed page is the same.",
         ), 503
-    record(AuditAction.EXPORT, "course_summary", course.id, client_id=course.client_id, detail="PDF")
+    record(AuditAction.EXPORT, "course_summary", course.id, client_id=course.client_id,
+           detail=f"PDF; purpose {purpose.code}")
+    disclosures.disclose("summary_pdf", client_id=course.client_id, purpose=purpose.code,
+                         recipient=purpose.recipient, record_type="course",
+                         record_id=course.id, what=f"summary of course {course.id} (PDF)")
     db.session.commit()
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="course-{course.id}-summary.pdf"',

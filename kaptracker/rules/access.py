@@ -55,6 +55,7 @@ class Permission(enum.StrEnum):
     EXPORT_RECORDS = "export_records"  # CSV exports and FHIR bundles (audited)
     EXPORT_VITALS = "export_vitals"  # a course's vitals as CSV (audited); medical staff too
     VIEW_AUDIT = "view_audit"
+    VIEW_DISCLOSURES = "view_disclosures"  # a client's accounting of disclosures (within the client scope)
     MANAGE_USERS = "manage_users"
     MANAGE_SETTINGS = "manage_settings"
 
@@ -88,6 +89,8 @@ POLICY: dict[Permission, frozenset[Role]] = {
     Permission.EXPORT_RECORDS: frozenset({T, S}),
     Permission.EXPORT_VITALS: frozenset({T, M, S}),
     Permission.VIEW_AUDIT: frozenset({S, A}),
+    # Admins open no clinical record; the client's therapist and supervisors answer the request.
+    Permission.VIEW_DISCLOSURES: frozenset({T, S}),
     Permission.MANAGE_USERS: frozenset({A}),
     Permission.MANAGE_SETTINGS: frozenset({A}),
 }

@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from .. import settings
 from ..access import get_course_for, get_session_for, requires
-from ..auditing import record
+from ..auditing import record, shown, listed
 from ..courses import service as course_service
 from ..extensions import db
 from ..models import (
@@ -188,6 +188,7 @@ def cosign_worklist():
     record(AuditAction.VIEW, "cosign_worklist", chosen.id if chosen else None,
            detail=f"{len(notes)} notes listed" if chosen else "figures")
     db.session.commit()
+    listed(n.course.client_id for n in notes)
     values = settings.current()
     return render_template(
         "supervision/cosign.html", staff_page=staff_page, figures=figures, waiting=waiting_counts,
@@ -248,9 +249,7 @@ def review_override(override_id: int):
         db.session.commit()
         flash("Override marked reviewed.", "success")
         return redirect(url_for("dashboard.index", flag="override"))
-    if request.method == "GET":
-        record(AuditAction.VIEW, "safety_override", override.id, client_id=session.course.client_id)
-        db.session.commit()
+    shown("safety_override", override.id, client_id=session.course.client_id)
     status = 422 if request.method == "POST" and review is None else 200
     from ..rules.vitals import RULE_LABELS
 

@@ -10,7 +10,7 @@ from sqlalchemy import select, union
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..access import client_scope_clause, get_session_for, requires
-from ..auditing import record, set_once
+from ..auditing import record, shown, set_once, listed
 from ..extensions import db
 from ..models import (
     AuditAction,
@@ -47,6 +47,7 @@ def _load(session_id: int) -> ClinicalSession:
 
 
 def _page(clinical, *, form=None, override_form=None, status=200):
+    shown("vitals", clinical.id, client_id=clinical.course.client_id)  # however the page is reached
     vitals = service.readings_of(clinical)
     readings = service.as_rule_readings(vitals)
     overrides = service.overrides_of(clinical)
@@ -89,8 +90,6 @@ def _page(clinical, *, form=None, override_form=None, status=200):
 @requires(Permission.VIEW_COURSES)
 def session_vitals(session_id: int):
     clinical = _load(session_id)
-    record(AuditAction.VIEW, "vitals", clinical.id, client_id=clinical.course.client_id)
-    db.session.commit()
     return _page(clinical)
 
 
@@ -270,6 +269,7 @@ def today():
                      "overdue": overdue, "alerts": [a for a in alerts if a.session_id == s.id]})
     record(AuditAction.VIEW, "today", detail=f"{len(rows)} medicine sessions")
     db.session.commit()
+    listed(s.course.client_id for s in sessions)
     return render_template("vitals/today.html", rows=rows, more=more)
 
 

@@ -23,8 +23,9 @@ from kaptracker.rules.access import Role, may
 ACCOUNTS = {"therapist": Role.THERAPIST, "medical": Role.MEDICAL,
             "supervisor": Role.SUPERVISOR, "admin": Role.ADMIN}
 
-# Parameterless GET routes that are not pages a person reads: files, probes, a redirect.
-NOT_PAGES = {"main.index", "main.healthz", "exports.caseload_csv"}
+# Parameterless GET routes that are not pages a person reads: probes, a redirect. (An export
+# without its purpose is the page that asks for it: checked like any other.)
+NOT_PAGES = {"main.index", "main.healthz"}
 
 # Pages anyone may open, signed in or not.
 PUBLIC_PAGES = ["/login"]
@@ -40,6 +41,8 @@ RECORD_PAGES: dict[str, list[str]] = {
         "/sessions/{signed_note}", "/sessions/{draft_note}", "/sessions/{draft_note}/edit",
         "/sessions/{draft_note}/sign", "/sessions/{medicine_session}",
         "/sessions/{medicine_session}/vitals",
+        "/clients/{course_client}/disclosures", "/clients/{course_client}/fhir",
+        "/courses/{course}/vitals.csv", "/courses/{course}/summary.pdf",
     ],
     "medical": [
         "/clients/{course_client}", "/courses/{course}", "/courses/{course}/summary",
@@ -53,6 +56,7 @@ RECORD_PAGES: dict[str, list[str]] = {
         "/clients/{course_client}", "/clients/{course_client}/edit", "/courses/{course}",
         "/courses/{course}/summary", "/courses/{course}/end", "/overrides/{override}",
         "/sessions/{signed_note}", "/sessions/{signed_medicine_session}/vitals",
+        "/clients/{course_client}/disclosures",
     ],
     "admin": ["/admin/users/{staff_user}"],
 }
