@@ -77,6 +77,10 @@ def facts(course: Course, sessions: list[ClinicalSession]) -> phases.CourseFacts
         planned_medicine_sessions=course.planned_medicine_sessions,
         medicine_sessions=medicine,
         unsigned_notes=sum(1 for s in sessions if not s.is_signed),
+        screening_signed_at=screening.signed_at if screening is not None and screening.is_signed else None,
+        preparation_signed_at=tuple(
+            s.signed_at for s in sessions if isinstance(s, PreparationSession) and s.is_signed
+        ),
     )
 
 

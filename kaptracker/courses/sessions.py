@@ -135,7 +135,7 @@ def new_session(course_id: int, kind: str):
         if isinstance(form, IntegrationForm):
             pending = [m.id for m in facts.medicine_sessions if not m.integrated]
             form.dosing_session_id.data = (pending or [facts.medicine_sessions[-1].id])[0]
-    if form.validate_on_submit():
+    if form.validate_on_submit() and not (kind is SessionKind.DOSING and _dated_before_gates(form, facts)):
         cls = service.SESSION_CLASSES[kind]
         session = cls(course_id=course.id, author_id=current_user.id, note="")
         if kind is SessionKind.DOSING:
@@ -151,6 +151,22 @@ def new_session(course_id: int, kind: str):
     warnings = phases.medicine_warnings(facts) if kind is SessionKind.DOSING else []
     return render_template("sessions/form.html", form=form, course=course, client=course.client,
                            kind=kind, session=None, warnings=warnings, decides=False)
+
+
+def _dated_before_gates(form, facts: phases.CourseFacts, stored=None) -> bool:
+    """A medicine session's typed time must come after the gates were passed (the screening
+    decision and a preparation note signed): the reasons go beside the time field. A time left
+    as it was stored (``stored``) was checked when it was set."""
+    if form.occurred_at.data is None:
+        return False
+    typed = form.occurred_at.data
+    at = typed if typed.tzinfo is not None else clock.local_to_utc(typed, keep=stored)
+    if stored is not None and at == stored:
+        return False
+    blockers = phases.medicine_blockers(facts, at=at)
+    if blockers:
+        form.occurred_at.errors = [*form.occurred_at.errors, *blockers]
+    return bool(blockers)
 
 
 def _load(session_id: int) -> ClinicalSession:
@@ -253,6 +269,9 @@ def edit_session(session_id: int):
             # mg = mg/kg x weight for every dose already given.
             form.weight_kg.errors = [*form.weight_kg.errors,
                                      f"The weight is fixed at {session.weight_kg} kg once a dose is recorded."]
+        elif isinstance(session, DosingSession) and _dated_before_gates(
+                form, service.facts(course, service.load_course_sessions(course)), stored=session.occurred_at):
+            pass  # the reasons are beside the time field
         elif isinstance(session, DosingSession) and (problem := _discharge_problem(session, form)):
             form.discharged_at.errors = [*form.discharged_at.errors, problem]
         else:
