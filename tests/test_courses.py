@@ -476,6 +476,39 @@ def test_a_medicine_session_cannot_be_moved_before_its_gates(clinic):
     assert clinic.edit(clinic.medical, sid, occurred_at=local(dt.timedelta(hours=-3))).status_code == 302
 
 
+def test_two_tabs_opening_one_screening_at_once_make_one_screening(clinic, monkeypatch):
+    """The database keeps one screening per course: of two requests that both found none and
+    both insert one, the second is sent to the first's, with a message, never a server error."""
+    import threading
+
+    from kaptracker.courses import sessions
+    from live_support import race
+
+    course_id = clinic.course()
+    tabs = [clinic.app.test_client(), clinic.app.test_client()]
+    for tab in tabs:
+        clinic._login(clinic.therapist, http=tab)
+    barrier = threading.Barrier(2)
+    original = sessions._copy_into
+
+    def held(*args, **kwargs):  # both requests have checked for a screening before either inserts
+        original(*args, **kwargs)
+        barrier.wait(timeout=30)
+
+    monkeypatch.setattr(sessions, "_copy_into", held)
+    replies = race(*(lambda t=t, n=n: t.post(f"/courses/{course_id}/sessions/new/screening",
+                                              data={**SCREENING, "occurred_at": local(), "note": n})
+                     for t, n in zip(tabs, ("First tab.", "Second tab."))))
+    assert [r.status_code for r in replies] == [302, 302]
+    db.session.expire_all()
+    [screening] = db.session.scalars(select(Screening).where(Screening.course_id == course_id))
+    assert {r.headers["Location"] for r in replies} == {f"/sessions/{screening.id}"}
+    loser = tabs[[screening.note == n for n in ("First tab.", "Second tab.")].index(False)]
+    assert "Someone else opened this course's screening a moment before you" in page(
+        loser.get(f"/sessions/{screening.id}"))
+    assert len(events(action=AuditAction.CREATE, record_type="screening")) == 1
+
+
 def test_therapists_do_not_open_medicine_sessions(clinic):
     course_id = clinic.ready()
     assert clinic.get(clinic.therapist, f"/courses/{course_id}/sessions/new/dosing").status_code == 403

@@ -6,6 +6,8 @@ from decimal import Decimal
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -143,7 +145,20 @@ def new_session(course_id: int, kind: str):
             session.administered_by_id = current_user.id
         _copy_into(form, session)
         db.session.add(session)
-        db.session.flush()
+        try:
+            db.session.flush()
+        except IntegrityError:
+            if kind is not SessionKind.SCREENING:
+                raise
+            # Someone else opened this course's screening a moment before (the database keeps
+            # one per course): theirs is the screening, as when it existed before this request.
+            db.session.rollback()
+            existing = db.session.scalar(select(Screening.id).where(Screening.course_id == course_id))
+            if existing is None:
+                raise
+            flash("Someone else opened this course's screening a moment before you; here it is. "
+                  "What you typed was not saved.", "error")
+            return redirect(url_for("courses.show_session", session_id=existing))
         record(AuditAction.CREATE, kind.value, session.id, client_id=course.client_id)
         db.session.commit()
         flash(f"{kind.label} saved as a draft.", "success")
