@@ -662,6 +662,23 @@ def test_the_database_keeps_overrides_and_alerts(clinic, sid):
     assert "acknowledged, once" in _refused("UPDATE safety_alert SET message = 'x' WHERE id = :id", id=alert.id)
 
 
+def test_the_database_withdraws_an_alert_once_and_keeps_it(clinic, sid):
+    first = clinic.reading(sid, "185/95", at=-10)
+    clinic.reading(sid, "186/96", at=-4)
+    [alert] = alerts_of(sid)
+    assert "withdrawn_together" in _refused("UPDATE safety_alert SET withdrawn_at = :t WHERE id = :id",
+                                            t=utcnow(), id=alert.id)  # never without the reason
+    clinic.mark_in_error(first.id)
+    assert "withdrawn, once" in _refused("UPDATE safety_alert SET withdrawn_reason = 'other' WHERE id = :id",
+                                         id=alert.id)
+    assert "withdrawn, once" in _refused(
+        "UPDATE safety_alert SET acknowledged_at = :t, acknowledged_by_id = :u WHERE id = :id",
+        t=utcnow(), u=clinic.medical.id, id=alert.id)
+    assert "withdrawn, once" in _refused("UPDATE safety_alert SET paired_vital_sign_id = NULL WHERE id = :id",
+                                         id=alert.id)
+    assert "never deleted" in _refused("DELETE FROM safety_alert WHERE id = :id", id=alert.id)
+
+
 # --- entered in error --------------------------------------------------------------------------
 
 
@@ -695,11 +712,14 @@ def test_a_reading_entered_in_error_stays_struck_through_and_leaves_the_rules(cl
     assert "Marked entered in error. Enter the correct reading." in page(shown)
     assert re.search(r'<tr class="in-error">.*?<del>170/95</del>', raw(shown), re.S)
     assert "Entered in error (Cuff on the wrong arm size.)" in section(shown, "h-table")
-    # The alert it caused is acknowledged for it, with a note saying why.
+    # The alert it caused is withdrawn (not acknowledged for it), with the reason, and stays in
+    # the history.
     [hold] = alerts_of(sid)
-    assert hold.acknowledged_at is not None and hold.acknowledged_by_id == clinic.medical.id
-    assert hold.acknowledgement_note == "The reading was marked entered in error."
+    assert hold.acknowledged_at is None and hold.withdrawn_at is not None
+    assert hold.withdrawn_reason == (f"The reading 170/95, heart rate 80 at {clinic.at(-4)[-5:]} was marked "
+                                     "entered in error (Cuff on the wrong arm size.).")
     assert "Safety alerts to acknowledge" not in page(shown)
+    assert "— withdrawn at " in section(shown, "h-history")
     # Out of the rules: no baseline any more, so the dose waits for one.
     assert "none yet: no dose can be recorded" in section(shown, "h-latest")
     response = clinic.dose(sid)
@@ -714,6 +734,65 @@ def test_a_reading_entered_in_error_stays_struck_through_and_leaves_the_rules(cl
     assert clinic.dose(sid, at=-1).status_code == 302
     session_page = clinic.get(clinic.therapist, f"/sessions/{sid}")
     assert "(entered in error)" in page(session_page)
+
+
+def _open(sid) -> list[tuple[str, int, int | None]]:
+    return [(a.rule, a.vital_sign_id, a.paired_vital_sign_id) for a in alerts_of(sid) if a.is_open]
+
+
+def test_marking_the_first_of_two_high_readings_in_error_withdraws_the_sustained_alert(clinic, sid):
+    first = clinic.reading(sid, "185/95", at=-10)
+    second = clinic.reading(sid, "186/96", at=-4)
+    assert _open(sid) == [("sustained_high_bp", second.id, first.id)]
+
+    assert clinic.mark_in_error(first.id, "Another client's cuff.").status_code == 302
+    [alert] = alerts_of(sid)
+    assert not alert.is_open and alert.acknowledged_at is None
+    assert alert.withdrawn_at is not None and "Another client's cuff." in alert.withdrawn_reason
+    assert "185/95" in alert.withdrawn_reason
+    assert _open(sid) == []
+    shown = clinic.http(clinic.medical).get(f"/sessions/{sid}/vitals")
+    assert "Safety alerts to acknowledge" not in page(shown)
+    history = section(shown, "h-history")
+    assert "withdrawn at" in history and "was marked entered in error (Another client's cuff.)" in history
+    assert re.search(r'<li class="withdrawn">[^<]*<del>', raw(shown))
+    # Nothing open blocks signing any more on its account.
+    assert "safety alert(s) are not acknowledged yet" not in page(clinic.get(clinic.medical, f"/sessions/{sid}/sign"))
+
+
+def test_marking_a_reading_in_error_raises_what_the_remaining_readings_justify(clinic, sid):
+    # Typed out of order: the 20-minute-old reading is entered last.
+    middle = clinic.reading(sid, "185/95", at=-10)
+    last = clinic.reading(sid, "186/96", at=-4)
+    earliest = clinic.reading(sid, "184/94", at=-20)
+    assert sorted(_open(sid)) == sorted([("sustained_high_bp", last.id, middle.id),
+                                         ("sustained_high_bp", middle.id, earliest.id)])
+    [on_last] = [a for a in alerts_of(sid) if a.vital_sign_id == last.id]
+    assert clinic.acknowledge(on_last.id).status_code == 302  # acknowledged alerts are withdrawn too
+
+    assert clinic.mark_in_error(middle.id).status_code == 302
+    # Both alerts resting on it are withdrawn; the last reading and the earliest still make a
+    # sustained pair (16 minutes apart), so that alert exists, open, naming the earliest.
+    assert _open(sid) == [("sustained_high_bp", last.id, earliest.id)]
+    withdrawn = [a for a in alerts_of(sid) if a.withdrawn_at is not None]
+    assert {a.vital_sign_id for a in withdrawn} == {last.id, middle.id}
+    assert fresh(SafetyAlert, on_last.id).acknowledged_at is not None  # its history is kept
+    [new] = [a for a in alerts_of(sid) if a.is_open]
+    assert clinic.at(-20)[-5:] in new.message and clinic.at(-10)[-5:] not in new.message
+    shown = clinic.http(clinic.medical).get(f"/sessions/{sid}/vitals")
+    assert "1 safety alert(s) from the other readings" in page(shown)
+    assert len(audit("vitals", AuditAction.UPDATE, middle.id)) == 1
+
+
+def test_a_withdrawn_alert_cannot_be_acknowledged(clinic, sid):
+    first = clinic.reading(sid, "185/95", at=-10)
+    clinic.reading(sid, "186/96", at=-4)
+    [alert] = alerts_of(sid)
+    clinic.mark_in_error(first.id)
+    assert clinic.acknowledge(alert.id).status_code == 302
+    shown = clinic.http(clinic.medical).get(f"/sessions/{sid}/vitals")
+    assert "This alert was withdrawn: The reading 185/95" in page(shown)
+    assert fresh(SafetyAlert, alert.id).acknowledged_at is None
 
 
 def test_a_reading_is_marked_in_error_only_once(clinic, sid):
@@ -1457,7 +1536,7 @@ def test_each_action_is_audited_with_the_client(clinic, sid):
 
     assert clinic.mark_in_error(reading.id, "Wrong client's cuff.").status_code == 302
     [marked] = audit("vitals", AuditAction.UPDATE, reading.id)
-    assert marked.client_id == client_id and marked.detail == "entered in error"
+    assert marked.client_id == client_id and marked.detail == "entered in error; 1 alert(s) withdrawn"
     assert "Wrong client" not in marked.detail
 
     clinic.get(clinic.therapist, f"/sessions/{sid}/vitals")

@@ -98,10 +98,9 @@ def _override_after(overrides, kind: OverrideKind, moment: dt.datetime | None) -
     return matching[-1] if matching else None
 
 
-def record_alerts(session: ClinicalSession, vitals: list[VitalSign]) -> list[SafetyAlert]:
-    """Store an alert for every finding not stored yet. Evaluated with the thresholds in force
-    when the newest reading was taken; each alert keeps the message it was raised with."""
-    readings = as_rule_readings(vitals)
+def current_findings(readings: list[rules.Reading]) -> list[Finding]:
+    """What the readings (not in error, in time order) justify: the session rules and the latest
+    baseline's, with the thresholds in force when the newest reading was taken."""
     if not readings:
         return []
     t = thresholds_at(readings[-1].taken_at)
@@ -109,20 +108,64 @@ def record_alerts(session: ClinicalSession, vitals: list[VitalSign]) -> list[Saf
     base = baseline(readings)
     if base is not None:
         findings += [f for f in rules.baseline_findings(base, t) if f.rule != "baseline_missing"]
+    return findings
+
+
+def record_alerts(session: ClinicalSession, vitals: list[VitalSign]) -> list[SafetyAlert]:
+    """Store an alert for every finding not stored yet (among the alerts not withdrawn). Each
+    alert keeps the message it was raised with, and the readings it rests on."""
+    findings = current_findings(as_rule_readings(vitals))
+    if not findings:
+        return []
     existing = {
         (a.rule, a.vital_sign_id)
-        for a in db.session.scalars(select(SafetyAlert).where(SafetyAlert.session_id == session.id))
+        for a in db.session.scalars(select(SafetyAlert).where(SafetyAlert.session_id == session.id,
+                                                              SafetyAlert.withdrawn_at.is_(None)))
     }
     new = []
     for finding in findings:
         if (finding.rule, finding.reading_id) in existing:
             continue
         alert = SafetyAlert(session_id=session.id, vital_sign_id=finding.reading_id, rule=finding.rule,
+                            paired_vital_sign_id=finding.paired_reading_id,
                             level=finding.level, message=finding.message)
         db.session.add(alert)
         existing.add((finding.rule, finding.reading_id))
         new.append(alert)
     return new
+
+
+def withdrawal_reason(reading: VitalSign) -> str:
+    return (f"The reading {reading.systolic}/{reading.diastolic}, heart rate {reading.heart_rate} at "
+            f"{_local(reading.taken_at):%H:%M} was marked entered in error ({reading.error_reason}).")
+
+
+def withdraw_alerts(session: ClinicalSession, reading: VitalSign, vitals: list[VitalSign]) -> list[SafetyAlert]:
+    """After ``reading`` was marked entered in error: withdraw every alert that rests on it (as
+    the reading that fired it, or as the first of its pair), then raise what the remaining
+    readings justify (``record_alerts``). Returns the alerts withdrawn.
+
+    An alert of a paired rule stored before pairs were recorded (no ``paired_vital_sign_id``)
+    is withdrawn when the remaining readings no longer justify it. Acknowledged alerts are
+    withdrawn too, so the history says they no longer stand. Each withdrawal is done once
+    (``set_once``): an alert withdrawn or acknowledged by someone else meanwhile is left as is.
+    """
+    from ..auditing import set_once
+
+    justified = {(f.rule, f.reading_id) for f in current_findings(as_rule_readings(vitals))}
+    alerts = db.session.scalars(select(SafetyAlert).where(SafetyAlert.session_id == session.id,
+                                                          SafetyAlert.withdrawn_at.is_(None))).all()
+    reason, now = withdrawal_reason(reading), utcnow()
+    withdrawn = []
+    for alert in alerts:
+        rests_on = reading.id in (alert.vital_sign_id, alert.paired_vital_sign_id)
+        unpaired = (alert.rule in rules.PAIRED_RULES and alert.paired_vital_sign_id is None
+                    and (alert.rule, alert.vital_sign_id) not in justified)
+        if (rests_on or unpaired) and set_once(SafetyAlert, alert.id, SafetyAlert.withdrawn_at,
+                                               withdrawn_at=now, withdrawn_reason=reason):
+            db.session.expire(alert)
+            withdrawn.append(alert)
+    return withdrawn
 
 
 def open_alerts(session_ids) -> list[SafetyAlert]:
@@ -131,7 +174,7 @@ def open_alerts(session_ids) -> list[SafetyAlert]:
         return []
     return list(db.session.scalars(
         select(SafetyAlert)
-        .where(SafetyAlert.session_id.in_(ids), SafetyAlert.acknowledged_at.is_(None))
+        .where(SafetyAlert.session_id.in_(ids), SafetyAlert.open_clause())
         .order_by(SafetyAlert.raised_at)
     ))
 
@@ -147,7 +190,7 @@ def open_alert_counts_by_client(client_ids) -> dict[int, int]:
         select(Course.client_id, func.count(SafetyAlert.id))
         .join(ClinicalSession, ClinicalSession.course_id == Course.id)
         .join(SafetyAlert, SafetyAlert.session_id == ClinicalSession.id)
-        .where(Course.client_id.in_(ids), SafetyAlert.acknowledged_at.is_(None))
+        .where(Course.client_id.in_(ids), SafetyAlert.open_clause())
         .group_by(Course.client_id)
     )
     return {client_id: n for client_id, n in rows}
