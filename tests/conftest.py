@@ -169,6 +169,8 @@ def database(tmp_path_factory):
 
 
 _EMPTIERS: dict[str, sa.engine.Engine] = {}
+# Rows the migrations put in an empty database, put back once it is emptied (migration 0010).
+MIGRATED_ROWS = "INSERT INTO setting_revision (id, version) VALUES (1, 1)"
 
 
 def _empty_postgres(url: str) -> None:
@@ -186,6 +188,7 @@ def _empty_postgres(url: str) -> None:
                 conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
         except sa.exc.DBAPIError:  # not a superuser
             conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
+            conn.execute(sa.text(MIGRATED_ROWS))
             return
         for name in reversed(names):
             conn.execute(sa.text(f'DELETE FROM "{name}"'))
@@ -194,6 +197,7 @@ def _empty_postgres(url: str) -> None:
             " AS seq FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid JOIN pg_namespace n ON n.oid ="
             " c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r' AND a.attnum > 0) s"
             " WHERE s.seq IS NOT NULL"))
+        conn.execute(sa.text(MIGRATED_ROWS))
 
 
 @pytest.fixture
