@@ -95,9 +95,27 @@ def dose_range(route: dosing.Route) -> dosing.DoseRange:
                             f"clinic setting; default from {default.source}")
 
 
-def dose_check(session: DosingSession, extra_mg: Decimal = Decimal(0), weight_kg=None) -> dosing.DoseCheck:
+def prescribed_mg(administration, weight_kg) -> Decimal:
+    """The dose asked for in one administration, unrounded: the mg/kg entered x the weight, or
+    strength x count for lozenges; the recorded mg when it was entered as mg."""
+    if administration.mg_per_kg is not None and weight_kg:
+        return dosing.exact_mg(weight_kg, administration.mg_per_kg)
+    if administration.strength_mg is not None and administration.count is not None:
+        return dosing.exact_mg(administration.strength_mg, administration.count)
+    return Decimal(administration.dose_mg)
+
+
+def dose_check(session: DosingSession, extra_mg: Decimal = Decimal(0), weight_kg=None,
+               extra_prescribed: Decimal | None = None) -> dosing.DoseCheck:
+    """The session total (with a dose about to be added: ``extra_mg`` as recorded,
+    ``extra_prescribed`` as asked for) against the route's range. The range is compared with
+    what was asked for, exactly (rules/dosing.py): a dose computed from an in-range mg/kg is
+    never refused because of its own 0.1 mg rounding."""
+    weight = weight_kg or session.weight_kg
+    asked = sum((prescribed_mg(a, weight) for a in session.administrations), Decimal(0))
+    asked += extra_mg if extra_prescribed is None else extra_prescribed
     return dosing.check_total(
-        session.route, session.total_mg + extra_mg, weight_kg or session.weight_kg, dose_range(session.route)
+        session.route, session.total_mg + extra_mg, weight, dose_range(session.route), prescribed_mg=asked,
     )
 
 

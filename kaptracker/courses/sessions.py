@@ -503,14 +503,16 @@ def add_administration(session_id: int):
     weight = getattr(form, "weight_kg", None) and form.weight_kg.data
     if session.route is dosing.Route.LOZENGE:
         dose_mg = dosing.lozenge_mg(form.strength_mg.data, form.count.data)
+        asked_mg = dosing.exact_mg(form.strength_mg.data, form.count.data)
     else:
         dose_mg = dosing.weight_based_mg(weight, form.mg_per_kg.data)
+        asked_mg = dosing.exact_mg(weight, form.mg_per_kg.data)  # what the range is checked on
     if dose_mg > MAX_ADMINISTRATION_MG:  # the database refuses more (check dose_positive)
         field = form.count if session.route is dosing.Route.LOZENGE else form.mg_per_kg
         field.errors = [*field.errors, f"That makes {dose_mg} mg in one administration; at most "
                         f"{MAX_ADMINISTRATION_MG} mg can be recorded. Check the numbers."]
         return _render_show(session, administration_form=form, status=400)
-    check = service.dose_check(session, dose_mg, weight)
+    check = service.dose_check(session, dose_mg, weight, extra_prescribed=asked_mg)
     preview = {"dose_mg": dose_mg, "check": check, "weight": weight}
     # The computed dose is always shown before it is saved: a dose not yet previewed, or changed
     # since, is shown again instead of saved.
