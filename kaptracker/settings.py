@@ -46,12 +46,14 @@ def at(moment: dt.datetime) -> dict[str, Any]:
     return _load(moment)
 
 
-def revision() -> SettingRevision:
-    """The settings' revision row (one row, made by migration 0010), loaded once per session:
-    the version a settings form carries, and the one its save names."""
+def revision(*, fresh: bool = False) -> SettingRevision:
+    """The settings' revision row (one row, made by migration 0010): the version a settings form
+    carries, and the one its save names. ``fresh`` reads it again (when a form is checked)."""
     # Held by the session (its identity map keeps objects only weakly): a save must name the
     # version read when the form was checked, not one read again later.
     row = db.session.info.get("kap_setting_revision")
+    if row is not None and row in db.session and fresh:
+        db.session.refresh(row)
     if row is None or row not in db.session:
         with db.session.no_autoflush:
             row = db.session.get(SettingRevision, 1)

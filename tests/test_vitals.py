@@ -35,6 +35,7 @@ from kaptracker.models import (
     SafetyOverride,
     Screening,
     SettingChange,
+    SettingRevision,
     VitalSign,
     utcnow,
 )
@@ -1190,8 +1191,8 @@ def _settings_data(**changes) -> dict:
     data = {"s_" + spec.key.replace(".", "__"): str(values[spec.key]) for spec in SPECS}
     data.update({"s_" + k.replace(".", "__"): v for k, v in changes.items()})
     data["reason"] = "Clinic protocol review."
-    # The newest setting change the form was opened with (a later one is a conflict).
-    data["version"] = str(db.session.scalar(select(sa.func.max(SettingChange.id))) or 0)
+    # The settings revision the form was opened with (a later one is a conflict).
+    data["version"] = str(db.session.scalar(select(SettingRevision.version)))
     return data
 
 
@@ -1547,3 +1548,64 @@ def test_each_action_is_audited_with_the_client(clinic, sid):
 def test_a_refused_reading_is_not_audited_as_created(clinic, sid):
     clinic.vitals(sid, "300/80")
     assert audit("vitals", AuditAction.CREATE) == []
+
+
+# --- readings typed out of order -----------------------------------------------------------------
+# The same readings typed in three orders (a nurse types one a few minutes late, a paper reading
+# is entered afterwards) give the same alerts, the same last reading, the same next due and the
+# same discharge decision: everything follows the time each was taken.
+
+TYPED = {  # label: (blood pressure, pulse, minutes from now, timepoint)
+    "a": ("182/100", 80, -40, "during"),
+    "b": ("120/80", 76, -38, "during"),
+    "c": ("184/104", 82, -33, "during"),
+    "d": ("130/82", 72, -25, "during"),
+    "e": ("125/80", 70, -20, "discharge"),
+    "f": ("186/100", 78, -12, "during"),
+}
+TYPED_ORDERS = {"as taken": "abcdef", "reversed": "fedcba", "paper ones last": "cfeadb"}
+
+
+def _today_row(clinic, sid) -> str:
+    response = clinic.get(clinic.medical, "/today")
+    match = re.search(rf'<tr>\s*<td data-label="Client"><a href="/sessions/{sid}/vitals">(.*?)</tr>', raw(response), re.S)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", match.group(1)))).strip()
+
+
+@pytest.mark.parametrize("order", TYPED_ORDERS.values(), ids=TYPED_ORDERS.keys())
+def test_readings_typed_out_of_order_give_the_same_alerts_last_reading_and_schedule(clinic, sid, order):
+    clinic.reading(sid, timepoint="baseline", at=-100)
+    assert clinic.dose(sid, at=-90).status_code == 302
+    ids = {}
+    for label in order:
+        bp, pulse, minutes, timepoint = TYPED[label]
+        ids[label] = clinic.reading(sid, bp, pulse, at=minutes, timepoint=timepoint).id
+    label_of = {v: k for k, v in ids.items()}
+
+    # Alerts: the sustained pairs by time, whichever reading was typed first.
+    opened = sorted((a.rule, label_of[a.vital_sign_id], label_of[a.paired_vital_sign_id])
+                    for a in alerts_of(sid) if a.is_open)
+    assert opened == [("sustained_high_bp", "c", "a"), ("sustained_high_bp", "f", "c")]
+    messages = {label_of[a.vital_sign_id]: a.message for a in alerts_of(sid)}
+    assert messages["c"].startswith(f"Systolic 182 at {clinic.at(-40)[-5:]} and 184 at {clinic.at(-33)[-5:]} ")
+    assert messages["f"].startswith(f"Systolic 184 at {clinic.at(-33)[-5:]} and 186 at {clinic.at(-12)[-5:]} ")
+    # The last reading is the one taken last; the next is due 15 minutes after it.
+    row = _today_row(clinic, sid)
+    assert f"186/100, pulse 78 at {clinic.at(-12)[-5:]}" in row
+    assert row.endswith(f"{clinic.at(3)[-5:]} 2 open") and "overdue" not in row
+    shown = page(clinic.get(clinic.medical, f"/sessions/{sid}/vitals"))
+    assert f"Next reading due {clinic.at(3)[-5:]}" in shown
+    latest = section(clinic.get(clinic.medical, f"/sessions/{sid}/vitals"), "h-latest")
+    assert latest.index("186/100") < latest.index("125/80") < latest.index("130/82")
+    # Discharge: the discharge reading counts (taken after the dose), the last reading is high.
+    response = clinic.discharge(sid)
+    assert error_beside(response, "discharged_at").startswith(
+        f"The last reading, 186/100 at {clinic.at(-12)[-5:]}, is at or above 180/110")
+    assert "No discharge reading" not in error_beside(response, "discharged_at")
+
+    # Marking the last-taken reading in error: the one taken before it is now the last.
+    assert clinic.mark_in_error(ids["f"]).status_code == 302
+    assert sorted((a.rule, label_of[a.vital_sign_id]) for a in alerts_of(sid) if a.is_open) == [
+        ("sustained_high_bp", "c")]
+    row = _today_row(clinic, sid)
+    assert f"125/80, pulse 70 at {clinic.at(-20)[-5:]}" in row and "overdue" in row  # due at -5

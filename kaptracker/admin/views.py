@@ -230,7 +230,7 @@ def settings():
     for spec in registry.SPECS:
         groups.setdefault(spec.group, []).append((spec, form[_field_name(spec.key)]))
     # The revision as read now: a save below names it, so of two saves racing, one loses.
-    version = str(clinic_settings.revision().version)
+    version = str(clinic_settings.revision(fresh=True).version)
     if not form.is_submitted():
         form.version.data = version
     elif form.version.data != version:

@@ -47,11 +47,13 @@ def _local(moment: dt.datetime | None, zone=None) -> dt.datetime | None:
 
 
 def as_rule_readings(vitals: list[VitalSign]) -> list[rules.Reading]:
-    """The readings the rules see: everything not entered in error, in time order."""
+    """The readings the rules see: everything not entered in error, in the order they were
+    taken (``taken_at``), whatever order they were typed in or handed over (entry order, the id,
+    breaks only a tie of the same minute)."""
     zone = _zone()
     return [
         rules.Reading(v.id, _local(v.taken_at, zone), v.timepoint, v.systolic, v.diastolic, v.heart_rate, v.spo2)
-        for v in vitals if not v.in_error
+        for v in sorted(vitals, key=lambda v: (v.taken_at, v.id or 0)) if not v.in_error
     ]
 
 
@@ -65,9 +67,10 @@ def thresholds_now() -> Thresholds:
 
 
 def baseline(readings: list[rules.Reading], before: dt.datetime | None = None) -> rules.Reading | None:
-    """The latest baseline reading (taken before the first dose, when there is one)."""
+    """The latest baseline reading by the time it was taken (before the first dose, when there
+    is one), whatever the order of ``readings``."""
     candidates = [r for r in readings if r.timepoint is Timepoint.BASELINE and (before is None or r.taken_at <= before)]
-    return candidates[-1] if candidates else None
+    return max(reversed(candidates), key=lambda r: r.taken_at) if candidates else None  # a tie: the last given
 
 
 @dataclasses.dataclass
@@ -103,7 +106,7 @@ def current_findings(readings: list[rules.Reading]) -> list[Finding]:
     baseline's, with the thresholds in force when the newest reading was taken."""
     if not readings:
         return []
-    t = thresholds_at(readings[-1].taken_at)
+    t = thresholds_at(max(r.taken_at for r in readings))
     findings = list(rules.session_findings(readings, t))
     base = baseline(readings)
     if base is not None:
