@@ -618,3 +618,17 @@ def test_a_clinic_that_makes_the_allergy_relative_needs_only_a_rationale():
 
 def test_decision_labels():
     assert [d.label for d in Decision] == ["Eligible", "Not eligible", "Deferred"]
+
+
+@pytest.mark.parametrize("dose, factors, weight, asked", [
+    ("52.9", {"mg_per_kg": "0.75"}, "70.5", "52.875"),  # computed: the mg/kg entered counts
+    ("6.3", {"strength_mg": "12.5", "count": "0.5"}, None, "6.25"),  # lozenges: strength x count
+    ("40.0", {}, "70", "40.0"),  # entered in mg: as entered
+    ("17.5", {"mg_per_kg": "0.50"}, "70", "17.5"),  # factors that do not make the dose: the dose given
+])
+def test_the_dose_asked_for_is_what_the_range_is_checked_on(dose, factors, weight, asked):
+    from kaptracker.courses.service import prescribed_mg
+    from kaptracker.models import Administration
+
+    administration = Administration(dose_mg=D(dose), **{k: D(v) for k, v in factors.items()})
+    assert prescribed_mg(administration, weight and D(weight)) == D(asked)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload, with_polymorphic
@@ -97,12 +97,16 @@ def dose_range(route: dosing.Route) -> dosing.DoseRange:
 
 def prescribed_mg(administration, weight_kg) -> Decimal:
     """The dose asked for in one administration, unrounded: the mg/kg entered x the weight, or
-    strength x count for lozenges; the recorded mg when it was entered as mg."""
+    strength x count for lozenges; the recorded mg when it was entered as mg, or when the stored
+    factors do not make the recorded mg (data from elsewhere: the recorded dose is what was given)."""
+    recorded = Decimal(administration.dose_mg)
     if administration.mg_per_kg is not None and weight_kg:
-        return dosing.exact_mg(weight_kg, administration.mg_per_kg)
-    if administration.strength_mg is not None and administration.count is not None:
-        return dosing.exact_mg(administration.strength_mg, administration.count)
-    return Decimal(administration.dose_mg)
+        asked = dosing.exact_mg(weight_kg, administration.mg_per_kg)
+    elif administration.strength_mg is not None and administration.count is not None:
+        asked = dosing.exact_mg(administration.strength_mg, administration.count)
+    else:
+        return recorded
+    return asked if asked.quantize(dosing.MG, rounding=ROUND_HALF_UP) == recorded else recorded
 
 
 def dose_check(session: DosingSession, extra_mg: Decimal = Decimal(0), weight_kg=None,
