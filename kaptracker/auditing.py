@@ -67,15 +67,17 @@ def changed_fields(obj) -> list[str]:
     )
 
 
-def set_once(model, record_id: int, unset, **values) -> bool:
-    """Write ``values`` to the row ``record_id`` of ``model`` only while its ``unset`` column is
-    still NULL (an acknowledgement, an entered-in-error mark: things done once). Of two people
-    doing it at the same moment the second matches no row: False, and nothing of theirs replaces
-    the first's; the caller tells them."""
+def set_once(model, record_id: int, unset, *still_unset, **values) -> bool:
+    """Write ``values`` to the row ``record_id`` of ``model`` only while its ``unset`` column (and
+    any of ``still_unset``) is still NULL (an acknowledgement, an entered-in-error mark, a
+    withdrawal: things done once). Of two people doing it at the same moment the second matches
+    no row: False, and nothing of theirs replaces the first's; the caller tells them.
+    The row's loaded object is not refreshed: expire it before reading it again."""
     from sqlalchemy import update
 
     result = db.session.execute(
-        update(model).where(model.id == record_id, unset.is_(None)).values(**values)
+        update(model).where(model.id == record_id, unset.is_(None), *(c.is_(None) for c in still_unset))
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1

@@ -9,7 +9,7 @@ from flask import g, has_request_context
 from sqlalchemy import func, select
 
 from .extensions import db
-from .models import SettingChange
+from .models import SettingChange, SettingRevision
 from .rules import settings as registry
 
 
@@ -46,10 +46,41 @@ def at(moment: dt.datetime) -> dict[str, Any]:
     return _load(moment)
 
 
+def revision(*, fresh: bool = False) -> SettingRevision:
+    """The settings' revision row (one row, made by migration 0010): the version a settings form
+    carries, and the one its save names. ``fresh`` reads it again (when a form is checked)."""
+    # Held by the session (its identity map keeps objects only weakly): a save must name the
+    # version read when the form was checked, not one read again later.
+    row = db.session.info.get("kap_setting_revision")
+    if row is not None and row in db.session and fresh:
+        db.session.refresh(row)
+    if row is None or row not in db.session:
+        with db.session.no_autoflush:
+            row = db.session.get(SettingRevision, 1)
+            if row is None:  # the row was emptied (a test database): made again, race-safely
+                db.session.execute(_insert_first_revision())
+                row = db.session.get(SettingRevision, 1)
+        db.session.info["kap_setting_revision"] = row
+    return row
+
+
+def _insert_first_revision():
+    """INSERT the revision row unless someone else just did (ON CONFLICT DO NOTHING)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(SettingRevision).values(id=1, version=1).on_conflict_do_nothing(index_elements=["id"])
+
+
 def change(key: str, value: Any, *, user, reason: str, approved_by: str | None = None) -> SettingChange:
+    """Add a change and count it in the revision: the UPDATE names the revision read when the
+    form was checked, so a save racing another one fails with StaleDataError (the caller shows
+    the conflict page) rather than both succeeding."""
     spec = registry.SPECS_BY_KEY[key]
     row = SettingChange(key=spec.key, value=registry.encode(value), changed_by=user, reason=reason,
                         approved_by=approved_by)
     db.session.add(row)
+    counter = revision()
+    counter.version = (counter.version or 0) + 1
     g.pop("kap_settings", None)
     return row

@@ -211,6 +211,8 @@ def database(tmp_path_factory):
 
 
 _EMPTIERS: dict[str, sa.engine.Engine] = {}
+# Rows the migrations put in an empty database, put back once it is emptied (migration 0011).
+MIGRATED_ROWS = "INSERT INTO setting_revision (id, version) VALUES (1, 1)"
 
 
 def _empty_postgres(url: str) -> None:
@@ -228,6 +230,7 @@ def _empty_postgres(url: str) -> None:
                 conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
         except sa.exc.DBAPIError:  # not a superuser
             conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
+            conn.execute(sa.text(MIGRATED_ROWS))
             return
         for name in reversed(names):
             conn.execute(sa.text(f'DELETE FROM "{name}"'))
@@ -237,6 +240,7 @@ def _empty_postgres(url: str) -> None:
             " c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r' AND a.attnum > 0"
             " AND NOT a.attisdropped) s"  # a column dropped by a downgrade (test_migrations.py) has no name
             " WHERE s.seq IS NOT NULL"))
+        conn.execute(sa.text(MIGRATED_ROWS))
 
 
 @pytest.fixture

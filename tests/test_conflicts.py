@@ -256,6 +256,36 @@ def test_a_stale_settings_form_is_refused_with_both_versions(app, make_user, log
     assert settings.get("auth.idle_timeout_minutes") == 15
 
 
+def test_two_administrators_saving_settings_at_the_same_instant_one_gets_the_conflict_page(
+        live, make_user, monkeypatch):
+    """A settings save only inserts rows, so the newest row's id could not tell two racing saves
+    apart: both succeeded. The revision row's UPDATE names the version each read: one loses."""
+    from kaptracker import settings
+
+    admins = [make_user("admin"), make_user("admin")]
+    people = [Browser(live), Browser(live)]
+    forms = []
+    for person, admin, minutes in zip(people, admins, ("20", "25")):
+        person.sign_in(admin.email, PASSWORD)
+        form = dict(form_fields(person.get("/admin/settings").text, "reason"))
+        forms.append({**form, "s_auth__idle_timeout_minutes": minutes, "reason": f"Set to {minutes}"})
+    hold_both(monkeypatch, settings, "change")  # both have passed the version check
+
+    replies = race(*(lambda p=p, f=f: p.post("/admin/settings", f) for p, f in zip(people, forms)))
+
+    assert sorted(r.status for r in replies) == [302, 409], [(r.status, r.text[:300]) for r in replies]
+    winner = [r.status for r in replies].index(302)
+    loser = replies[1 - winner]
+    db.session.expire_all()
+    assert settings.get("auth.idle_timeout_minutes") == int(forms[winner]["s_auth__idle_timeout_minutes"])
+    assert len(db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == AuditAction.UPDATE, AuditEvent.record_type == "setting")).all()) == 1
+    rows = conflict_rows(loser.text)
+    assert rows["Sign out after inactivity"][:2] == (forms[winner]["s_auth__idle_timeout_minutes"],
+                                         forms[1 - winner]["s_auth__idle_timeout_minutes"])
+    assert admins[winner].name in loser.text
+
+
 def test_a_race_no_view_catches_still_gets_a_conflict_page_with_the_users_text(make_app, make_user, login):
     from sqlalchemy.orm.exc import StaleDataError
 

@@ -352,10 +352,12 @@ CHECK_CASES = [
     (Route.IV, "80", "80", True, "1.00", None),
     (Route.IV, "81", "80", False, "1.01", "above"),
     (Route.IV, "35.2", "70.3", True, "0.50", None),  # 0.5 mg/kg rounded up to 35.2 mg
-    # The comparison is on mg/kg to 0.01: the 0.1 mg rounding of a computed dose never pushes a
-    # dose at the edge outside the range.
-    (Route.IV, "100.4", "100", True, "1.00", None),
-    (Route.IV, "49.6", "100", True, "0.50", None),
+    # The comparison is exact (low x kg <= mg <= high x kg), never on the rounded mg/kg shown:
+    # 100.4 mg at 100 kg shows as 1.00 mg/kg and is above 1 mg/kg.
+    (Route.IV, "100.4", "100", False, "1.00", "above"),
+    (Route.IV, "100.0", "100", True, "1.00", None),
+    (Route.IV, "49.6", "100", False, "0.50", "below"),
+    (Route.IM, "70.31", "70.3", False, "1.00", "above"),
 ]
 
 
@@ -376,6 +378,45 @@ def test_check_total_at_and_around_the_range_edges(route, total, weight, in_rang
         assert "50-400 mg" in check.message
     else:
         assert f"({per_kg} mg/kg)" in check.message and "0.5-1.0 mg/kg" in check.message
+
+
+def test_an_entered_dose_is_compared_exactly_and_the_message_shows_the_rounded_figure():
+    check = check_total(Route.IV, D("100.4"), D("100"), default_ranges()[Route.IV])
+    assert not check.in_range and check.per_kg == D("1.00")
+    assert check.message == (
+        "Session total 100.4 mg (1.00 mg/kg) is above the usual Intravenous (IV) infusion range of "
+        "0.5-1.0 mg/kg. At 100.0 kg that is at most 100.0 mg. Record the reason for this dose.")
+    low = check_total(Route.IV, D("49.6"), D("100"), default_ranges()[Route.IV])
+    assert "(0.50 mg/kg) is below" in low.message and "that is at least 50.0 mg" in low.message
+
+
+# A dose computed from an in-range mg/kg, recorded rounded to 0.1 mg, is checked on the mg/kg
+# that was entered: its own rounding never refuses it, nor lets one at the edge through.
+ROUNDING_CASES = [
+    # weight, mg/kg entered, high mg/kg, recorded mg, in range
+    ("70.5", "0.75", "0.75", "52.9", True),  # 52.875 mg asked, 52.9 recorded
+    ("70.3", "0.75", "0.75", "52.7", True),  # 52.725 asked, 52.7 recorded
+    ("70.5", "0.76", "0.75", "53.6", False),  # 53.58 asked: above 52.875
+    ("33.3", "1.00", "1.0", "33.3", True),
+]
+
+
+@pytest.mark.parametrize("weight, per_kg, high, recorded, in_range", ROUNDING_CASES)
+def test_a_computed_dose_is_checked_on_the_mg_per_kg_entered(weight, per_kg, high, recorded, in_range):
+    dose_range = dosing.DoseRange(Route.IM, D("0.5"), D(high), "mg/kg", "clinic setting")
+    assert weight_based_mg(D(weight), D(per_kg)) == D(recorded)
+    check = check_total(Route.IM, D(recorded), D(weight), dose_range,
+                        prescribed_mg=dosing.exact_mg(D(weight), D(per_kg)))
+    assert check.in_range is in_range
+    assert check.total_mg == D(recorded)
+    assert f"Session total {recorded} mg ({D(per_kg):.2f} mg/kg) is" in check.message
+
+
+def test_the_recorded_mg_alone_would_refuse_the_dose_its_rounding_made():
+    """Why the mg/kg entered is what is checked: 52.9 mg, taken as entered, is above 0.75 mg/kg
+    at 70.5 kg (52.875 mg), though 0.75 mg/kg is what the clinician asked for."""
+    dose_range = dosing.DoseRange(Route.IM, D("0.5"), D("0.75"), "mg/kg", "clinic setting")
+    assert not check_total(Route.IM, D("52.9"), D("70.5"), dose_range).in_range
 
 
 @pytest.mark.parametrize("route", [Route.IM, Route.IV])
@@ -577,3 +618,17 @@ def test_a_clinic_that_makes_the_allergy_relative_needs_only_a_rationale():
 
 def test_decision_labels():
     assert [d.label for d in Decision] == ["Eligible", "Not eligible", "Deferred"]
+
+
+@pytest.mark.parametrize("dose, factors, weight, asked", [
+    ("52.9", {"mg_per_kg": "0.75"}, "70.5", "52.875"),  # computed: the mg/kg entered counts
+    ("6.3", {"strength_mg": "12.5", "count": "0.5"}, None, "6.25"),  # lozenges: strength x count
+    ("40.0", {}, "70", "40.0"),  # entered in mg: as entered
+    ("17.5", {"mg_per_kg": "0.50"}, "70", "17.5"),  # factors that do not make the dose: the dose given
+])
+def test_the_dose_asked_for_is_what_the_range_is_checked_on(dose, factors, weight, asked):
+    from kaptracker.courses.service import prescribed_mg
+    from kaptracker.models import Administration
+
+    administration = Administration(dose_mg=D(dose), **{k: D(v) for k, v in factors.items()})
+    assert prescribed_mg(administration, weight and D(weight)) == D(asked)

@@ -426,6 +426,89 @@ def test_a_medicine_session_opens_once_both_gates_pass(clinic):
     assert "badge--phase-integration" in shown
 
 
+def _dosing_count() -> int:
+    return db.session.scalar(select(sa.func.count(ClinicalSession.id)).where(ClinicalSession.kind == "dosing"))
+
+
+def test_a_medicine_session_cannot_be_dated_before_its_screening_decision_was_signed(clinic):
+    course_id = clinic.ready()  # screening and preparation signed a day ago
+    signed = db.session.scalar(select(Screening.signed_at).join(Course).where(Course.id == course_id))
+    response = clinic.new(clinic.medical, course_id, "dosing", route="im",
+                          occurred_at=local(dt.timedelta(days=-2)))
+    assert response.status_code == 200  # the form again, the reason beside the time
+    message = error_beside(response, "occurred_at")
+    assert message.startswith(f"The screening decision was signed at {clock.utc_to_local(signed):%d %b %Y %H:%M}, "
+                              "after this session's time")
+    assert "cannot be dated before the decision that allows it" in message
+    assert "The first preparation note" in page(response)  # signed the same day, also later
+    assert _dosing_count() == 0
+    # Dated after both were signed, it opens.
+    clinic.create(clinic.medical, course_id, "dosing", route="im", occurred_at=local(dt.timedelta(hours=-2)))
+    assert _dosing_count() == 1
+
+
+def test_a_medicine_session_cannot_be_dated_before_a_preparation_note_was_signed(clinic):
+    course_id = clinic.course()
+    clinic.screening(course_id)  # signed a day ago
+    prep = clinic.create(clinic.therapist, course_id, "preparation", note="Intentions explored.",
+                         intentions="To feel less stuck.", occurred_at=local(dt.timedelta(hours=-3)))
+    assert clinic.sign(clinic.therapist, prep).status_code == 302  # signed now
+    response = clinic.new(clinic.medical, course_id, "dosing", route="im",
+                          occurred_at=local(dt.timedelta(hours=-2)))
+    message = error_beside(response, "occurred_at")
+    assert message.startswith("The first preparation note was signed at ")
+    assert "after this session's time" in message and "screening" not in message
+    assert _dosing_count() == 0
+    assert clinic.new(clinic.medical, course_id, "dosing", route="im",
+                      occurred_at=local(dt.timedelta(minutes=1))).status_code == 302
+
+
+def test_a_medicine_session_cannot_be_moved_before_its_gates(clinic):
+    course_id = clinic.ready()
+    sid = clinic.dosing(course_id)
+    before = db.session.get(ClinicalSession, sid).occurred_at
+    response = clinic.edit(clinic.medical, sid, occurred_at=local(dt.timedelta(days=-3)), route="im")
+    assert "after this session's time" in error_beside(response, "occurred_at")
+    db.session.expire_all()
+    assert db.session.get(ClinicalSession, sid).occurred_at == before
+    # Re-saving the stored time (or moving it within the allowed span) still works.
+    assert clinic.edit(clinic.medical, sid, note="Draft.").status_code == 302
+    assert clinic.edit(clinic.medical, sid, occurred_at=local(dt.timedelta(hours=-3))).status_code == 302
+
+
+def test_two_tabs_opening_one_screening_at_once_make_one_screening(clinic, monkeypatch):
+    """The database keeps one screening per course: of two requests that both found none and
+    both insert one, the second is sent to the first's, with a message, never a server error."""
+    import threading
+
+    from kaptracker.courses import sessions
+    from live_support import race
+
+    course_id = clinic.course()
+    tabs = [clinic.app.test_client(), clinic.app.test_client()]
+    for tab in tabs:
+        clinic._login(clinic.therapist, http=tab)
+    barrier = threading.Barrier(2)
+    original = sessions._copy_into
+
+    def held(*args, **kwargs):  # both requests have checked for a screening before either inserts
+        original(*args, **kwargs)
+        barrier.wait(timeout=30)
+
+    monkeypatch.setattr(sessions, "_copy_into", held)
+    replies = race(*(lambda t=t, n=n: t.post(f"/courses/{course_id}/sessions/new/screening",
+                                              data={**SCREENING, "occurred_at": local(), "note": n})
+                     for t, n in zip(tabs, ("First tab.", "Second tab."))))
+    assert [r.status_code for r in replies] == [302, 302]
+    db.session.expire_all()
+    [screening] = db.session.scalars(select(Screening).where(Screening.course_id == course_id))
+    assert {r.headers["Location"] for r in replies} == {f"/sessions/{screening.id}"}
+    loser = tabs[[screening.note == n for n in ("First tab.", "Second tab.")].index(False)]
+    assert "Someone else opened this course's screening a moment before you" in page(
+        loser.get(f"/sessions/{screening.id}"))
+    assert len(events(action=AuditAction.CREATE, record_type="screening")) == 1
+
+
 def test_therapists_do_not_open_medicine_sessions(clinic):
     course_id = clinic.ready()
     assert clinic.get(clinic.therapist, f"/courses/{course_id}/sessions/new/dosing").status_code == 403

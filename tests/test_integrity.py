@@ -33,6 +33,8 @@ def _ids():
         "override": q("SELECT min(id) FROM safety_override"), "alert": q("SELECT min(id) FROM safety_alert"),
         "first_email": q("SELECT email FROM \"user\" ORDER BY id LIMIT 1"),
         "second_user": q("SELECT id FROM \"user\" ORDER BY id LIMIT 1 OFFSET 1"),
+        "screened_course": q("SELECT min(s.course_id) FROM clinical_session s JOIN course c ON c.id = s.course_id "
+                             "WHERE s.kind = 'screening' AND c.end_reason IS NULL"),
     }
 
 
@@ -43,6 +45,11 @@ def _reading(session: str, systolic: int, diastolic: int) -> str:
     return ("INSERT INTO vital_sign (session_id, taken_at, timepoint, systolic, diastolic, heart_rate, "
             f"recorded_by_id, recorded_at) VALUES ({{{session}}}, {NOW}, 'during', {systolic}, {diastolic}, 70, "
             f"{{medical}}, {NOW})")
+
+
+def _session(course: str, kind: str) -> str:
+    return ("INSERT INTO clinical_session (course_id, kind, occurred_at, author_id, note, created_at, "
+            f"updated_at, version) VALUES ({{{course}}}, '{kind}', {NOW}, {{therapist}}, '', {NOW}, {NOW}, 1)")
 
 
 # (rule, statement refused, control statement accepted or None)
@@ -70,6 +77,8 @@ CASES = [
     ("check: signed together (no signature without a signer)",
      "UPDATE clinical_session SET signed_at = CURRENT_TIMESTAMP WHERE id = {unsigned}",
      "UPDATE clinical_session SET note = 'draft edited' WHERE id = {unsigned}"),
+    ("unique: one screening per course",
+     _session("screened_course", "screening"), _session("screened_course", "preparation")),
     ("trigger: a signed note's text never changes",
      "UPDATE clinical_session SET note = note || ' (changed)' WHERE id = {signed}",
      "UPDATE clinical_session SET version = version + 1 WHERE id = {signed}"),

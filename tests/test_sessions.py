@@ -332,6 +332,27 @@ def test_the_dose_range_follows_the_settings(clinic, medicine):
     assert count(Administration) == 0
 
 
+def test_a_dose_computed_from_the_top_of_the_range_is_not_refused_for_its_rounding(clinic, medicine):
+    """0.75 mg/kg x 70.5 kg = 52.875 mg, recorded as 52.9 mg: the dose asked for is at the top of
+    a 0.5-0.75 mg/kg range, so it needs no reason, now or at signing."""
+    _, sid = medicine
+    settings.change("dose.im.high_mg_per_kg", D("0.75"), user=clinic.admin, reason="Protocol 2027")
+    db.session.commit()
+    url = f"/sessions/{sid}/administrations"
+    data = {"given_at": local(), "weight_kg": "70.5", "mg_per_kg": "0.75", "injection_site": "gluteal"}
+    preview = page(clinic.post(clinic.medical, url, data))
+    assert "Session total 52.9 mg (0.75 mg/kg) is within the usual" in preview
+    assert clinic.post(clinic.medical, url, {**data, "previewed_mg": "52.9", "submit": "y"}).status_code == 302
+    session = refresh(DosingSession, sid)
+    assert session.total_mg == D("52.9") and not session.dose_reason
+    assert "Record the reason" not in page(clinic.get(clinic.medical, f"/sessions/{sid}/sign"))
+    # A booster takes it above, and the message says where the limit lies in mg.
+    booster = {**data, "mg_per_kg": "0.05"}
+    shown = page(clinic.post(clinic.medical, url, booster))
+    assert ("Session total 56.4 mg (0.80 mg/kg) is above the usual Intramuscular (IM) injection range of "
+            "0.5-0.75 mg/kg. At 70.5 kg that is at most 52.875 mg.") in shown
+
+
 def test_a_medicine_session_is_signed_with_its_dose_end_and_discharge(clinic, medicine):
     course_id, sid = medicine
     shown = page(clinic.get(clinic.medical, f"/sessions/{sid}/sign"))

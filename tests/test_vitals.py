@@ -35,6 +35,7 @@ from kaptracker.models import (
     SafetyOverride,
     Screening,
     SettingChange,
+    SettingRevision,
     VitalSign,
     utcnow,
 )
@@ -662,6 +663,23 @@ def test_the_database_keeps_overrides_and_alerts(clinic, sid):
     assert "acknowledged, once" in _refused("UPDATE safety_alert SET message = 'x' WHERE id = :id", id=alert.id)
 
 
+def test_the_database_withdraws_an_alert_once_and_keeps_it(clinic, sid):
+    first = clinic.reading(sid, "185/95", at=-10)
+    clinic.reading(sid, "186/96", at=-4)
+    [alert] = alerts_of(sid)
+    assert "withdrawn_together" in _refused("UPDATE safety_alert SET withdrawn_at = :t WHERE id = :id",
+                                            t=utcnow(), id=alert.id)  # never without the reason
+    clinic.mark_in_error(first.id)
+    assert "withdrawn, once" in _refused("UPDATE safety_alert SET withdrawn_reason = 'other' WHERE id = :id",
+                                         id=alert.id)
+    assert "withdrawn, once" in _refused(
+        "UPDATE safety_alert SET acknowledged_at = :t, acknowledged_by_id = :u WHERE id = :id",
+        t=utcnow(), u=clinic.medical.id, id=alert.id)
+    assert "withdrawn, once" in _refused("UPDATE safety_alert SET paired_vital_sign_id = NULL WHERE id = :id",
+                                         id=alert.id)
+    assert "never deleted" in _refused("DELETE FROM safety_alert WHERE id = :id", id=alert.id)
+
+
 # --- entered in error --------------------------------------------------------------------------
 
 
@@ -695,11 +713,14 @@ def test_a_reading_entered_in_error_stays_struck_through_and_leaves_the_rules(cl
     assert "Marked entered in error. Enter the correct reading." in page(shown)
     assert re.search(r'<tr class="in-error">.*?<del>170/95</del>', raw(shown), re.S)
     assert "Entered in error (Cuff on the wrong arm size.)" in section(shown, "h-table")
-    # The alert it caused is acknowledged for it, with a note saying why.
+    # The alert it caused is withdrawn (not acknowledged for it), with the reason, and stays in
+    # the history.
     [hold] = alerts_of(sid)
-    assert hold.acknowledged_at is not None and hold.acknowledged_by_id == clinic.medical.id
-    assert hold.acknowledgement_note == "The reading was marked entered in error."
+    assert hold.acknowledged_at is None and hold.withdrawn_at is not None
+    assert hold.withdrawn_reason == (f"The reading 170/95, heart rate 80 at {clinic.at(-4)[-5:]} was marked "
+                                     "entered in error (Cuff on the wrong arm size.).")
     assert "Safety alerts to acknowledge" not in page(shown)
+    assert "— withdrawn at " in section(shown, "h-history")
     # Out of the rules: no baseline any more, so the dose waits for one.
     assert "none yet: no dose can be recorded" in section(shown, "h-latest")
     response = clinic.dose(sid)
@@ -714,6 +735,65 @@ def test_a_reading_entered_in_error_stays_struck_through_and_leaves_the_rules(cl
     assert clinic.dose(sid, at=-1).status_code == 302
     session_page = clinic.get(clinic.therapist, f"/sessions/{sid}")
     assert "(entered in error)" in page(session_page)
+
+
+def _open(sid) -> list[tuple[str, int, int | None]]:
+    return [(a.rule, a.vital_sign_id, a.paired_vital_sign_id) for a in alerts_of(sid) if a.is_open]
+
+
+def test_marking_the_first_of_two_high_readings_in_error_withdraws_the_sustained_alert(clinic, sid):
+    first = clinic.reading(sid, "185/95", at=-10)
+    second = clinic.reading(sid, "186/96", at=-4)
+    assert _open(sid) == [("sustained_high_bp", second.id, first.id)]
+
+    assert clinic.mark_in_error(first.id, "Another client's cuff.").status_code == 302
+    [alert] = alerts_of(sid)
+    assert not alert.is_open and alert.acknowledged_at is None
+    assert alert.withdrawn_at is not None and "Another client's cuff." in alert.withdrawn_reason
+    assert "185/95" in alert.withdrawn_reason
+    assert _open(sid) == []
+    shown = clinic.http(clinic.medical).get(f"/sessions/{sid}/vitals")
+    assert "Safety alerts to acknowledge" not in page(shown)
+    history = section(shown, "h-history")
+    assert "withdrawn at" in history and "was marked entered in error (Another client's cuff.)" in history
+    assert re.search(r'<li class="withdrawn">[^<]*<del>', raw(shown))
+    # Nothing open blocks signing any more on its account.
+    assert "safety alert(s) are not acknowledged yet" not in page(clinic.get(clinic.medical, f"/sessions/{sid}/sign"))
+
+
+def test_marking_a_reading_in_error_raises_what_the_remaining_readings_justify(clinic, sid):
+    # Typed out of order: the 20-minute-old reading is entered last.
+    middle = clinic.reading(sid, "185/95", at=-10)
+    last = clinic.reading(sid, "186/96", at=-4)
+    earliest = clinic.reading(sid, "184/94", at=-20)
+    assert sorted(_open(sid)) == sorted([("sustained_high_bp", last.id, middle.id),
+                                         ("sustained_high_bp", middle.id, earliest.id)])
+    [on_last] = [a for a in alerts_of(sid) if a.vital_sign_id == last.id]
+    assert clinic.acknowledge(on_last.id).status_code == 302  # acknowledged alerts are withdrawn too
+
+    assert clinic.mark_in_error(middle.id).status_code == 302
+    # Both alerts resting on it are withdrawn; the last reading and the earliest still make a
+    # sustained pair (16 minutes apart), so that alert exists, open, naming the earliest.
+    assert _open(sid) == [("sustained_high_bp", last.id, earliest.id)]
+    withdrawn = [a for a in alerts_of(sid) if a.withdrawn_at is not None]
+    assert {a.vital_sign_id for a in withdrawn} == {last.id, middle.id}
+    assert fresh(SafetyAlert, on_last.id).acknowledged_at is not None  # its history is kept
+    [new] = [a for a in alerts_of(sid) if a.is_open]
+    assert clinic.at(-20)[-5:] in new.message and clinic.at(-10)[-5:] not in new.message
+    shown = clinic.http(clinic.medical).get(f"/sessions/{sid}/vitals")
+    assert "1 safety alert(s) from the other readings" in page(shown)
+    assert len(audit("vitals", AuditAction.UPDATE, middle.id)) == 1
+
+
+def test_a_withdrawn_alert_cannot_be_acknowledged(clinic, sid):
+    first = clinic.reading(sid, "185/95", at=-10)
+    clinic.reading(sid, "186/96", at=-4)
+    [alert] = alerts_of(sid)
+    clinic.mark_in_error(first.id)
+    assert clinic.acknowledge(alert.id).status_code == 302
+    shown = clinic.http(clinic.medical).get(f"/sessions/{sid}/vitals")
+    assert "This alert was withdrawn: The reading 185/95" in page(shown)
+    assert fresh(SafetyAlert, alert.id).acknowledged_at is None
 
 
 def test_a_reading_is_marked_in_error_only_once(clinic, sid):
@@ -1111,8 +1191,8 @@ def _settings_data(**changes) -> dict:
     data = {"s_" + spec.key.replace(".", "__"): str(values[spec.key]) for spec in SPECS}
     data.update({"s_" + k.replace(".", "__"): v for k, v in changes.items()})
     data["reason"] = "Clinic protocol review."
-    # The newest setting change the form was opened with (a later one is a conflict).
-    data["version"] = str(db.session.scalar(select(sa.func.max(SettingChange.id))) or 0)
+    # The settings revision the form was opened with (a later one is a conflict).
+    data["version"] = str(db.session.scalar(select(SettingRevision.version)))
     return data
 
 
@@ -1457,7 +1537,7 @@ def test_each_action_is_audited_with_the_client(clinic, sid):
 
     assert clinic.mark_in_error(reading.id, "Wrong client's cuff.").status_code == 302
     [marked] = audit("vitals", AuditAction.UPDATE, reading.id)
-    assert marked.client_id == client_id and marked.detail == "entered in error"
+    assert marked.client_id == client_id and marked.detail == "entered in error; 1 alert(s) withdrawn"
     assert "Wrong client" not in marked.detail
 
     clinic.get(clinic.therapist, f"/sessions/{sid}/vitals")
@@ -1468,3 +1548,64 @@ def test_each_action_is_audited_with_the_client(clinic, sid):
 def test_a_refused_reading_is_not_audited_as_created(clinic, sid):
     clinic.vitals(sid, "300/80")
     assert audit("vitals", AuditAction.CREATE) == []
+
+
+# --- readings typed out of order -----------------------------------------------------------------
+# The same readings typed in three orders (a nurse types one a few minutes late, a paper reading
+# is entered afterwards) give the same alerts, the same last reading, the same next due and the
+# same discharge decision: everything follows the time each was taken.
+
+TYPED = {  # label: (blood pressure, pulse, minutes from now, timepoint)
+    "a": ("182/100", 80, -40, "during"),
+    "b": ("120/80", 76, -38, "during"),
+    "c": ("184/104", 82, -33, "during"),
+    "d": ("130/82", 72, -25, "during"),
+    "e": ("125/80", 70, -20, "discharge"),
+    "f": ("186/100", 78, -12, "during"),
+}
+TYPED_ORDERS = {"as taken": "abcdef", "reversed": "fedcba", "paper ones last": "cfeadb"}
+
+
+def _today_row(clinic, sid) -> str:
+    response = clinic.get(clinic.medical, "/today")
+    match = re.search(rf'<tr>\s*<td data-label="Client"><a href="/sessions/{sid}/vitals">(.*?)</tr>', raw(response), re.S)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", match.group(1)))).strip()
+
+
+@pytest.mark.parametrize("order", TYPED_ORDERS.values(), ids=TYPED_ORDERS.keys())
+def test_readings_typed_out_of_order_give_the_same_alerts_last_reading_and_schedule(clinic, sid, order):
+    clinic.reading(sid, timepoint="baseline", at=-100)
+    assert clinic.dose(sid, at=-90).status_code == 302
+    ids = {}
+    for label in order:
+        bp, pulse, minutes, timepoint = TYPED[label]
+        ids[label] = clinic.reading(sid, bp, pulse, at=minutes, timepoint=timepoint).id
+    label_of = {v: k for k, v in ids.items()}
+
+    # Alerts: the sustained pairs by time, whichever reading was typed first.
+    opened = sorted((a.rule, label_of[a.vital_sign_id], label_of[a.paired_vital_sign_id])
+                    for a in alerts_of(sid) if a.is_open)
+    assert opened == [("sustained_high_bp", "c", "a"), ("sustained_high_bp", "f", "c")]
+    messages = {label_of[a.vital_sign_id]: a.message for a in alerts_of(sid)}
+    assert messages["c"].startswith(f"Systolic 182 at {clinic.at(-40)[-5:]} and 184 at {clinic.at(-33)[-5:]} ")
+    assert messages["f"].startswith(f"Systolic 184 at {clinic.at(-33)[-5:]} and 186 at {clinic.at(-12)[-5:]} ")
+    # The last reading is the one taken last; the next is due 15 minutes after it.
+    row = _today_row(clinic, sid)
+    assert f"186/100, pulse 78 at {clinic.at(-12)[-5:]}" in row
+    assert row.endswith(f"{clinic.at(3)[-5:]} 2 open") and "overdue" not in row
+    shown = page(clinic.get(clinic.medical, f"/sessions/{sid}/vitals"))
+    assert f"Next reading due {clinic.at(3)[-5:]}" in shown
+    latest = section(clinic.get(clinic.medical, f"/sessions/{sid}/vitals"), "h-latest")
+    assert latest.index("186/100") < latest.index("125/80") < latest.index("130/82")
+    # Discharge: the discharge reading counts (taken after the dose), the last reading is high.
+    response = clinic.discharge(sid)
+    assert error_beside(response, "discharged_at").startswith(
+        f"The last reading, 186/100 at {clinic.at(-12)[-5:]}, is at or above 180/110")
+    assert "No discharge reading" not in error_beside(response, "discharged_at")
+
+    # Marking the last-taken reading in error: the one taken before it is now the last.
+    assert clinic.mark_in_error(ids["f"]).status_code == 302
+    assert sorted((a.rule, label_of[a.vital_sign_id]) for a in alerts_of(sid) if a.is_open) == [
+        ("sustained_high_bp", "c")]
+    row = _today_row(clinic, sid)
+    assert f"125/80, pulse 70 at {clinic.at(-20)[-5:]}" in row and "overdue" in row  # due at -5

@@ -700,3 +700,64 @@ def test_a_discharge_reading_taken_before_a_later_booster_does_not_count():
     after = [*readings, Reading(2, booster + dt.timedelta(minutes=90), Timepoint.DISCHARGE, 126, 80, 70)]
     assert discharge_findings(after, route="lozenge", last_dose_at=booster, infusion_ends_at=None,
                                      at=booster + dt.timedelta(hours=2), t=t) == []
+
+
+# --- readings typed out of order ----------------------------------------------------------------
+# A nurse types a reading minutes after taking it, or enters a paper one afterwards: every rule
+# follows the time each reading was taken, never the order the readings come in.
+
+OUT_OF_ORDER = [
+    reading(-100, 118, 76, timepoint=BASELINE, id=1),
+    reading(-40, 182, 100, 80, id=2),
+    reading(-38, 120, 80, 76, id=3),
+    reading(-33, 184, 104, 82, id=4),
+    reading(-25, 130, 82, 72, id=5),
+    reading(-20, 125, 80, 70, timepoint=DISCHARGE, id=6),
+    reading(-12, 186, 100, 78, id=7),
+]
+ENTRY_ORDERS = {
+    "as taken": [1, 2, 3, 4, 5, 6, 7],
+    "reversed": [7, 6, 5, 4, 3, 2, 1],
+    "mixed": [4, 7, 1, 2, 6, 3, 5],
+    "baseline last": [2, 3, 4, 5, 6, 7, 1],
+}
+
+
+def _entered(order: list[int]) -> list[Reading]:
+    by_id = {r.id: r for r in OUT_OF_ORDER}
+    return [by_id[i] for i in order]
+
+
+@pytest.mark.parametrize("order", ENTRY_ORDERS.values(), ids=ENTRY_ORDERS.keys())
+def test_the_rules_follow_the_time_taken_not_the_order_given(order):
+    readings = _entered(order)
+    # Sustained pairs: 184/104 with 182/100 (7 minutes before), 186/100 with 184/104 (21 minutes).
+    assert [(f.rule, f.reading_id, f.paired_reading_id) for f in session_findings(readings, T)] == [
+        ("sustained_high_bp", 4, 2), ("sustained_high_bp", 7, 4)]
+    # The last reading is the one taken last (186/100 at -12), not the one given last.
+    found = discharge_findings(readings, route="im", last_dose_at=at(-90), infusion_ends_at=None,
+                               at=at(0), t=T)
+    assert [(f.rule, f.reading_id) for f in found] == [("discharge_last_reading_high", 7)]
+    # The schedule counts from the reading taken last.
+    kwargs = dict(route="im", dosed_at=at(-90), infusion_ends_at=None, discharged_at=None, t=T)
+    assert next_due(readings, now=at(0), **kwargs) == at(3)
+    assert overdue_finding(readings, now=at(0), **kwargs) is None
+    assert overdue_finding(readings, now=at(4), **kwargs).message.startswith(
+        f"Vitals reading overdue: due at {at(3):%H:%M}")
+
+
+@pytest.mark.parametrize("order", ENTRY_ORDERS.values(), ids=ENTRY_ORDERS.keys())
+def test_the_baseline_and_the_rule_readings_follow_the_time_taken(order):
+    from types import SimpleNamespace
+
+    from kaptracker.vitals import service
+
+    later_baseline = reading(-95, 150, 92, timepoint=BASELINE, id=8)  # the latest baseline
+    readings = _entered(order) + [later_baseline] if order[0] != 1 else [later_baseline] + _entered(order)
+    assert service.baseline(readings).id == 8
+    assert service.baseline(readings, before=at(-98)).id == 1
+    # Stored readings handed over in entry (id) order come out in the order they were taken.
+    stored = [SimpleNamespace(id=r.id, taken_at=r.taken_at, timepoint=r.timepoint, systolic=r.systolic,
+                              diastolic=r.diastolic, heart_rate=r.heart_rate, spo2=r.spo2, in_error=False)
+              for r in _entered(order)]
+    assert [r.id for r in service.as_rule_readings(stored)] == [1, 2, 3, 4, 5, 6, 7]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, g, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.exc import StaleDataError
 from wtforms import StringField
 from wtforms.validators import DataRequired
 
@@ -228,7 +229,8 @@ def settings():
     groups: dict[str, list] = {}
     for spec in registry.SPECS:
         groups.setdefault(spec.group, []).append((spec, form[_field_name(spec.key)]))
-    version = str(db.session.scalar(select(func.max(SettingChange.id))) or 0)
+    # The revision as read now: a save below names it, so of two saves racing, one loses.
+    version = str(clinic_settings.revision(fresh=True).version)
     if not form.is_submitted():
         form.version.data = version
     elif form.version.data != version:
@@ -262,7 +264,12 @@ def settings():
                 )
             if changed:
                 record(AuditAction.UPDATE, "setting", detail="changed: " + ", ".join(changed))
-                db.session.commit()
+                try:
+                    db.session.commit()
+                except StaleDataError:  # another administrator's save won by a moment
+                    db.session.rollback()
+                    g.pop("kap_settings", None)
+                    return _settings_conflict(form, clinic_settings.current())
                 flash(f"{len(changed)} setting(s) changed.", "success")
             else:
                 flash("No setting was changed.", "info")

@@ -115,7 +115,7 @@ def _clients_with_open_alerts():
         select(Course.client_id)
         .join(ClinicalSession, ClinicalSession.course_id == Course.id)
         .join(SafetyAlert, SafetyAlert.session_id == ClinicalSession.id)
-        .where(SafetyAlert.acknowledged_at.is_(None))
+        .where(SafetyAlert.open_clause())
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload, with_polymorphic
@@ -77,6 +77,10 @@ def facts(course: Course, sessions: list[ClinicalSession]) -> phases.CourseFacts
         planned_medicine_sessions=course.planned_medicine_sessions,
         medicine_sessions=medicine,
         unsigned_notes=sum(1 for s in sessions if not s.is_signed),
+        screening_signed_at=screening.signed_at if screening is not None and screening.is_signed else None,
+        preparation_signed_at=tuple(
+            s.signed_at for s in sessions if isinstance(s, PreparationSession) and s.is_signed
+        ),
     )
 
 
@@ -91,9 +95,31 @@ def dose_range(route: dosing.Route) -> dosing.DoseRange:
                             f"clinic setting; default from {default.source}")
 
 
-def dose_check(session: DosingSession, extra_mg: Decimal = Decimal(0), weight_kg=None) -> dosing.DoseCheck:
+def prescribed_mg(administration, weight_kg) -> Decimal:
+    """The dose asked for in one administration, unrounded: the mg/kg entered x the weight, or
+    strength x count for lozenges; the recorded mg when it was entered as mg, or when the stored
+    factors do not make the recorded mg (data from elsewhere: the recorded dose is what was given)."""
+    recorded = Decimal(administration.dose_mg)
+    if administration.mg_per_kg is not None and weight_kg:
+        asked = dosing.exact_mg(weight_kg, administration.mg_per_kg)
+    elif administration.strength_mg is not None and administration.count is not None:
+        asked = dosing.exact_mg(administration.strength_mg, administration.count)
+    else:
+        return recorded
+    return asked if asked.quantize(dosing.MG, rounding=ROUND_HALF_UP) == recorded else recorded
+
+
+def dose_check(session: DosingSession, extra_mg: Decimal = Decimal(0), weight_kg=None,
+               extra_prescribed: Decimal | None = None) -> dosing.DoseCheck:
+    """The session total (with a dose about to be added: ``extra_mg`` as recorded,
+    ``extra_prescribed`` as asked for) against the route's range. The range is compared with
+    what was asked for, exactly (rules/dosing.py): a dose computed from an in-range mg/kg is
+    never refused because of its own 0.1 mg rounding."""
+    weight = weight_kg or session.weight_kg
+    asked = sum((prescribed_mg(a, weight) for a in session.administrations), Decimal(0))
+    asked += extra_mg if extra_prescribed is None else extra_prescribed
     return dosing.check_total(
-        session.route, session.total_mg + extra_mg, weight_kg or session.weight_kg, dose_range(session.route)
+        session.route, session.total_mg + extra_mg, weight, dose_range(session.route), prescribed_mg=asked,
     )
 
 

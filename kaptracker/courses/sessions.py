@@ -6,6 +6,8 @@ from decimal import Decimal
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -135,7 +137,7 @@ def new_session(course_id: int, kind: str):
         if isinstance(form, IntegrationForm):
             pending = [m.id for m in facts.medicine_sessions if not m.integrated]
             form.dosing_session_id.data = (pending or [facts.medicine_sessions[-1].id])[0]
-    if form.validate_on_submit():
+    if form.validate_on_submit() and not (kind is SessionKind.DOSING and _dated_before_gates(form, facts)):
         cls = service.SESSION_CLASSES[kind]
         clinical = cls(course_id=course.id, author_id=current_user.id, note="")
         if kind is SessionKind.DOSING:
@@ -143,7 +145,20 @@ def new_session(course_id: int, kind: str):
             clinical.administered_by_id = current_user.id
         _copy_into(form, clinical)
         db.session.add(clinical)
-        db.session.flush()
+        try:
+            db.session.flush()
+        except IntegrityError:
+            if kind is not SessionKind.SCREENING:
+                raise
+            # Someone else opened this course's screening a moment before (the database keeps
+            # one per course): theirs is the screening, as when it existed before this request.
+            db.session.rollback()
+            existing = db.session.scalar(select(Screening.id).where(Screening.course_id == course_id))
+            if existing is None:
+                raise
+            flash("Someone else opened this course's screening a moment before you; here it is. "
+                  "What you typed was not saved.", "error")
+            return redirect(url_for("courses.show_session", session_id=existing))
         record(AuditAction.CREATE, kind.value, clinical.id, client_id=course.client_id)
         db.session.commit()
         flash(f"{kind.label} saved as a draft.", "success")
@@ -151,6 +166,22 @@ def new_session(course_id: int, kind: str):
     warnings = phases.medicine_warnings(facts) if kind is SessionKind.DOSING else []
     return render_template("sessions/form.html", form=form, course=course, client=course.client,
                            kind=kind, session=None, warnings=warnings, decides=False)
+
+
+def _dated_before_gates(form, facts: phases.CourseFacts, stored=None) -> bool:
+    """A medicine session's typed time must come after the gates were passed (the screening
+    decision and a preparation note signed): the reasons go beside the time field. A time left
+    as it was stored (``stored``) was checked when it was set."""
+    if form.occurred_at.data is None:
+        return False
+    typed = form.occurred_at.data
+    at = typed if typed.tzinfo is not None else clock.local_to_utc(typed, keep=stored)
+    if stored is not None and at == stored:
+        return False
+    blockers = phases.medicine_blockers(facts, at=at)
+    if blockers:
+        form.occurred_at.errors = [*form.occurred_at.errors, *blockers]
+    return bool(blockers)
 
 
 def _load(session_id: int) -> ClinicalSession:
@@ -248,6 +279,9 @@ def edit_session(session_id: int):
             # mg = mg/kg x weight for every dose already given.
             form.weight_kg.errors = [*form.weight_kg.errors,
                                      f"The weight is fixed at {clinical.weight_kg} kg once a dose is recorded."]
+        elif isinstance(clinical, DosingSession) and _dated_before_gates(
+                form, service.facts(course, service.load_course_sessions(course)), stored=clinical.occurred_at):
+            pass  # the reasons are beside the time field
         elif isinstance(clinical, DosingSession) and (problem := _discharge_problem(clinical, form)):
             form.discharged_at.errors = [*form.discharged_at.errors, problem]
         else:
@@ -459,14 +493,16 @@ def add_administration(session_id: int):
     weight = getattr(form, "weight_kg", None) and form.weight_kg.data
     if clinical.route is dosing.Route.LOZENGE:
         dose_mg = dosing.lozenge_mg(form.strength_mg.data, form.count.data)
+        asked_mg = dosing.exact_mg(form.strength_mg.data, form.count.data)
     else:
         dose_mg = dosing.weight_based_mg(weight, form.mg_per_kg.data)
+        asked_mg = dosing.exact_mg(weight, form.mg_per_kg.data)  # what the range is checked on
     if dose_mg > MAX_ADMINISTRATION_MG:  # the database refuses more (check dose_positive)
         field = form.count if clinical.route is dosing.Route.LOZENGE else form.mg_per_kg
         field.errors = [*field.errors, f"That makes {dose_mg} mg in one administration; at most "
                         f"{MAX_ADMINISTRATION_MG} mg can be recorded. Check the numbers."]
         return _render_show(clinical, administration_form=form, status=400)
-    check = service.dose_check(clinical, dose_mg, weight)
+    check = service.dose_check(clinical, dose_mg, weight, extra_prescribed=asked_mg)
     preview = {"dose_mg": dose_mg, "check": check, "weight": weight}
     # The computed dose is always shown before it is saved: a dose not yet previewed, or changed
     # since, is shown again instead of saved.

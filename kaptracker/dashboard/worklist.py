@@ -75,7 +75,7 @@ def item_queries(now: dt.datetime, *, supervisor: bool) -> dict[str, object]:
     queries = {
         "alert": select(*_row("alert", Course.client_id, Course.id, SafetyAlert.session_id, SafetyAlert.raised_at))
         .select_from(SafetyAlert).join(cs, cs.id == SafetyAlert.session_id).join(Course, Course.id == cs.course_id)
-        .where(SafetyAlert.acknowledged_at.is_(None)),
+        .where(SafetyAlert.open_clause()),
         "self_harm": select(*_row("self_harm", Course.client_id, Course.id, OutcomeScore.id, OutcomeScore.recorded_at))
         .select_from(OutcomeScore).join(Course, Course.id == OutcomeScore.course_id)
         .where(OutcomeScore.self_harm_flag == True, OutcomeScore.flag_acknowledged_at.is_(None),  # noqa: E712 (the partial index)

@@ -108,7 +108,7 @@ def caseload_csv():
         .join(Client, Course.client_id == Client.id)
         .join(ClinicalSession, ClinicalSession.course_id == Course.id)
         .join(SafetyAlert, SafetyAlert.session_id == ClinicalSession.id)
-        .where(scope, SafetyAlert.acknowledged_at.is_(None))
+        .where(scope, SafetyAlert.open_clause())
         .group_by(Course.client_id)
     ).all())
 

@@ -28,7 +28,7 @@ from .courses import (
     SessionKind,
 )
 from .outcomes import CourseOutcome, OutcomeScore, OverrideReview, ReviewComment
-from .settings import SettingChange
+from .settings import SettingChange, SettingRevision
 from .vitals import OverrideKind, SafetyAlert, SafetyOverride, VitalSign
 from .users import LoginAttempt, User, UserSession, normalise_email
 
@@ -66,6 +66,7 @@ __all__ = [
     "Indication",
     "LoginAttempt",
     "SettingChange",
+    "SettingRevision",
     "UTCDateTime",
     "User",
     "UserSession",

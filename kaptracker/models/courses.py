@@ -128,6 +128,9 @@ class ClinicalSession(db.Model):
         Index("ix_clinical_session_course_at", "course_id", "occurred_at"),
         Index("ix_clinical_session_author_at", "author_id", "occurred_at"),
         Index("ix_clinical_session_kind_at", "kind", "occurred_at"),  # today's medicine sessions
+        # One screening per course, whoever saves first (migration 0008).
+        Index("uq_clinical_session_one_screening", "course_id", unique=True,
+              sqlite_where=text("kind = 'screening'"), postgresql_where=text("kind = 'screening'")),
         # The worklist's "unsigned" and "awaiting a decision" items: only drafts are indexed.
         Index("ix_clinical_session_unsigned", "occurred_at",
               sqlite_where=text("signed_at IS NULL"), postgresql_where=text("signed_at IS NULL")),

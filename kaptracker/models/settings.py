@@ -28,3 +28,16 @@ class SettingChange(db.Model):
     approved_by: Mapped[str | None] = mapped_column(String(120))
 
     changed_by: Mapped[User] = relationship()
+
+
+class SettingRevision(db.Model):
+    """One row counting saves of the settings: the version the settings page carries. Every save
+    sets ``version`` to the next number in an UPDATE that names the version it read (SQLAlchemy's
+    version counter), so of two administrators saving at the same instant the second matches no
+    row (StaleDataError) and gets the conflict page, as every other edit does."""
+
+    __tablename__ = "setting_revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column()
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, and_, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -60,15 +60,23 @@ class VitalSign(db.Model):
 
 class SafetyAlert(db.Model):
     """A rule that fired on a session's readings. Shown on the session, course, client list and
-    supervisors' views until someone acknowledges it."""
+    supervisors' views until someone acknowledges it, or until it is withdrawn because a reading
+    it rests on was marked entered in error (it then stays in the history, marked withdrawn)."""
 
     __tablename__ = "safety_alert"
     __table_args__ = (
-        UniqueConstraint("session_id", "rule", "vital_sign_id", name="uq_safety_alert_once"),
+        # Raised once per rule and reading, among the alerts not withdrawn (migration 0009).
+        Index("uq_safety_alert_once", "session_id", "rule", "vital_sign_id", unique=True,
+              sqlite_where=text("withdrawn_at IS NULL"), postgresql_where=text("withdrawn_at IS NULL")),
         CheckConstraint(
             "(acknowledged_at IS NULL AND acknowledged_by_id IS NULL)"
             " OR (acknowledged_at IS NOT NULL AND acknowledged_by_id IS NOT NULL)",
             name="acknowledged_together",
+        ),
+        CheckConstraint(
+            "(withdrawn_at IS NULL AND withdrawn_reason IS NULL)"
+            " OR (withdrawn_at IS NOT NULL AND withdrawn_reason IS NOT NULL)",
+            name="withdrawn_together",
         ),
         Index("ix_safety_alert_open", "session_id", "acknowledged_at"),
     )
@@ -76,6 +84,8 @@ class SafetyAlert(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("clinical_session.id"))
     vital_sign_id: Mapped[int | None] = mapped_column(ForeignKey("vital_sign.id"))
+    # The earlier reading of a pair (sustained rules): the alert rests on both.
+    paired_vital_sign_id: Mapped[int | None] = mapped_column(ForeignKey("vital_sign.id"))
     rule: Mapped[str] = mapped_column(String(40))
     level: Mapped[Level] = mapped_column(str_enum(Level, "alert_level"))
     message: Mapped[str] = mapped_column(Text)
@@ -83,9 +93,20 @@ class SafetyAlert(db.Model):
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     acknowledgement_note: Mapped[str | None] = mapped_column(Text)
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text)
 
     session: Mapped[ClinicalSession] = relationship()
     acknowledged_by: Mapped[User | None] = relationship()
+
+    @property
+    def is_open(self) -> bool:
+        return self.acknowledged_at is None and self.withdrawn_at is None
+
+    @classmethod
+    def open_clause(cls):
+        """Neither acknowledged nor withdrawn: what the lists and counts call open."""
+        return and_(cls.acknowledged_at.is_(None), cls.withdrawn_at.is_(None))
 
 
 class OverrideKind(enum.StrEnum):

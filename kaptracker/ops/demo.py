@@ -183,23 +183,24 @@ def _alerts_as_entered(session_id: int, readings: list[VitalSign], t: Thresholds
 
     After each entry, and after each error mark, the readings not in error are checked with the
     session rules and the latest baseline's rules; a finding not stored yet becomes an alert raised
-    then. Marking a reading in error acknowledges its open alerts, as the app does.
+    then. Marking a reading in error withdraws the alerts resting on it, as the app does.
     """
-    from ..vitals.service import as_rule_readings, baseline
+    from ..vitals.service import as_rule_readings, baseline, withdrawal_reason
 
     events = sorted([(v.recorded_at, 0, v) for v in readings]
                     + [(v.entered_in_error_at, 1, v) for v in readings if v.entered_in_error_at],
                     key=lambda e: (e[0], e[1]))
     entered: list[VitalSign] = []
     wrong: set[int] = set()
-    alerts: dict[tuple[str, int | None], SafetyAlert] = {}
+    alerts: dict[tuple[str, int | None], SafetyAlert] = {}  # not withdrawn
+    withdrawn: list[SafetyAlert] = []
     for moment, marking, vital in events:
         if marking:
             wrong.add(vital.id)
-            for alert in alerts.values():
-                if alert.vital_sign_id == vital.id and alert.acknowledged_at is None:
-                    alert.acknowledged_at, alert.acknowledged_by_id = moment, marker_id
-                    alert.acknowledgement_note = "The reading was marked entered in error."
+            for key, alert in list(alerts.items()):
+                if vital.id in (alert.vital_sign_id, alert.paired_vital_sign_id):
+                    alert.withdrawn_at, alert.withdrawn_reason = moment, withdrawal_reason(vital)
+                    withdrawn.append(alerts.pop(key))
         else:
             entered.append(vital)
         visible = sorted((v for v in entered if v.id not in wrong), key=lambda v: (v.taken_at, v.id))
@@ -214,8 +215,9 @@ def _alerts_as_entered(session_id: int, readings: list[VitalSign], t: Thresholds
             key = (finding.rule, finding.reading_id)
             if key not in alerts:
                 alerts[key] = SafetyAlert(session_id=session_id, vital_sign_id=finding.reading_id, rule=finding.rule,
+                                          paired_vital_sign_id=finding.paired_reading_id,
                                           level=finding.level, message=finding.message, raised_at=moment)
-    return sorted(alerts.values(), key=lambda a: a.raised_at)
+    return sorted([*alerts.values(), *withdrawn], key=lambda a: a.raised_at)
 
 
 class _Builder:
@@ -621,7 +623,7 @@ class _Builder:
         for session, medical, readings, spec, override in self.vitals:
             notes = {rule: list(texts) for rule, texts in spec.get("acknowledge", {}).items()}
             for alert in _alerts_as_entered(session.id, readings, t, medical.id):
-                if alert.acknowledged_at is None:
+                if alert.acknowledged_at is None and alert.withdrawn_at is None:
                     waiting = notes.get(alert.rule)
                     if not waiting and spec.get("leave_open"):
                         records.append(alert)

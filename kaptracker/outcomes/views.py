@@ -213,8 +213,10 @@ def mark_in_error(score_id: int):
                    detail="entered in error")
             db.session.commit()
             flash("Marked entered in error. Enter the correct score if there is one.", "success")
-        else:
+        else:  # marked by someone else a moment before: theirs stands
             db.session.rollback()
+            flash("Someone else marked this score entered in error a moment before you; your reason "
+                  "was not saved.", "error")
     else:
         return _course_page_with(course, failed={("error", score.id): form})
     return redirect(back)

@@ -2,6 +2,16 @@
 
 A medicine session may hold several administrations (a booster); the session total is what is
 compared with the route's usual range. Outside the range is allowed with a recorded reason.
+
+How a dose is checked against the range: exactly, on the dose the clinician asked for, never on
+a rounded figure. A weight-based dose is entered in mg/kg; its mg is mg/kg x weight rounded to
+0.1 mg for the record (``weight_based_mg``), but the range check uses the unrounded product
+(``exact_mg``), so the mg/kg entered is what is compared: 0.75 mg/kg x 70.5 kg is recorded as
+52.9 mg and is within a range that ends at 0.75 mg/kg, because 52.875 mg is. A dose entered in mg
+(or as lozenges, strength x count) is compared as entered: 100.4 mg at 100 kg is above 1 mg/kg,
+though it shows as 1.00 mg/kg. In mg/kg terms the comparison is low x kg <= mg <= high x kg, in
+Decimal, so no division rounds either. The message shows the recorded mg and the mg/kg rounded
+to 0.01 (and, when outside the range, the limit in mg at this weight).
 """
 
 from __future__ import annotations
@@ -32,12 +42,17 @@ MG = Decimal("0.1")  # doses are recorded to 0.1 mg
 
 def weight_based_mg(weight_kg: Decimal, mg_per_kg: Decimal) -> Decimal:
     """mg = mg/kg x weight, rounded half up to 0.1 mg (shown before saving)."""
-    return (Decimal(weight_kg) * Decimal(mg_per_kg)).quantize(MG, rounding=ROUND_HALF_UP)
+    return exact_mg(weight_kg, mg_per_kg).quantize(MG, rounding=ROUND_HALF_UP)
 
 
 def lozenge_mg(strength_mg: Decimal, count: Decimal) -> Decimal:
     """Strength per lozenge x number of lozenges (a half lozenge counts 0.5)."""
-    return (Decimal(strength_mg) * Decimal(count)).quantize(MG, rounding=ROUND_HALF_UP)
+    return exact_mg(strength_mg, count).quantize(MG, rounding=ROUND_HALF_UP)
+
+
+def exact_mg(a: Decimal, b: Decimal) -> Decimal:
+    """The dose asked for, unrounded: weight x mg/kg, or strength x count."""
+    return Decimal(a) * Decimal(b)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,30 +86,50 @@ class DoseCheck:
 
 
 def check_total(
-    route: Route, total_mg: Decimal, weight_kg: Decimal | None, dose_range: DoseRange
+    route: Route, total_mg: Decimal, weight_kg: Decimal | None, dose_range: DoseRange,
+    prescribed_mg: Decimal | None = None,
 ) -> DoseCheck:
-    """Compare a session's total with the route's usual range."""
+    """Compare a session's total with the route's usual range, exactly (see the module's notes).
+
+    ``total_mg`` is the recorded total (each dose rounded to 0.1 mg); ``prescribed_mg`` the total
+    asked for, unrounded (mg/kg x weight for weight-based doses), which is what is compared. It is
+    ``total_mg`` when not given: a total entered in mg is compared as entered.
+    """
     total_mg = Decimal(total_mg)
+    asked = total_mg if prescribed_mg is None else Decimal(prescribed_mg)
+    limit = ""
     if dose_range.unit == "mg/kg":
         if not weight_kg or Decimal(weight_kg) <= 0:
             return DoseCheck(total_mg, None, False, "The weight is needed to check a weight-based dose.")
-        per_kg = (total_mg / Decimal(weight_kg)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-        value = per_kg
+        kg = Decimal(weight_kg)
+        low, high = dose_range.low * kg, dose_range.high * kg
+        per_kg = (asked / kg).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)  # shown, not compared
+        shown = f" ({per_kg} {dose_range.unit})"
+        if asked > high:
+            limit = f" At {_plain(kg)} kg that is at most {_plain(high)} mg."
+        elif asked < low:
+            limit = f" At {_plain(kg)} kg that is at least {_plain(low)} mg."
     else:
-        per_kg = None
-        value = total_mg
-    in_range = dose_range.low <= value <= dose_range.high
-    total = f"{total_mg} mg" + (f" ({value} {dose_range.unit})" if per_kg is not None else "")
+        per_kg, shown = None, ""
+        low, high = dose_range.low, dose_range.high
+    in_range = low <= asked <= high
+    total = f"{total_mg} mg{shown}"
     usual = f"{dose_range.low}-{dose_range.high} {dose_range.unit}"
     if in_range:
         message = f"Session total {total} is within the usual {route.label} range of {usual}."
     else:
-        side = "above" if value > dose_range.high else "below"
+        side = "above" if asked > high else "below"
         message = (
             f"Session total {total} is {side} the usual {route.label} range of "
-            f"{usual}. Record the reason for this dose."
+            f"{usual}.{limit} Record the reason for this dose."
         )
     return DoseCheck(total_mg, per_kg, in_range, message)
+
+
+def _plain(value: Decimal) -> str:
+    """A Decimal without trailing zeros beyond one decimal place: 100.0, 52.875, 70.5."""
+    text = f"{Decimal(value).normalize():f}"
+    return text if "." in text else text + ".0"
 
 
 SIDE_EFFECTS = (

@@ -45,6 +45,10 @@ class CourseFacts:
     planned_medicine_sessions: int
     medicine_sessions: tuple[MedicineFact, ...] = ()  # in time order
     unsigned_notes: int = 0
+    # When the screening decision and each preparation note were signed (aware UTC): the gates
+    # must hold at a medicine session's own time, not only now (``medicine_blockers(at=...)``).
+    screening_signed_at: dt.datetime | None = None
+    preparation_signed_at: tuple[dt.datetime, ...] = ()
 
 
 def phase(facts: CourseFacts) -> Phase:
@@ -61,8 +65,19 @@ def phase(facts: CourseFacts) -> Phase:
     return Phase.MEDICINE
 
 
-def medicine_blockers(facts: CourseFacts) -> list[str]:
-    """Why a medicine session may not start now, in plain words; empty when it may."""
+def _when(moment: dt.datetime) -> str:
+    from .. import clock
+
+    return f"{clock.utc_to_local(moment):%d %b %Y %H:%M}"
+
+
+def medicine_blockers(facts: CourseFacts, at: dt.datetime | None = None) -> list[str]:
+    """Why a medicine session may not start now, in plain words; empty when it may.
+
+    With ``at`` (the session's own time, aware UTC), the gates must also have been passed by
+    then: a medicine session dated before its screening decision or before any preparation note
+    was signed would put the medicine before the decision that allows it.
+    """
     if facts.end_reason is not None:
         return [f"The course is {facts.end_reason.value}: it is read-only but for addenda."]
     reasons = []
@@ -74,6 +89,19 @@ def medicine_blockers(facts: CourseFacts) -> list[str]:
         )
     if facts.signed_preparation_notes == 0:
         reasons.append("No preparation session note has been signed yet.")
+    if reasons or at is None:
+        return reasons
+    signed = facts.screening_signed_at
+    if signed is not None and signed > at:
+        reasons.append(
+            f"The screening decision was signed at {_when(signed)}, after this session's time "
+            f"({_when(at)}): a medicine session cannot be dated before the decision that allows it."
+        )
+    if facts.preparation_signed_at and min(facts.preparation_signed_at) > at:
+        reasons.append(
+            f"The first preparation note was signed at {_when(min(facts.preparation_signed_at))}, "
+            f"after this session's time ({_when(at)}): a medicine session cannot be dated before it."
+        )
     return reasons
 
 

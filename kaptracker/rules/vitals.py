@@ -132,7 +132,12 @@ class Finding:
     level: Level
     message: str
     reading_id: int | None = None
+    # The earlier reading of a pair (the sustained rules): the finding rests on both readings.
+    paired_reading_id: int | None = None
 
+
+# Rules whose finding rests on two readings (``Finding.paired_reading_id``).
+PAIRED_RULES = frozenset({"sustained_high_bp", "tachycardia"})
 
 RULE_LABELS = {
     "critical_bp": "Critical blood pressure",
@@ -324,8 +329,8 @@ def session_findings(readings: Sequence[Reading], t: Thresholds) -> list[Finding
     ordered = sorted(readings, key=lambda r: r.taken_at)
     found: list[Finding] = []
 
-    def add(r: Reading, rule: str, level: Level, message: str) -> None:
-        found.append(Finding(rule, level, message, r.id))
+    def add(r: Reading, rule: str, level: Level, message: str, first: Reading | None = None) -> None:
+        found.append(Finding(rule, level, message, r.id, first.id if first is not None else None))
 
     for i, r in enumerate(ordered):
         before, at = ordered[:i], _hhmm(r.taken_at)
@@ -335,7 +340,7 @@ def session_findings(readings: Sequence[Reading], t: Thresholds) -> list[Finding
                 f"{t.critical_systolic}/{t.critical_diastolic}): critical blood pressure."
                 f"{_settings('critical_systolic', 'critical_diastolic')}")
         elif _high_bp(r, t) and (first := _earlier(before, r, lambda e: _high_bp(e, t), t)):
-            add(r, "sustained_high_bp", Level.ALERT, _sustained_bp_message(first, r, t))
+            add(r, "sustained_high_bp", Level.ALERT, _sustained_bp_message(first, r, t), first)
         if r.heart_rate > t.tachycardia and (
             first := _earlier(before, r, lambda e: e.heart_rate > t.tachycardia, t)
         ):
@@ -343,7 +348,7 @@ def session_findings(readings: Sequence[Reading], t: Thresholds) -> list[Finding
                 f"Heart rate {first.heart_rate} at {_hhmm(first.taken_at)} and {r.heart_rate} at "
                 f"{at} (two readings above {t.tachycardia}, {t.alert_repeat_minutes}+ minutes "
                 f"apart): sustained fast heart rate."
-                f"{_settings('tachycardia', 'alert_repeat_minutes')}")
+                f"{_settings('tachycardia', 'alert_repeat_minutes')}", first)
         elif r.heart_rate < t.bradycardia:
             add(r, "bradycardia", Level.ALERT,
                 f"Heart rate {r.heart_rate} at {at} (below {t.bradycardia}): slow heart rate."

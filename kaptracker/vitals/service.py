@@ -47,11 +47,13 @@ def _local(moment: dt.datetime | None, zone=None) -> dt.datetime | None:
 
 
 def as_rule_readings(vitals: list[VitalSign]) -> list[rules.Reading]:
-    """The readings the rules see: everything not entered in error, in time order."""
+    """The readings the rules see: everything not entered in error, in the order they were
+    taken (``taken_at``), whatever order they were typed in or handed over (entry order, the id,
+    breaks only a tie of the same minute)."""
     zone = _zone()
     return [
         rules.Reading(v.id, _local(v.taken_at, zone), v.timepoint, v.systolic, v.diastolic, v.heart_rate, v.spo2)
-        for v in vitals if not v.in_error
+        for v in sorted(vitals, key=lambda v: (v.taken_at, v.id or 0)) if not v.in_error
     ]
 
 
@@ -65,9 +67,10 @@ def thresholds_now() -> Thresholds:
 
 
 def baseline(readings: list[rules.Reading], before: dt.datetime | None = None) -> rules.Reading | None:
-    """The latest baseline reading (taken before the first dose, when there is one)."""
+    """The latest baseline reading by the time it was taken (before the first dose, when there
+    is one), whatever the order of ``readings``."""
     candidates = [r for r in readings if r.timepoint is Timepoint.BASELINE and (before is None or r.taken_at <= before)]
-    return candidates[-1] if candidates else None
+    return max(reversed(candidates), key=lambda r: r.taken_at) if candidates else None  # a tie: the last given
 
 
 @dataclasses.dataclass
@@ -98,31 +101,74 @@ def _override_after(overrides, kind: OverrideKind, moment: dt.datetime | None) -
     return matching[-1] if matching else None
 
 
-def record_alerts(clinical: ClinicalSession, vitals: list[VitalSign]) -> list[SafetyAlert]:
-    """Store an alert for every finding not stored yet. Evaluated with the thresholds in force
-    when the newest reading was taken; each alert keeps the message it was raised with."""
-    readings = as_rule_readings(vitals)
+def current_findings(readings: list[rules.Reading]) -> list[Finding]:
+    """What the readings (not in error, in time order) justify: the clinical rules and the latest
+    baseline's, with the thresholds in force when the newest reading was taken."""
     if not readings:
         return []
-    t = thresholds_at(readings[-1].taken_at)
+    t = thresholds_at(max(r.taken_at for r in readings))
     findings = list(rules.session_findings(readings, t))
     base = baseline(readings)
     if base is not None:
         findings += [f for f in rules.baseline_findings(base, t) if f.rule != "baseline_missing"]
+    return findings
+
+
+def record_alerts(clinical: ClinicalSession, vitals: list[VitalSign]) -> list[SafetyAlert]:
+    """Store an alert for every finding not stored yet (among the alerts not withdrawn). Each
+    alert keeps the message it was raised with, and the readings it rests on."""
+    findings = current_findings(as_rule_readings(vitals))
+    if not findings:
+        return []
     existing = {
         (a.rule, a.vital_sign_id)
-        for a in db.session.scalars(select(SafetyAlert).where(SafetyAlert.session_id == clinical.id))
+        for a in db.session.scalars(select(SafetyAlert).where(SafetyAlert.session_id == clinical.id,
+                                                              SafetyAlert.withdrawn_at.is_(None)))
     }
     new = []
     for finding in findings:
         if (finding.rule, finding.reading_id) in existing:
             continue
         alert = SafetyAlert(session_id=clinical.id, vital_sign_id=finding.reading_id, rule=finding.rule,
+                            paired_vital_sign_id=finding.paired_reading_id,
                             level=finding.level, message=finding.message)
         db.session.add(alert)
         existing.add((finding.rule, finding.reading_id))
         new.append(alert)
     return new
+
+
+def withdrawal_reason(reading: VitalSign) -> str:
+    return (f"The reading {reading.systolic}/{reading.diastolic}, heart rate {reading.heart_rate} at "
+            f"{_local(reading.taken_at):%H:%M} was marked entered in error ({reading.error_reason}).")
+
+
+def withdraw_alerts(clinical: ClinicalSession, reading: VitalSign, vitals: list[VitalSign]) -> list[SafetyAlert]:
+    """After ``reading`` was marked entered in error: withdraw every alert that rests on it (as
+    the reading that fired it, or as the first of its pair), then raise what the remaining
+    readings justify (``record_alerts``). Returns the alerts withdrawn.
+
+    An alert of a paired rule stored before pairs were recorded (no ``paired_vital_sign_id``)
+    is withdrawn when the remaining readings no longer justify it. Acknowledged alerts are
+    withdrawn too, so the history says they no longer stand. Each withdrawal is done once
+    (``set_once``): an alert withdrawn or acknowledged by someone else meanwhile is left as is.
+    """
+    from ..auditing import set_once
+
+    justified = {(f.rule, f.reading_id) for f in current_findings(as_rule_readings(vitals))}
+    alerts = db.session.scalars(select(SafetyAlert).where(SafetyAlert.session_id == clinical.id,
+                                                          SafetyAlert.withdrawn_at.is_(None))).all()
+    reason, now = withdrawal_reason(reading), utcnow()
+    withdrawn = []
+    for alert in alerts:
+        rests_on = reading.id in (alert.vital_sign_id, alert.paired_vital_sign_id)
+        unpaired = (alert.rule in rules.PAIRED_RULES and alert.paired_vital_sign_id is None
+                    and (alert.rule, alert.vital_sign_id) not in justified)
+        if (rests_on or unpaired) and set_once(SafetyAlert, alert.id, SafetyAlert.withdrawn_at,
+                                               withdrawn_at=now, withdrawn_reason=reason):
+            db.session.expire(alert)
+            withdrawn.append(alert)
+    return withdrawn
 
 
 def open_alerts(session_ids) -> list[SafetyAlert]:
@@ -131,7 +177,7 @@ def open_alerts(session_ids) -> list[SafetyAlert]:
         return []
     return list(db.session.scalars(
         select(SafetyAlert)
-        .where(SafetyAlert.session_id.in_(ids), SafetyAlert.acknowledged_at.is_(None))
+        .where(SafetyAlert.session_id.in_(ids), SafetyAlert.open_clause())
         .order_by(SafetyAlert.raised_at)
     ))
 
@@ -147,7 +193,7 @@ def open_alert_counts_by_client(client_ids) -> dict[int, int]:
         select(Course.client_id, func.count(SafetyAlert.id))
         .join(ClinicalSession, ClinicalSession.course_id == Course.id)
         .join(SafetyAlert, SafetyAlert.session_id == ClinicalSession.id)
-        .where(Course.client_id.in_(ids), SafetyAlert.acknowledged_at.is_(None))
+        .where(Course.client_id.in_(ids), SafetyAlert.open_clause())
         .group_by(Course.client_id)
     )
     return {client_id: n for client_id, n in rows}

@@ -148,21 +148,31 @@ def mark_in_error(vital_id: int):
         flash("This reading is already marked entered in error.", "info")
     elif not form.validate_on_submit():
         flash(" ".join(form.error_reason.errors) or "Say why this reading is wrong.", "error")
+    elif not set_once(VitalSign, reading.id, VitalSign.entered_in_error_at, entered_in_error_at=utcnow(),
+                      entered_in_error_by_id=current_user.id, error_reason=form.error_reason.data):
+        # Of two people marking it at the same moment, the second matches no row: told, and
+        # nothing of theirs replaces the first's reason.
+        db.session.rollback()
+        flash("Someone else marked this reading entered in error a moment before you; your reason "
+              "was not saved.", "error")
     else:
-        now = utcnow()
-        reading.entered_in_error_at = now
-        reading.entered_in_error_by_id = current_user.id
-        reading.error_reason = form.error_reason.data
-        for alert in db.session.scalars(select(SafetyAlert).where(
-                SafetyAlert.vital_sign_id == reading.id, SafetyAlert.acknowledged_at.is_(None))):
-            alert.acknowledged_at, alert.acknowledged_by_id = now, current_user.id
-            alert.acknowledgement_note = "The reading was marked entered in error."
-        db.session.flush()
-        service.record_alerts(clinical, service.readings_of(clinical))
-        record(AuditAction.UPDATE, "vitals", reading.id, client_id=clinical.course.client_id,
-               detail="entered in error")
+        db.session.expire(reading)
+        # The rules look again at the readings that remain, in the order they were taken: alerts
+        # resting on this reading are withdrawn, and what the others justify is raised.
+        vitals = service.readings_of(clinical)
+        withdrawn = service.withdraw_alerts(clinical, reading, vitals)
+        raised = service.record_alerts(clinical, vitals)
+        detail = "entered in error"
+        if withdrawn:
+            detail += f"; {len(withdrawn)} alert(s) withdrawn"
+        if raised:
+            detail += f"; {len(raised)} alert(s) raised"
+        record(AuditAction.UPDATE, "vitals", reading.id, client_id=clinical.course.client_id, detail=detail)
         db.session.commit()
-        flash("Marked entered in error. Enter the correct reading.", "success")
+        flash("Marked entered in error. Enter the correct reading."
+              + (f" {len(withdrawn)} alert(s) resting on it withdrawn." if withdrawn else "")
+              + (f" {len(raised)} safety alert(s) from the other readings: see below and acknowledge." if raised else ""),
+              "error" if raised else "success")
     return redirect(url_for("vitals.session_vitals", session_id=clinical.id))
 
 
@@ -175,16 +185,24 @@ def acknowledge(alert_id: int):
     clinical = get_session_for(current_user, alert.session_id, options=(
         joinedload(ClinicalSession.course),))
     form = AcknowledgeForm()
-    if alert.acknowledged_at is not None:
+    if alert.withdrawn_at is not None:
+        flash(f"This alert was withdrawn: {alert.withdrawn_reason}", "info")
+    elif alert.acknowledged_at is not None:
         flash("This alert was already acknowledged.", "info")
     elif form.validate_on_submit():
-        # Only an alert nobody has acknowledged yet: of two people acknowledging at the same
-        # moment, the second matches no row and is told, rather than replacing the first's note.
-        if not set_once(SafetyAlert, alert.id, SafetyAlert.acknowledged_at,
+        # Only an alert nobody has acknowledged (or withdrawn) yet: of two people acknowledging
+        # at the same moment, the second matches no row and is told, rather than replacing the
+        # first's note.
+        if not set_once(SafetyAlert, alert.id, SafetyAlert.acknowledged_at, SafetyAlert.withdrawn_at,
                         acknowledged_at=utcnow(), acknowledged_by_id=current_user.id,
                         acknowledgement_note=form.acknowledgement_note.data):
             db.session.rollback()
-            flash("Someone else acknowledged this alert a moment before you; your note was not saved.", "error")
+            db.session.refresh(alert)
+            if alert.withdrawn_at is not None:
+                flash(f"This alert was withdrawn a moment before you acknowledged it: {alert.withdrawn_reason} "
+                      "Your note was not saved.", "error")
+            else:
+                flash("Someone else acknowledged this alert a moment before you; your note was not saved.", "error")
             return redirect(url_for("vitals.session_vitals", session_id=clinical.id))
         db.session.expire(alert)
         record(AuditAction.UPDATE, "alert", alert.id, client_id=clinical.course.client_id,
