@@ -370,8 +370,9 @@ def prepare_clinic(database_url: str, *, medical: int = 2, therapists: int = 2, 
                     "occurred_at": local_time(-dt.timedelta(hours=2, minutes=30)),
                     "intentions": "To rest.", "note": "Soak preparation."})
                 post(therapist, f"/sessions/{preparation}/sign", {"c-confirm": "y"})
+                # Now: a medicine session cannot be dated before the decision just signed.
                 ids.append(post(user.email, f"/courses/{course}/sessions/new/dosing", {
-                    "route": "im", "occurred_at": local_time(-dt.timedelta(minutes=30))}))
+                    "route": "im", "occurred_at": local_time()}))
             clinicians.append(Clinician(user.email, user.role.value, ids))
         db.session.remove()
         db.engine.dispose()

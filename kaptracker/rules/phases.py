@@ -91,13 +91,17 @@ def medicine_blockers(facts: CourseFacts, at: dt.datetime | None = None) -> list
         reasons.append("No preparation session note has been signed yet.")
     if reasons or at is None:
         return reasons
+    # Typed times have whole minutes: a session at 10:44 follows a decision signed at 10:44:23.
+    def later(signed: dt.datetime) -> bool:
+        return signed.replace(second=0, microsecond=0) > at
+
     signed = facts.screening_signed_at
-    if signed is not None and signed > at:
+    if signed is not None and later(signed):
         reasons.append(
             f"The screening decision was signed at {_when(signed)}, after this session's time "
             f"({_when(at)}): a medicine session cannot be dated before the decision that allows it."
         )
-    if facts.preparation_signed_at and min(facts.preparation_signed_at) > at:
+    if facts.preparation_signed_at and later(min(facts.preparation_signed_at)):
         reasons.append(
             f"The first preparation note was signed at {_when(min(facts.preparation_signed_at))}, "
             f"after this session's time ({_when(at)}): a medicine session cannot be dated before it."

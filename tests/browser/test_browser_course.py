@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -108,7 +109,7 @@ def flash(page) -> str:
 
 
 def test_a_whole_course_from_referral_to_completion(
-    page, second_page, live_server, sign_in, shot, watch
+    page, second_page, live_server, sign_in, shot, watch, clock
 ):
     """Referral to completion by a therapist and medical staff, each at their own computer,
     and a supervisor: each refusal is explained in plain words (no decision or preparation yet;
@@ -133,6 +134,12 @@ def test_a_whole_course_from_referral_to_completion(
     screened, prepared = at(600), at(540)
     medicine = {"iv": at(480), "im": at(340), "lozenge": at(210)}
     integrated = {"iv": at(360), "im": at(240), "lozenge": at(60)}
+    # Steps 1-4 happen earlier in the day, so that the screening decision and the preparation
+    # note are signed before the first medicine session's time (a medicine session cannot be
+    # dated before the decisions that allow it). The live server runs in this process, so
+    # time-machine moves its clock too; the clinic's real hour returns before step 5.
+    real_start, started = clock.now(), time.monotonic()
+    clock.travel(real_start - dt.timedelta(minutes=530), tick=True)
 
     # Refusals answer 409 and a dose the form sends back 400: Chromium logs those statuses.
     watch.allow(r"/sessions/new/dosing: .*status of 409")
@@ -314,6 +321,12 @@ def test_a_whole_course_from_referral_to_completion(
     page.wait_for_url(f"**{preparation_path}")
     assert "Preparation session signed and locked." in flash(page)
     snap("preparation-signed")
+
+    # Back to the real hour, some eight hours on: both desks were signed out for inactivity.
+    clock.travel(real_start + dt.timedelta(seconds=time.monotonic() - started), tick=True)
+    for desk, account in ((therapist_desk, "therapist"), (medical_desk, "medical")):
+        sign_in(desk, account)
+        desk.goto(course_path)
 
     # --- 5. Three medicine sessions, one per route, each integrated -----------------------
     def open_medicine_session(route: str) -> None:
