@@ -18,7 +18,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from course_support import error_beside, page, raw
+from course_support import error_beside, page, raw, typed
 from sqlalchemy import select, text
 
 from kaptracker import settings
@@ -119,15 +119,9 @@ class Clinic:
 
     # time
     def at(self, minutes: float = 0) -> str:
-        """A clinic-local time as typed into a form, ``minutes`` from the test's clock."""
-        wall = clock.utc_to_local(self.utc(minutes))
-        if clock.local_to_utc(wall) != self.utc(minutes):
-            # Only when the clock matrix stands in the second pass of the hour repeated in
-            # autumn and the test types a time from the first: a typed 01:50 is then read as 20
-            # minutes ahead rather than 40 ago (clock.local_to_utc), and no form field can say
-            # otherwise. The rules themselves are tested at that instant in test_clock.py.
-            pytest.skip(f"{wall:%H:%M} names two instants today; the form takes the recent one")
-        return wall.strftime(FMT)
+        """A clinic-local time as typed into a form, ``minutes`` from the test's clock (skipped
+        when that wall time names two instants: course_support.typed)."""
+        return typed(self.utc(minutes))
 
     def utc(self, minutes: float = 0) -> dt.datetime:
         """The instant ``minutes`` from the test's clock (counted on the instant, so a DST
