@@ -33,6 +33,7 @@ def record(
     """Add an audit event to the session; it is committed with the request's other changes."""
     if user is None and has_request_context() and current_user.is_authenticated:
         user = current_user
+    if user is not None and has_request_context():  # a command passes its user explicitly
         if client_id is not None and action is not AuditAction.DENIED:
             from .access import break_glass_for
 

@@ -25,6 +25,7 @@ from ..forms import Form, choices, max_length, no_control_characters, stripped
 from ..models import INDICATION_LABELS, STATUS_LABELS, Client, User
 from ..rules import clients as rules
 from ..rules.access import Role
+from ..services import clients as client_commands
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -157,16 +158,7 @@ class ClientForm(Form):
 
     def duplicates(self) -> list[Client]:
         """Existing clients with the same name and date of birth (a likely double registration)."""
-        if not (self.family_name.data and self.given_name.data and self.date_of_birth.data):
-            return []
-        stmt = select(Client).where(
-            func.lower(Client.family_name) == self.family_name.data.lower(),
-            func.lower(Client.given_name) == self.given_name.data.lower(),
-            Client.date_of_birth == self.date_of_birth.data,
-        )
-        if self._client is not None:
-            stmt = stmt.where(Client.id != self._client.id)
-        return list(db.session.scalars(stmt.limit(5)))
+        return client_commands.duplicates(self.data, exclude=self._client)
 
 
 class ReassignForm(Form):

@@ -6,13 +6,14 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user
 from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import joinedload, selectinload
-from sqlalchemy.orm.exc import StaleDataError
 
 from .. import paging
 from ..access import client_scope_clause, get_client_for, requires
 from ..auditing import changed_fields, record, shown, listed
 from ..extensions import db
 from ..models import IN_TREATMENT_STATUSES, STATUS_LABELS, AuditAction, Client, ClientStatus
+from ..services import apply_problems
+from ..services import clients as client_commands
 from ..rules.access import Permission, Role, may, may_see_client
 from . import bp
 from ..forms import choices
@@ -131,46 +132,22 @@ def create():
     duplicates = []
     if form.validate_on_submit():
         duplicates = form.duplicates()
-        if duplicates and not form.confirm_duplicate.data:
-            form.confirm_duplicate.errors = [
-                "A client with this name and date of birth is already registered. "
-                "Check it is not the same person, then tick this box to register anyway."
-            ]
-        else:
-            client = Client()
-            _apply(form, client)
-            db.session.add(client)
-            db.session.flush()
-            record(AuditAction.CREATE, "client", client.id, client_id=client.id,
-                   detail="duplicate name and date of birth confirmed" if duplicates else None)
-            db.session.commit()
-            flash(f"{client.full_name} is registered.", "success")
-            return redirect(url_for("clients.show", client_id=client.id))
-    # The record number of a possible duplicate is shown only when the user may open that record.
-    visible = {
+        outcome = client_commands.register(form.data, current_user, found=duplicates)
+        if outcome.ok:
+            flash(outcome.message, outcome.category)
+            return redirect(url_for("clients.show", client_id=outcome.record.id))
+        apply_problems(form, outcome)
+    return render_template("clients/form.html", form=form, client=None, duplicates=duplicates,
+                           visible_duplicates=_visible(duplicates))
+
+
+def _visible(duplicates: list[Client]) -> set[int]:
+    """The record number of a possible duplicate is shown only when the user may open that record."""
+    return {
         d.id for d in duplicates
         if may_see_client(current_user.role, user_id=current_user.id, therapist_id=d.therapist_id,
                           in_treatment=d.status in IN_TREATMENT_STATUSES)
     }
-    return render_template("clients/form.html", form=form, client=None, duplicates=duplicates,
-                           visible_duplicates=visible)
-
-
-PLAIN_FIELDS = (
-    "record_number", "given_name", "family_name", "preferred_name", "pronouns",
-    "date_of_birth", "phone", "email", "address", "emergency_contact_name",
-    "emergency_contact_relationship", "emergency_contact_phone", "therapist_id",
-)
-
-
-def _apply(form: ClientForm, client: Client) -> None:
-    for name in PLAIN_FIELDS:
-        setattr(client, name, getattr(form, name).data)
-    client.status = ClientStatus(form.status.data)
-    client.indications = form.indications.data
-    client.indication_other = form.indication_other.data if "other" in form.indications.data else None
-    if client.email:
-        client.email = client.email.lower()
 
 
 @bp.route("/<int:client_id>")
@@ -214,28 +191,22 @@ def _course_summaries(client: Client):
 @bp.route("/<int:client_id>/edit", methods=["GET", "POST"])
 @requires(Permission.EDIT_CLIENT)
 def edit(client_id: int):
-    client = get_client_for(current_user, client_id, options=(joinedload(Client.therapist), selectinload(Client.indication_rows)))
+    client = _load(client_id)
     form = _saved_form(client) if request.method == "GET" else _limit_choices(ClientForm(obj=client, client=client), client)
     if form.validate_on_submit():
-        if form.version.data != str(client.version):
-            # Saved by someone else since this form was opened (or the version was tampered with).
-            return _conflict(client, form)
-        _apply(form, client)
-        fields = changed_fields(client)
-        if not fields:
-            flash("Nothing was changed.", "info")
+        outcome = client_commands.edit(client, form.data, current_user, changes=changed_fields)
+        if outcome.conflict:  # saved by someone else since this form was opened
+            return _conflict(_load(client_id), form)
+        if outcome.ok:
+            flash(outcome.message, outcome.category)
             return redirect(url_for("clients.show", client_id=client.id))
-        record(AuditAction.UPDATE, "client", client.id, client_id=client.id,
-               detail="changed: " + ", ".join(fields))
-        try:
-            db.session.commit()
-        except StaleDataError:  # another save of this client won the race by a moment
-            db.session.rollback()
-            client = get_client_for(current_user, client_id, options=(joinedload(Client.therapist), selectinload(Client.indication_rows)))
-            return _conflict(client, form)
-        flash("Changes saved.", "success")
-        return redirect(url_for("clients.show", client_id=client.id))
+        apply_problems(form, outcome)
     return render_template("clients/form.html", form=form, client=client, duplicates=[])
+
+
+def _load(client_id: int) -> Client:
+    return get_client_for(current_user, client_id,
+                          options=(joinedload(Client.therapist), selectinload(Client.indication_rows)))
 
 
 def _limit_choices(form: ClientForm, client: Client) -> ClientForm:
@@ -272,19 +243,11 @@ def _conflict(client: Client, yours: ClientForm):
 @bp.route("/<int:client_id>/reassign", methods=["POST"])
 @requires(Permission.REASSIGN_CLIENT)
 def reassign(client_id: int):
-    client = get_client_for(current_user, client_id, options=(joinedload(Client.therapist), selectinload(Client.indication_rows)))
+    client = _load(client_id)
     form = ReassignForm()
     if not form.validate_on_submit():
         flash("Choose an active therapist to reassign this client to.", "error")
-        return redirect(url_for("clients.show", client_id=client.id))
-    if form.therapist_id.data == client.therapist_id:
-        flash(f"{client.full_name} is already with this therapist.", "info")
-        return redirect(url_for("clients.show", client_id=client.id))
-    previous = client.therapist_id
-    client.therapist_id = form.therapist_id.data
-    record(AuditAction.UPDATE, "client", client.id, client_id=client.id,
-           detail=f"reassigned from therapist {previous} to {client.therapist_id}")
-    db.session.commit()
-    db.session.refresh(client)
-    flash(f"{client.full_name} is now with {client.therapist.name}.", "success")
+    else:
+        outcome = client_commands.reassign(client, form.data, current_user)
+        flash(outcome.message, outcome.category)
     return redirect(url_for("clients.show", client_id=client.id))

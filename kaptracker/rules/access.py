@@ -164,6 +164,24 @@ def may_write_session(role: Role | str | None, kind: str) -> bool:
     return permission is not None and may(role, permission)
 
 
+def may_write(
+    role: Role | str | None,
+    *,
+    user_id: int,
+    therapist_id: int | None,
+    kind: str | None = None,
+    permission: Permission | None = None,
+) -> bool:
+    """The one ownership rule of clinical writes: a therapist writes only in their own caseload
+    (other roles by their permissions); with ``kind``, the role also writes that kind of session,
+    with ``permission``, the role also holds it."""
+    if role == Role.THERAPIST and (therapist_id is None or therapist_id != user_id):
+        return False
+    if kind is not None and not may_write_session(role, kind):
+        return False
+    return permission is None or may(role, permission)
+
+
 def may_sign_session(role: Role | str | None, kind: str, *, is_author: bool) -> bool:
     """The author signs their own note; a screening is signed by medical staff with the decision."""
     if kind == "screening":
