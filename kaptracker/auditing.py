@@ -35,11 +35,7 @@ def record(
         user = current_user
     if user is not None and has_request_context():  # a command passes its user explicitly
         if client_id is not None and action is not AuditAction.DENIED:
-            from .access import break_glass_for
-
-            grant = break_glass_for(user, client_id)
-            if grant is not None:  # flagged: supervisors review emergency access
-                detail = f"{BREAK_GLASS_FLAG} (grant {grant.id})" + (f"; {detail}" if detail else "")
+            detail = _with_break_glass(user, client_id, detail)
     if action is AuditAction.EXPORT and client_id is not None and has_request_context():
         g.setdefault(EXPORTED, set()).add(client_id)
     event = AuditEvent(
@@ -54,6 +50,17 @@ def record(
     )
     db.session.add(event)
     return event
+
+
+def _with_break_glass(user, client_id: int, detail: str | None) -> str | None:
+    """``detail``, flagged when ``user`` reaches ``client_id`` only through emergency access
+    (supervisors review those events)."""
+    from .access import break_glass_for
+
+    grant = break_glass_for(user, client_id)
+    if grant is None:
+        return detail
+    return f"{BREAK_GLASS_FLAG} (grant {grant.id})" + (f"; {detail}" if detail else "")
 
 
 def changed_fields(obj) -> list[str]:
@@ -146,9 +153,7 @@ def write_view_events(response):
         return response
     from sqlalchemy import insert
 
-    from .access import break_glass_for
-
-    user_id = current_user.id
+    user_id, at = current_user.id, utcnow()
     exported = g.get(EXPORTED, set())
     ip = client_ip()
     route = (request.endpoint or "")[:80] or None
@@ -156,11 +161,9 @@ def write_view_events(response):
     for client_id, (record_type, record_id, detail) in notes.items():
         if client_id in exported:
             continue  # the EXPORT event is this response's record
-        grant = break_glass_for(current_user, client_id)
-        flag = f"{BREAK_GLASS_FLAG} (grant {grant.id})" if grant is not None else None
-        text = "; ".join(t for t in (flag, detail) if t) or None
+        text = _with_break_glass(current_user, client_id, detail) or None
         rows.append({
-            "at": utcnow(), "user_id": user_id, "action": AuditAction.VIEW, "record_type": record_type,
+            "at": at, "user_id": user_id, "action": AuditAction.VIEW, "record_type": record_type,
             "record_id": record_id, "client_id": client_id, "ip": ip, "route": route, "status": status,
             "detail": text and text[:2000],
         })
