@@ -34,13 +34,6 @@ def navigation_for(role) -> list[tuple[str, str]]:
     ]
 
 
-# The clinic's clock lives in kaptracker.clock; these names stay for code written against them.
-clinic_zone = clock.clinic_zone
-local_to_utc = clock.local_to_utc
-utc_to_local = clock.utc_to_local
-clinic_now = clock.local_now
-
-
 def localtime(value: dt.datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
     """A stored UTC time in the clinic's time zone."""
     if value is None:
