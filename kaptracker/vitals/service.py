@@ -8,10 +8,12 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from .. import settings
+from .. import clock, settings
+from ..auditing import set_once
 from ..extensions import db
 from ..models import (
     ClinicalSession,
+    Course,
     DosingSession,
     OverrideKind,
     SafetyAlert,
@@ -33,16 +35,12 @@ def readings_of(clinical: ClinicalSession) -> list[VitalSign]:
 
 
 def _zone():
-    from .. import clock
-
     return clock.clinic_zone()
 
 
 def _local(moment: dt.datetime | None, zone=None) -> dt.datetime | None:
     """Times handed to the rules are in the clinic's zone, so the times their messages quote
     match the times on the page; ``clock.on_wall`` keeps their gaps and order true on a DST day."""
-    from .. import clock
-
     return clock.on_wall(moment, zone or _zone()) if moment is not None else None
 
 
@@ -153,8 +151,6 @@ def withdraw_alerts(clinical: ClinicalSession, reading: VitalSign, vitals: list[
     withdrawn too, so the history says they no longer stand. Each withdrawal is done once
     (``set_once``): an alert withdrawn or acknowledged by someone else meanwhile is left as is.
     """
-    from ..auditing import set_once
-
     justified = {(f.rule, f.reading_id) for f in current_findings(as_rule_readings(vitals))}
     alerts = db.session.scalars(select(SafetyAlert).where(SafetyAlert.session_id == clinical.id,
                                                           SafetyAlert.withdrawn_at.is_(None))).all()
@@ -184,8 +180,6 @@ def open_alerts(session_ids) -> list[SafetyAlert]:
 
 def open_alert_counts_by_client(client_ids) -> dict[int, int]:
     """Unacknowledged alerts per client, in one grouped query."""
-    from ..models import Course
-
     ids = list(client_ids)
     if not ids:
         return {}
