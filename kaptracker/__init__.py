@@ -12,8 +12,22 @@ from sqlalchemy import event
 from werkzeug.routing import IntegerConverter
 from sqlalchemy.engine import Engine
 
+from . import access, auditing, clock, cli, lazyload, rollup, security, settings, templating
+from .admin import bp as admin_bp
+from .audit import bp as audit_bp
+from .auth import bp as auth_bp
+from .breakglass import bp as breakglass_bp
+from .clients import bp as clients_bp
+from .courses import bp as courses_bp
+from .dashboard import bp as dashboard_bp
+from .disclosures import bp as disclosures_bp
+from .exports import bp as exports_bp
 from .extensions import csrf, db, login_manager, migrate
-from . import rollup
+from .main import bp as main_bp
+from .outcomes import bp as outcomes_bp
+from .reports import bp as reports_bp
+from .supervision import bp as supervision_bp
+from .vitals import bp as vitals_bp
 
 MIGRATIONS = str(Path(__file__).with_name("migrations"))
 
@@ -52,43 +66,19 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     db.init_app(app)
     rollup.init_app()
+    clock.read_zone_from(settings.clinic_zone_name)
     if app.config.get("RAISE_ON_LAZY_LOAD"):
-        from . import lazyload
-
         lazyload.init_app()  # tests: a lazy load during a request raises
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.session_protection = None  # sessions are revoked server-side instead
 
-    from . import security
-
     security.init_app(app)
-
-    from . import access, templating
-
     app.before_request(access.forget_cached_user)
     app.before_request(access.enforce_declared_access)
     templating.init_app(app)
-    from . import auditing
-
     auditing.init_app(app)  # every response that shows a client's data writes its VIEW event
-
-    from .admin import bp as admin_bp
-    from .audit import bp as audit_bp
-    from .auth import bp as auth_bp
-    from .clients import bp as clients_bp
-    from .courses import bp as courses_bp
-    from .vitals import bp as vitals_bp
-    from .exports import bp as exports_bp
-    from .outcomes import bp as outcomes_bp
-    from .supervision import bp as supervision_bp
-    from .dashboard import bp as dashboard_bp
-    from .reports import bp as reports_bp
-    from .breakglass import bp as breakglass_bp
-    from .disclosures import bp as disclosures_bp
-    from .main import bp as main_bp
-
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(clients_bp, url_prefix="/clients")
@@ -105,8 +95,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(audit_bp, url_prefix="/audit")
     # Static files are public (no patient data).
     access.public(app.view_functions["static"])
-
-    from . import cli
 
     cli.init_app(app)
     return app

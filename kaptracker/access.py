@@ -12,20 +12,13 @@ from collections.abc import Callable
 
 from flask import abort, current_app, g, request
 from flask_login import current_user
-from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy import select
 
 from .auditing import record, shown
 from .extensions import db, login_manager
-from .models import (
-    IN_TREATMENT_STATUSES,
-    AuditAction,
-    BreakGlassGrant,
-    Client,
-    ClinicalSession,
-    Course,
-    utcnow,
-)
-from .rules.access import ClientScope, Permission, client_scope, may
+from .models import AuditAction, Client, ClinicalSession, Course
+from .rules.access import Permission, may
+from .scope import client_scope_clause
 
 ACCESS_ATTR = "_kap_access"
 
@@ -99,70 +92,6 @@ def deny(status: int, record_type: str, record_id: int | None = None, *, detail:
     record(AuditAction.DENIED, record_type, record_id, detail=detail or request.path)
     db.session.commit()
     abort(status)
-
-
-def client_scope_clause(user) -> ColumnElement[bool]:
-    """SQL condition on :class:`Client` that keeps the rows ``user`` may see: their role's scope,
-    plus any client they hold unexpired emergency (break-glass) access to."""
-    scope = client_scope(user.role)
-    if scope is ClientScope.ALL:
-        return true()
-    if scope is ClientScope.NONE:
-        return false()
-    granted = break_glass_client_ids(user)
-    # Literal ids, not a subquery: with none (nearly always) the role's own index-friendly
-    # condition stays alone; PostgreSQL cannot use the caseload index across "OR id IN (SELECT…)".
-    return _own_scope_clause(user) | Client.id.in_(granted) if granted else _own_scope_clause(user)
-
-
-def break_glass_client_ids(user) -> tuple[int, ...]:
-    """Clients ``user`` holds unexpired break-glass access to: one indexed query per request."""
-    if not may(user.role, Permission.BREAK_GLASS):
-        return ()
-    cache = g.setdefault("kap_break_glass_ids", {})
-    if user.id not in cache:
-        with db.session.no_autoflush:  # may run while a change is pending: flush nothing early
-            cache[user.id] = tuple(db.session.scalars(
-                select(BreakGlassGrant.client_id).where(
-                    BreakGlassGrant.user_id == user.id, BreakGlassGrant.expires_at > utcnow())
-            ).all())
-    return cache[user.id]
-
-
-def break_glass_for(user, client_id: int | None) -> BreakGlassGrant | None:
-    """The unexpired grant through which ``user`` reaches ``client_id`` now, if that is the only
-    way they reach it (their own scope does not include the client); cached per request."""
-    if client_id is None or client_id not in break_glass_client_ids(user):
-        return None
-    cache = g.setdefault("kap_break_glass", {})
-    if client_id not in cache:
-        with db.session.no_autoflush:  # called while writing an audit event: flush nothing early
-            grant = db.session.scalars(
-                select(BreakGlassGrant).where(
-                    BreakGlassGrant.user_id == user.id, BreakGlassGrant.client_id == client_id,
-                    BreakGlassGrant.expires_at > utcnow())
-                .order_by(BreakGlassGrant.expires_at.desc()).limit(1)
-            ).first()
-            own = select(Client.id).where(Client.id == client_id, _own_scope_clause(user))
-            if grant is not None and db.session.scalar(own) is not None:
-                grant = None  # in the user's own scope anyway
-        cache[client_id] = grant
-    return cache[client_id]
-
-
-def _own_scope_clause(user) -> ColumnElement[bool]:
-    """The role's own scope, without emergency access."""
-    scope = client_scope(user.role)
-    if scope is ClientScope.OWN_CASELOAD:
-        return Client.therapist_id == user.id
-    if scope is ClientScope.IN_TREATMENT:
-        authored = (
-            select(Course.client_id)
-            .join(ClinicalSession, ClinicalSession.course_id == Course.id)
-            .where(ClinicalSession.author_id == user.id)
-        )
-        return Client.status.in_(IN_TREATMENT_STATUSES) | Client.id.in_(authored)
-    return false()
 
 
 def get_client_for(user, client_id: int, *, options=()) -> Client:

@@ -7,7 +7,8 @@ from flask import g, has_request_context, request
 from flask_login import current_user
 
 from .extensions import db
-from .models import AuditAction, AuditEvent, utcnow
+from .models import AuditAction, AuditEvent, Client, Course, utcnow
+from .scope import break_glass_for
 
 
 # Marks every event written while someone uses emergency access to a client outside their scope.
@@ -55,8 +56,6 @@ def record(
 def _with_break_glass(user, client_id: int, detail: str | None) -> str | None:
     """``detail``, flagged when ``user`` reaches ``client_id`` only through emergency access
     (supervisors review those events)."""
-    from .access import break_glass_for
-
     grant = break_glass_for(user, client_id)
     if grant is None:
         return detail
@@ -126,8 +125,6 @@ def listed(client_ids, record_type: str = LIST) -> None:
 def template_shows(sender, template, context, **extra) -> None:
     """template_rendered: a page rendered with a client or a course in its context shows that
     client's data, whoever loaded it and however."""
-    from .models import Client, Course
-
     client = context.get("client")
     if isinstance(client, Client) and client.id is not None:
         shown("client", client.id, client_id=client.id, default=True)

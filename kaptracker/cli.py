@@ -10,6 +10,7 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
+from .auth.sessions import hash_password
 from .extensions import db
 from .models import User, normalise_email
 from .rules.access import Role
@@ -22,8 +23,6 @@ def init_app(app: Flask) -> None:
 
 
 def _add_user(email: str, name: str, role: Role, password: str) -> User:
-    from .auth.sessions import hash_password
-
     user = User(email=normalise_email(email), name=name.strip(), role=role,
                 password_hash=hash_password(password))
     db.session.add(user)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Callable
 
 # The zone used when the setting cannot be read (no application context, or a bad stored name).
 FALLBACK_ZONE = "UTC"
@@ -26,19 +27,26 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+# Where the clinic's zone name is read from: kaptracker.settings registers its reader when it is
+# imported (the clock sits below the settings and the models, so it cannot import them).
+_zone_name: Callable[[], str] | None = None
+
+
+def read_zone_from(reader: Callable[[], str]) -> None:
+    """Take the clinic's time-zone name from ``reader`` (kaptracker.settings)."""
+    global _zone_name
+    _zone_name = reader
+
+
 def clinic_zone() -> zoneinfo.ZoneInfo:
     """The clinic's time zone (setting ``clinic.timezone``); UTC if it cannot be read.
 
-    Reading it never flushes the session: asking the time between two assignments to a record
+    The reader must never flush the session: asking the time between two assignments to a record
     (``course.end_reason = ...; course.ended_on = clock.today()``) must not write half of them.
     """
-    from . import settings
-    from .extensions import db
-
     try:
-        with db.session.no_autoflush:
-            return zoneinfo.ZoneInfo(settings.get("clinic.timezone"))
-    except Exception:  # a bad stored zone, or no application: never take a page down
+        return zoneinfo.ZoneInfo(_zone_name())
+    except Exception:  # no reader, a bad stored zone, or no application: never take a page down
         return zoneinfo.ZoneInfo(FALLBACK_ZONE)
 
 

@@ -25,7 +25,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, attributes
 from sqlalchemy.orm.util import identity_key
 
+from .models import ClinicalSession, Course, OutcomeScore
 from .rules import phases
+from .rules.scales import Occasion, OutcomeRules, Point, Scale, outcome
 from .rules.screening import Decision
 
 BATCH = 500
@@ -132,8 +134,6 @@ def refresh(connection: Connection, course_ids: Iterable[int], columns=COLUMNS) 
 def refresh_outcomes(connection: Connection, course_ids: Iterable[int]) -> int:
     """Rewrite the ``course_outcome`` rows of these courses from their valid scores, with the pure
     rules' choice of baseline and latest score. Returns the number of rows written."""
-    from .rules.scales import Occasion, OutcomeRules, Point, Scale, outcome
-
     ids = sorted(set(course_ids))
     written = 0
     for start in range(0, len(ids), BATCH):
@@ -175,15 +175,11 @@ _PENDING_SCORES = "kap_courses_to_score"
 
 
 def _touched_score_courses(session: Session) -> set[int]:
-    from .models import OutcomeScore
-
     return {obj.course_id for obj in (*session.new, *session.dirty, *session.deleted)
             if isinstance(obj, OutcomeScore) and obj.course_id is not None}
 
 
 def _touched_courses(session: Session) -> set[int]:
-    from .models import ClinicalSession, Course
-
     ids = set()
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, ClinicalSession) and obj.course_id is not None:
@@ -209,8 +205,6 @@ def _after_flush(session: Session, flush_context) -> None:
 
 
 def _after_flush_postexec(session: Session, flush_context) -> None:
-    from .models import Course
-
     scored = session.info.pop(_PENDING_SCORES, set())
     if scored:
         refresh_outcomes(session.connection(), scored)

@@ -41,6 +41,12 @@ def get(key: str) -> Any:
     return current()[key]
 
 
+def clinic_zone_name() -> str:
+    """The clinic's time zone name, for kaptracker.clock (read without flushing the session)."""
+    with db.session.no_autoflush:
+        return get("clinic.timezone")
+
+
 def at(moment: dt.datetime) -> dict[str, Any]:
     """The settings that were in force at ``moment`` (for rules applied to past readings)."""
     return _load(moment)

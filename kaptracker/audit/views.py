@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from flask import current_app, render_template, request
@@ -29,8 +30,8 @@ def _positive_int(value: str) -> int:
     return number
 
 
-def _date_arg(name: str) -> tuple[dt.date | None, str | None]:
-    raw = request.args.get(name, "").strip()
+def _date_arg(query, name: str) -> tuple[dt.date | None, str | None]:
+    raw = query.get(name, "").strip()
     if not raw:
         return None, None
     try:
@@ -42,77 +43,91 @@ def _date_arg(name: str) -> tuple[dt.date | None, str | None]:
     return date, None
 
 
+@dataclasses.dataclass
+class AuditSearch:
+    """The trail's filters as read from the query string: the conditions, the arguments kept for
+    the pager's links, and a message beside each filter that could not be read."""
+
+    see_clients: bool
+    conditions: list = dataclasses.field(default_factory=list)
+    args: dict = dataclasses.field(default_factory=dict)
+    errors: dict[str, str] = dataclasses.field(default_factory=dict)
+    client: Client | None = None
+
+    @classmethod
+    def from_args(cls, query, *, see_clients: bool) -> AuditSearch:
+        search = cls(see_clients=see_clients)
+        user_id = query.get("user", type=_positive_int)
+        if user_id:
+            search._keep("user", user_id, AuditEvent.user_id == user_id)
+        action = query.get("action", "")
+        if action in AuditAction._value2member_map_:
+            search._keep("action", action, AuditEvent.action == action)
+        record_type = query.get("record_type", "")
+        if record_type in RECORD_TYPES:
+            search._keep("record_type", record_type, AuditEvent.record_type == record_type)
+        client_id = query.get("client", type=_positive_int)
+        if client_id:
+            search._keep("client", client_id, AuditEvent.client_id == client_id)
+            if see_clients:  # admins open no clinical record
+                search.client = db.session.get(Client, client_id)
+        search._dates(query)
+        return search
+
+    def _keep(self, name: str, value, condition) -> None:
+        self.args[name] = value
+        self.conditions.append(condition)
+
+    def _dates(self, query) -> None:
+        start, problem = _date_arg(query, "from")
+        if problem:
+            self.errors["from"] = problem
+        end, problem = _date_arg(query, "to")
+        if problem:
+            self.errors["to"] = problem
+        if start and end and end < start:
+            self.errors["to"] = "The end date is before the start date."
+        if start and "from" not in self.errors:
+            self._keep("from", start.isoformat(), AuditEvent.at >= clock.day_start(start))
+        if end and "to" not in self.errors:
+            self._keep("to", end.isoformat(), AuditEvent.at < clock.day_start(end + dt.timedelta(days=1)))
+
+    def statement(self):
+        """Newest first by id (an index on each filter ends in id)."""
+        return (select(AuditEvent).options(joinedload(AuditEvent.user)).where(*self.conditions)
+                .order_by(AuditEvent.id.desc()))
+
+    def count_statement(self):
+        """The pager's count (it stops at 10,000)."""
+        return select(AuditEvent.id).where(*self.conditions)
+
+
+def record_numbers(events) -> dict[int, str]:
+    """The record numbers of the clients the events name (supervisors see them)."""
+    ids = {e.client_id for e in events if e.client_id}
+    if not ids:
+        return {}
+    # Not dict(result): a Result has keys(), so dict() would take it for a mapping.
+    return {cid: number for cid, number in
+            db.session.execute(select(Client.id, Client.record_number).where(Client.id.in_(ids)))}
+
+
 @bp.route("/")
 @requires(Permission.VIEW_AUDIT)
 def index():
-    errors: dict[str, str] = {}
-    stmt = select(AuditEvent).options(joinedload(AuditEvent.user))
-    args: dict = {}
-
-    user_id = request.args.get("user", type=_positive_int)
-    if user_id:
-        stmt = stmt.where(AuditEvent.user_id == user_id)
-        args["user"] = user_id
-    action = request.args.get("action", "")
-    if action in AuditAction._value2member_map_:
-        stmt = stmt.where(AuditEvent.action == action)
-        args["action"] = action
-    record_type = request.args.get("record_type", "")
-    if record_type in RECORD_TYPES:
-        stmt = stmt.where(AuditEvent.record_type == record_type)
-        args["record_type"] = record_type
-    client = None
-    client_id = request.args.get("client", type=_positive_int)
-    if client_id:
-        stmt = stmt.where(AuditEvent.client_id == client_id)
-        args["client"] = client_id
-        if current_user.role == Role.SUPERVISOR:  # admins open no clinical record
-            client = db.session.get(Client, client_id)
-
-    start, errors_start = _date_arg("from")
-    end, errors_end = _date_arg("to")
-    if errors_start:
-        errors["from"] = errors_start
-    if errors_end:
-        errors["to"] = errors_end
-    if start and end and end < start:
-        errors["to"] = "The end date is before the start date."
-    if start and "from" not in errors:
-        stmt = stmt.where(AuditEvent.at >= clock.day_start(start))
-        args["from"] = start.isoformat()
-    if end and "to" not in errors:
-        stmt = stmt.where(
-            AuditEvent.at < clock.day_start(end + dt.timedelta(days=1))
-        )
-        args["to"] = end.isoformat()
-
-    # Newest first by id (an index on each filter ends in id); the count stops at 10,000.
-    count_stmt = select(AuditEvent.id)
-    if stmt.whereclause is not None:
-        count_stmt = count_stmt.where(stmt.whereclause)
+    search = AuditSearch.from_args(request.args, see_clients=current_user.role == Role.SUPERVISOR)
     page = paging.paginate(
-        stmt.order_by(AuditEvent.id.desc()),
-        page=request.args.get("page", 1, type=_positive_int) or 1,
-        per_page=current_app.config["AUDIT_PER_PAGE"],
-        count_stmt=count_stmt,
+        search.statement(), page=request.args.get("page", 1, type=_positive_int) or 1,
+        per_page=current_app.config["AUDIT_PER_PAGE"], count_stmt=search.count_statement(),
     )
-    client_numbers = {}
-    if current_user.role == Role.SUPERVISOR:
-        ids = {e.client_id for e in page.items if e.client_id}
-        if ids:
-            # Not dict(result): a Result has keys(), so dict() would take it for a mapping.
-            client_numbers = {
-                cid: number
-                for cid, number in db.session.execute(
-                    select(Client.id, Client.record_number).where(Client.id.in_(ids))
-                )
-            }
+    client_numbers = record_numbers(page.items) if search.see_clients else {}
+    if search.see_clients:
         listed(client_numbers, "audit_trail")  # the page shows their record numbers
-    if client is not None:
-        shown("audit_trail", None, client_id=client.id)  # the client's whole trail, name on top
+    if search.client is not None:
+        shown("audit_trail", None, client_id=search.client.id)  # the client's whole trail, name on top
     users = db.session.execute(select(User.id, User.name).order_by(User.name)).all()
     return render_template(
-        "audit/index.html", page=page, args=args, errors=errors, users=users,
-        actions=list(AuditAction), record_types=RECORD_TYPES, client=client,
+        "audit/index.html", page=page, args=search.args, errors=search.errors, users=users,
+        actions=list(AuditAction), record_types=RECORD_TYPES, client=search.client,
         client_numbers=client_numbers, raw=request.args,
     )

@@ -8,6 +8,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, logout_user
 from werkzeug.security import check_password_hash
 
+from .. import settings
 from ..access import public, signed_in
 from ..auditing import record
 from ..extensions import db, login_manager
@@ -52,8 +53,6 @@ def login():
         return redirect(url_for("main.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        from .. import settings
-
         email = normalise_email(form.email.data)
         try:
             user = sessions.authenticate(email, form.password.data)

@@ -19,7 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, InputRequired, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from .. import settings
+from .. import clock, settings
 from ..extensions import db
 from ..forms import Form, choices, max_length, no_control_characters, stripped
 from ..models import INDICATION_LABELS, STATUS_LABELS, Client, User
@@ -137,8 +137,6 @@ class ClientForm(Form):
     def validate_date_of_birth(self, field):
         if field.data is None:
             return
-        from .. import clock
-
         today = clock.today()
         problem = rules.date_of_birth_problem(
             field.data, today, settings.get("clients.minimum_age_years")

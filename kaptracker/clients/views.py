@@ -4,48 +4,24 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
+from . import listing
+from .listing import MAX_INT, positive_int
 from .. import paging
 from ..access import client_scope_clause, get_client_for, requires
 from ..auditing import changed_fields, record, shown, listed
 from ..extensions import db
-from ..models import IN_TREATMENT_STATUSES, STATUS_LABELS, AuditAction, Client, ClientStatus
+from ..models import IN_TREATMENT_STATUSES, STATUS_LABELS, AuditAction, Client
 from ..services import apply_problems
 from ..services import clients as client_commands
+from ..vitals.service import open_alert_counts_by_client
 from ..rules.access import Permission, Role, may, may_see_client
 from . import bp
 from ..forms import choices
 from ..main import conflicts
 from .forms import ClientForm, ReassignForm, SearchForm, active_therapists
-
-# Ids and page numbers in the query string stay within the database's integer range: a larger
-# one is ignored rather than a database error (route ids are bounded by the app's int converter).
-MAX_INT = 2**31 - 1
-
-
-def positive_int(value: str) -> int:
-    """``type=`` for request.args.get: a whole number from 1 to MAX_INT, else ValueError."""
-    number = int(value)
-    if not 1 <= number <= MAX_INT:
-        raise ValueError(value)
-    return number
-
-
-def _filters() -> dict:
-    """Therapist and status filters from the query string (they are not patient data)."""
-    filters = {}
-    therapist = request.values.get("therapist", type=positive_int)
-    if therapist:
-        filters["therapist"] = therapist
-    status = request.values.get("status", "")
-    if status in ClientStatus._value2member_map_:
-        filters["status"] = status
-    if request.values.get("alerts") == "open":
-        filters["alerts"] = "open"
-    return filters
-
 
 @bp.route("/", methods=["GET", "POST"])
 @requires(Permission.VIEW_CLIENTS)
@@ -53,44 +29,16 @@ def index():
     """Clients in the user's scope. The name search is sent by POST so that names never appear
     in URLs, browser history or server logs."""
     search = SearchForm()  # POSTs are CSRF-checked by CSRFProtect (and here, when enabled)
-    query_text = None
-    if request.method == "POST":
-        if search.validate():
-            query_text = search.q.data
-    filters = _filters()
+    query_text = search.q.data if request.method == "POST" and search.validate() else None
+    filters = listing.filters(request.values)
     page_number = (search.page.data if request.method == "POST" else None) or request.args.get(
         "page", 1, type=positive_int
     )
-    if not 1 <= page_number <= MAX_INT:
-        page_number = 1
-
-    stmt = (
-        select(Client)
-        .where(client_scope_clause(current_user))
-        .options(joinedload(Client.therapist), selectinload(Client.indication_rows))
-        .order_by(Client.family_name, Client.given_name, Client.id)
-    )
-    if "therapist" in filters:
-        stmt = stmt.where(Client.therapist_id == filters["therapist"])
-    if "status" in filters:
-        stmt = stmt.where(Client.status == filters["status"])
-    if "alerts" in filters:
-        stmt = stmt.where(Client.id.in_(_clients_with_open_alerts()))
-    if query_text:
-        # Each word in the names or record number: one expression (a word has no spaces, so it
-        # cannot match across two fields), which on PostgreSQL has a trigram index (0006).
-        space = literal_column("' '")  # literals, not parameters: the index's expression exactly
-        searched = (Client.family_name + space + Client.given_name + space
-                    + func.coalesce(Client.preferred_name, literal_column("''")) + space + Client.record_number)
-        for term in query_text.split()[:5]:
-            stmt = stmt.where(searched.icontains(term, autoescape=True))
+    stmt = listing.statement(client_scope_clause(current_user), filters, query_text)
     page = paging.paginate(
-        stmt, page=page_number, per_page=current_app.config["CLIENTS_PER_PAGE"],
-        count_stmt=select(Client.id).where(stmt.whereclause),
+        stmt, page=page_number if 1 <= page_number <= MAX_INT else 1,
+        per_page=current_app.config["CLIENTS_PER_PAGE"], count_stmt=select(Client.id).where(stmt.whereclause),
     )
-    from ..vitals import service as vitals_service
-
-    alert_counts = vitals_service.open_alert_counts_by_client(c.id for c in page.items)
     record(
         AuditAction.VIEW, "client_list",
         detail=f"page {page.page}, {len(page.items)} shown" + (", name search" if query_text else ""),
@@ -98,25 +46,9 @@ def index():
     db.session.commit()
     listed(c.id for c in page.items)
     return render_template(
-        "clients/index.html",
-        page=page,
-        search=search,
-        query_text=query_text,
-        filters=filters,
+        "clients/index.html", page=page, search=search, query_text=query_text, filters=filters,
         therapists=active_therapists() if current_user.role != Role.THERAPIST else [],
-        statuses=STATUS_LABELS,
-        alert_counts=alert_counts,
-    )
-
-
-def _clients_with_open_alerts():
-    from ..models import ClinicalSession, Course, SafetyAlert
-
-    return (
-        select(Course.client_id)
-        .join(ClinicalSession, ClinicalSession.course_id == Course.id)
-        .join(SafetyAlert, SafetyAlert.session_id == ClinicalSession.id)
-        .where(SafetyAlert.open_clause())
+        statuses=STATUS_LABELS, alert_counts=open_alert_counts_by_client(c.id for c in page.items),
     )
 
 

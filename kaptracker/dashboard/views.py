@@ -11,15 +11,18 @@ from flask import current_app, render_template, request
 from flask_login import current_user
 from sqlalchemy import case, func, select, union_all
 
+from .. import settings
 from ..access import client_scope_clause, requires
 from ..auditing import record, listed
 from ..extensions import db
 from ..forms import positive_int
-from ..models import AuditAction, Client, ClientStatus, Course, User, utcnow
+from ..models import INDICATION_LABELS, AuditAction, Client, ClientStatus, Course, User, utcnow
 from ..rules.access import ClientScope, Permission, Role, client_scope
 from ..rules.dosing import Route
 from ..rules.phases import Phase
+from ..rules.scales import OutcomeRules
 from . import bp
+from .outcomes import coverage, figures
 from .worklist import COUNT_CAP, KINDS, KINDS_BY_KEY, SORTS, capped_counts, item_queries, narrowed, top_items
 
 OPEN_PHASES = (Phase.PREPARATION, Phase.MEDICINE, Phase.INTEGRATION)
@@ -168,11 +171,6 @@ def index():
 @bp.route("/dashboard/outcomes")
 @requires(Permission.VIEW_OUTCOMES)
 def outcomes():
-    from .. import settings
-    from ..models import INDICATION_LABELS
-    from ..rules.scales import OutcomeRules
-    from .outcomes import coverage, figures
-
     values = settings.current()
     rules = OutcomeRules.from_settings(values)
     minimum = values["outcomes.minimum_clients"]

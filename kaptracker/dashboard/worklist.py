@@ -26,6 +26,7 @@ from ..models import (
     SessionKind,
     User,
 )
+from ..extensions import db
 from ..rules.access import Role
 
 
@@ -179,6 +180,4 @@ def capped_counts(queries: dict, cap: int = COUNT_CAP) -> dict[str, int]:
     for kind, q in queries.items():
         sub = q.with_only_columns(literal(1).label("one"), maintain_column_froms=True).limit(cap + 1).subquery()
         parts.append(select(literal(kind, String(20)).label("kind"), func.count().label("n")).select_from(sub))
-    from ..extensions import db
-
     return {kind: n for kind, n in db.session.execute(union_all(*parts)).all() if n}

@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 from .. import clock, paging
 from ..access import get_client_for, requires
 from ..auditing import record, shown
-from ..exports.tables import csv_text, filename_part
+from ..exports.tables import attachment, csv_text, filename_part
 from ..extensions import db
 from ..models import AuditAction, Disclosure
 from ..rules.access import Permission
@@ -55,8 +55,6 @@ def client_disclosures_csv(client_id: int):
          KINDS.get(d.kind, d.kind), d.recipient, PURPOSE_LABELS.get(d.purpose, d.purpose), d.reason)
         for d in db.session.scalars(stmt)
     ]
-    from ..exports.views import attachment
-
     record(AuditAction.EXPORT, "disclosures", client_id=client.id,
            detail=f"accounting of disclosures CSV: {len(rows)} rows")
     db.session.commit()

@@ -20,6 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
+from ..models import AuditAction, AuditEvent, User
+from ..templating import localtime
 
 __all__ = ["Conflict", "Row", "StaleDataError", "compare", "fingerprint", "last_saved"]
 
@@ -60,8 +62,6 @@ class Conflict:
 
 def shown(form_field) -> str:
     """A form field's value as a person reads it: choice labels, Yes/No, clinic-time dates."""
-    from ..templating import localtime
-
     data = form_field.data
     kind = form_field.type
     if kind in ("SelectField", "RadioField"):
@@ -93,8 +93,6 @@ def compare(saved_form, yours_form, *, skip=()) -> list[Row]:
 
 def last_saved(record_type: str, record_id: int | None) -> tuple[str | None, dt.datetime | None]:
     """(name, time) of the latest recorded creation or change of a record, from the audit trail."""
-    from ..models import AuditAction, AuditEvent, User
-
     stmt = (
         select(User.name, AuditEvent.at)
         .select_from(AuditEvent)

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from ..extensions import db, login_manager
 from . import bp
+from .conflicts import NEVER_SHOWN, Conflict, Row
 
 MESSAGES = {
     400: ("The request could not be understood", "Something in what was sent was not valid."),
@@ -62,8 +63,6 @@ def database_unavailable(error):
 def concurrent_update(error):
     """A save that lost a race no view caught itself: nothing was written. The page keeps what
     the user sent, to copy, and starts again from the saved version."""
-    from .conflicts import NEVER_SHOWN, Conflict, Row
-
     db.session.rollback()
     rows = [
         Row(name.replace("_", " ").capitalize(), "", value)

@@ -11,6 +11,8 @@ import zoneinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from .screening import CONTRAINDICATIONS
+
 
 @dataclasses.dataclass(frozen=True)
 class SettingSpec:
@@ -155,8 +157,6 @@ _COURSE_SPECS = (
 
 
 def _contraindication_specs():
-    from .screening import CONTRAINDICATIONS
-
     for item in CONTRAINDICATIONS:
         if item.configurable:
             yield SettingSpec(
