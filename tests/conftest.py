@@ -22,6 +22,8 @@ import re
 import shutil
 from pathlib import Path
 
+import jinja2
+import jinja2.bccache
 import pytest
 import sqlalchemy as sa
 import time_machine
@@ -265,6 +267,25 @@ class FlaskCommandRunner(FlaskCliRunner):
         return super().invoke(cli, args, **kwargs)
 
 
+class CompiledTemplates(jinja2.BytecodeCache):
+    """Every test builds its own app, and each app's Jinja environment would compile the same
+    templates again (about 250 ms for a course page's set): the apps of one test process share
+    the compiled code instead. A template's key covers its source, so an edited one compiles anew."""
+
+    def __init__(self):
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.key in self._code:
+            bucket.bytecode_from_string(self._code[bucket.key])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = CompiledTemplates()
+
+
 @pytest.fixture
 def make_app(database, database_url):
     """Build an app on this test's database, with extra config."""
@@ -272,6 +293,7 @@ def make_app(database, database_url):
 
     def factory(**config):
         app = create_app({**base_config(database_url), **config})
+        app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
         app.test_cli_runner_class = FlaskCommandRunner
         # The fixture keeps one app context open and Flask reuses it for test-client requests;
         # in production every request has a fresh g. Start each request with an empty g.
