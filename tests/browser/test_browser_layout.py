@@ -16,27 +16,13 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from .main_pages import MAIN_PAGES
+
 WIDTHS = (390, 768, 1366)
 MIN_CHART_TEXT_PX = 12
 MIN_TOUCH_PX = 44
 # At 768 px these long lists may grow (the columns are narrower, cells wrap) but not balloon.
 MAX_TABLET_GROWTH = 1.6
-
-# The main pages of each role, in ONE place (at merge this may become tests/browser/main_pages.py).
-# {course} is an open course of the therapist's own client with outcome scores; {session} a
-# draft medicine session of that therapist's with readings (so its vitals form is open).
-MAIN_PAGES = {
-    "therapist": ["/dashboard/", "/clients/", "/clients/new", "/clients/{own_client}",
-                  "/clients/{own_client}/edit", "/courses/{course}", "/courses/{course}/summary",
-                  "/sessions/{session}",
-                  "/sessions/{session}/vitals", "/account"],
-    "medical": ["/today", "/clients/", "/courses/{course}", "/sessions/{session}",
-                "/sessions/{session}/vitals", "/account"],
-    "supervisor": ["/dashboard/", "/dashboard/outcomes", "/supervision/", "/clients/",
-                   "/clients/{own_client}", "/clients/new", "/courses/{course}",
-                   "/sessions/{session}", "/sessions/{session}/vitals", "/audit/", "/account"],
-    "admin": ["/admin/users", "/admin/users/new", "/admin/settings", "/audit/", "/account"],
-}
 
 LAYOUT = """() => {
   const tables = [...document.querySelectorAll('main table')].filter(t => t.querySelector('thead'));
@@ -89,7 +75,8 @@ TOUCH_TARGETS = """() => [...document.querySelectorAll('form:has(#systolic) inpu
 
 @pytest.fixture(scope="module")
 def ids(live_server) -> dict[str, int]:
-    """The records the page list names: see MAIN_PAGES."""
+    """The pages the chart and form checks look at: an open course of the therapist's own client
+    with the most outcome scores, and a draft medicine session of theirs with readings."""
     from kaptracker.extensions import db
     from kaptracker.models import Client, Course, DosingSession, OutcomeScore, User, VitalSign
 
@@ -117,13 +104,13 @@ def _visit(page, url: str, width: int) -> None:
 
 
 @pytest.mark.parametrize("account", list(MAIN_PAGES))
-def test_main_pages_fit_phone_tablet_and_laptop(page, sign_in, ids, shot, account):
+def test_main_pages_fit_phone_tablet_and_laptop(page, sign_in, live_server, shot, account):
     """No sideways scroll at any width; tables keep their header row at 768 and 1366 px; in the
     phone's card layout no cell's content slips into its label's column."""
     sign_in(page, account)
     problems = []
     for template in MAIN_PAGES[account]:
-        url = template.format(**ids)
+        url = template.format(**live_server.ids)
         for width in WIDTHS:
             _visit(page, url, width)
             shot(page, f"{url.strip('/').replace('/', '_')}-{width}")
@@ -137,7 +124,7 @@ def test_main_pages_fit_phone_tablet_and_laptop(page, sign_in, ids, shot, accoun
     assert not problems, "\n".join(problems)
 
 
-def test_long_lists_are_not_much_taller_on_a_tablet(page, sign_in):
+def test_long_lists_are_not_much_taller_on_a_tablet(page, sign_in, shot):
     """The supervisor's dashboard and the audit log at 768 px stay within 1.6 times their
     height at 1366 px (as cards they were 2.9 and 3 times as tall)."""
     sign_in(page, "supervisor")
@@ -146,6 +133,7 @@ def test_long_lists_are_not_much_taller_on_a_tablet(page, sign_in):
         for width in (768, 1366):
             _visit(page, url, width)
             heights[url, width] = page.evaluate(LAYOUT)["height"]
+            shot(page, f"{url.strip('/').replace('/', '_')}-{width}")
     for url in ("/dashboard/", "/audit/"):
         assert heights[url, 768] <= MAX_TABLET_GROWTH * heights[url, 1366], heights
 
