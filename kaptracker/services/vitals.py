@@ -22,6 +22,7 @@ from ..models import (
 from ..rules import vitals as rules
 from ..rules.access import Permission, may_write
 from ..vitals import service
+from ..vitals.service import writable
 from .. import clock
 from . import Outcome
 from .once import NO_ERRORS, do_once, form_problems, refusal
@@ -32,11 +33,6 @@ TOO_EARLY = "This is more than 2 hours before the session started: check the dat
 CLOSED = "This session is signed or its course has ended"
 
 Errors = Mapping[str, Sequence[str]]
-
-
-def writable(clinical: ClinicalSession) -> bool:
-    """Readings and overrides are added while the course is open and the note is not signed."""
-    return clinical.course.is_open and not clinical.is_signed
 
 
 def _may(user, clinical: ClinicalSession, permission: Permission) -> bool:
@@ -132,9 +128,11 @@ def acknowledge(alert: SafetyAlert, data: Mapping, user, *, form_errors: Errors 
     if alert.withdrawn_at is not None:
         return refusal(f"This alert was withdrawn: {alert.withdrawn_reason}", category="info")
 
+    alert_id, rule = alert.id, alert.rule  # read before the write expires the alert
+
     def acknowledged() -> Outcome:
-        record(AuditAction.UPDATE, "alert", alert.id, client_id=clinical.course.client_id,
-               detail=f"acknowledged {alert.rule}", user=user)
+        record(AuditAction.UPDATE, "alert", alert_id, client_id=clinical.course.client_id,
+               detail=f"acknowledged {rule}", user=user)
         return Outcome(record=alert, message="Alert acknowledged.")
 
     return do_once(
@@ -189,4 +187,4 @@ def add_override(clinical: DosingSession, data: Mapping, user, *, form_errors: E
     return Outcome(record=override, message=f"Override recorded: {kind.label.lower()}.")
 
 
-__all__ = ["READING_WINDOW", "acknowledge", "add_override", "mark_in_error", "record_reading", "writable"]
+__all__ = ["READING_WINDOW", "acknowledge", "add_override", "mark_in_error", "record_reading"]

@@ -25,7 +25,6 @@ from ..models import (
 from ..rules import vitals as rules
 from ..rules.access import Permission, may
 from ..rules.vitals import Finding, Reading, Thresholds
-from ..services.vitals import writable
 from .. import clock
 from ..templating import localtime
 from . import chart, service
@@ -93,7 +92,7 @@ def build(clinical: ClinicalSession, user, *, form: VitalsForm | None = None,
         alerts=service.open_alerts([clinical.id]), all_alerts=_alert_history(clinical), overrides=overrides,
         thresholds=t, chart=chart.build(readings, given, t, lambda d: localtime(d, "%H:%M")),
         form=form or fresh_form(clinical, vitals), override_form=override_form or OverrideForm(),
-        error_form=EnteredInErrorForm(), ack_form=AcknowledgeForm(), writable=writable(clinical),
+        error_form=EnteredInErrorForm(), ack_form=AcknowledgeForm(), writable=service.writable(clinical),
         may_record=may(user.role, Permission.RECORD_VITALS), may_ack=may(user.role, Permission.ACKNOWLEDGE_ALERT),
         may_override=may(user.role, Permission.OVERRIDE_SAFETY),
     )
