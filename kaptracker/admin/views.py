@@ -45,7 +45,7 @@ def _locked_emails() -> set[str]:
 def _to_account(user: User, outcome=None):
     """Back to the account's page, telling the outcome."""
     if outcome is not None:
-        flash(told(outcome), outcome.category if outcome.ok else "error")
+        flash(told(outcome), outcome.category)
     return redirect(url_for("admin.user_edit", user_id=user.id))
 
 

@@ -8,6 +8,10 @@ tells the same things in the same order:
    nothing of this person's replaces the first's;
 4. otherwise written, then ``then()`` adds what follows from it (withdrawn alerts, the audit
    event) and the whole is committed.
+
+Beside it, the small pieces the commands that tell their outcome as a flash share:
+:func:`refusal` (a refused outcome with its flash category), :func:`told` (the outcome in one
+line) and :func:`form_problems` (the form's own errors as problems).
 """
 
 from __future__ import annotations
