@@ -199,7 +199,7 @@ def test_supervisee_figures_at_the_boundary(clinic, microseconds):
     """Signed on time = within review.unsigned_after_hours (24) of the session, that instant
     included; unsigned late = unsigned and older than that. SQLite computes the limit in SQL text,
     PostgreSQL with an interval: both must agree, to the microsecond."""
-    from kaptracker.supervision.views import supervisee_figures
+    from kaptracker.supervision.worklist import supervisee_figures
 
     course_id = clinic.course()
     me, boss = clinic.therapist.id, clinic.supervisor.id

@@ -16,8 +16,10 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 from ..extensions import db
 from ..forms import Form, choices, max_length, no_control_characters, strong_password, stripped
 from ..models import User, normalise_email
+from ..rules import settings as registry
 from ..rules.access import ROLE_LABELS
 from ..rules.passwords import password_problems
+
 
 def role_choices():
     return choices((role.value, label) for role, label in ROLE_LABELS.items())
@@ -92,7 +94,7 @@ class ResetPasswordForm(Form):
 
 
 class SettingsForm(Form):
-    """Fields are added per setting at run time (see views.settings)."""
+    """Fields are added per setting at run time (see :func:`settings_form`)."""
 
     reason = TextAreaField(
         "Reason for the change",
@@ -111,3 +113,33 @@ class SettingsForm(Form):
     # The newest setting change when the form was opened: a later one means someone else saved.
     version = HiddenField()
     submit = SubmitField("Save settings")
+
+
+def field_name(key: str) -> str:
+    """The settings form's field of the setting ``key``."""
+    return "s_" + key.replace(".", "__")
+
+
+def settings_form(values: dict, **kwargs) -> SettingsForm:
+    """A SettingsForm with one text field per setting, labelled and validated by its spec."""
+
+    class Form(SettingsForm):
+        pass
+
+    for spec in registry.SPECS:
+        setattr(
+            Form, field_name(spec.key),
+            StringField(spec.label, validators=[DataRequired(f"Enter a value for {spec.label.lower()}."),
+                                                no_control_characters],
+                        description=" ".join(p for p in (spec.help, f"Default {spec.default} {spec.unit}.".replace(" .", ".")) if p),
+                        default=str(values[spec.key])),
+        )
+    return Form(**kwargs)
+
+
+def grouped_fields(form: SettingsForm) -> dict[str, list]:
+    """{group: [(spec, field)]}, in the registry's order, as the settings page shows them."""
+    groups: dict[str, list] = {}
+    for spec in registry.SPECS:
+        groups.setdefault(spec.group, []).append((spec, form[field_name(spec.key)]))
+    return groups

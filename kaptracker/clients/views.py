@@ -97,7 +97,7 @@ def show(client_id: int):
         and (current_user.role != Role.THERAPIST or client.therapist_id == current_user.id)
     )
     from ..outcomes import service as outcome_service
-    from ..outcomes.views import medicine_dates, panel
+    from ..outcomes.panel import medicine_dates, panel
 
     # Outcome measures of every course of the client, charted: three queries whatever their number.
     ids = [c.id for c, _ in courses]

@@ -16,6 +16,10 @@ from ..rules.access import Permission, Role, may, may_write_session
 from ..rules.dosing import Route
 from ..rules.phases import EndReason
 from .. import clock
+from ..outcomes import service as outcome_service
+from ..outcomes.panel import medicine_dates, panel
+from ..supervision.panel import review_panel
+from ..vitals import service as vitals_service
 from . import bp, service
 from .forms import CourseForm, EndCourseForm
 
@@ -69,11 +73,6 @@ def show(course_id: int):
 def render_course(course: Course, *, status: int = 200, **forms):
     """The course page; ``forms`` carries a failed form back with its messages (outcome-score
     flag acknowledgements, review comments)."""
-    from ..outcomes import service as outcome_service
-    from ..outcomes.views import medicine_dates, panel
-    from ..supervision.views import review_panel
-    from ..vitals import service as vitals_service
-
     sessions = service.load_course_sessions(course)
     facts = service.facts(course, sessions)
     now = utcnow()

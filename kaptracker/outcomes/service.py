@@ -12,7 +12,25 @@ from .. import settings
 from ..extensions import db
 from ..models import Course, OutcomeScore
 from ..rules import phases, scales
+from ..rules.access import Permission, may_write
 from ..rules.scales import Occasion, Point, Recorded, Scale
+
+
+def may_enter(course: Course, user) -> bool:
+    """Scores are entered by a role that enters them, a therapist only in their own caseload."""
+    return may_write(user.role, user_id=user.id, therapist_id=course.client.therapist_id,
+                     permission=Permission.ENTER_SCORES)
+
+
+def writable_reason(course: Course, occasion: Occasion | None = None) -> str | None:
+    """None when scores (of ``occasion``) may be added to ``course`` now; otherwise why not."""
+    if course.is_open:
+        return None
+    if course.end_reason is phases.EndReason.COMPLETED:
+        if occasion in (None, Occasion.FOLLOW_UP):
+            return None
+        return "The course is completed: only follow-up scores are added now."
+    return "The course is discontinued: it is read-only."
 
 
 def rules() -> scales.OutcomeRules:

@@ -32,7 +32,7 @@ from . import bp
 
 def summary_context(course: Course) -> dict:
     from ..outcomes import service as outcome_service
-    from ..outcomes.views import medicine_dates, panel
+    from ..outcomes.panel import medicine_dates, panel
 
     sessions = service.load_course_sessions(course)
     facts = service.facts(course, sessions)

@@ -50,8 +50,9 @@ class Outcome:
 
 
 def apply_problems(form, outcome: Outcome) -> list[str]:
-    """Put the outcome's problems beside the form's fields; return those of the form as a whole
-    (and of fields the form does not have) for the view to show."""
+    """Put the outcome's problems beside the form's fields (a message the field shows already,
+    one the form found itself, is not repeated); return those of the form as a whole (and of
+    fields the form does not have) for the view to show."""
     rest: list[str] = []
     for name, messages in outcome.problems.items():
         field = form._fields.get(name) if name else None
@@ -60,7 +61,7 @@ def apply_problems(form, outcome: Outcome) -> list[str]:
             continue
         if not isinstance(field.errors, list):  # WTForms keeps a tuple until validation
             field.errors = list(field.errors)
-        field.errors.extend(messages)
+        field.errors.extend(m for m in messages if m not in field.errors)
     return rest
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from wtforms import IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField, ValidationError
 from wtforms.validators import DataRequired, InputRequired, Optional
 from wtforms.widgets import TextInput
 
@@ -52,14 +52,10 @@ class VitalsForm(Form):
 
     def validate_taken_at(self, field):
         if field.data and clock.is_after(field.data, dt.timedelta(minutes=2)):
-            from wtforms import ValidationError
-
             raise ValidationError("A reading cannot be in the future.")
         if field.data and field.data.year < 2000:
             # As for sessions (courses.forms.not_far_future); also keeps the time within what a
             # date-time can hold once converted to UTC from a zone east of it.
-            from wtforms import ValidationError
-
             raise ValidationError("Enter a date after 2000.")
 
 

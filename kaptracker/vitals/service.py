@@ -25,6 +25,11 @@ from ..rules import vitals as rules
 from ..rules.vitals import Finding, Level, Thresholds, Timepoint
 
 
+def writable(clinical: ClinicalSession) -> bool:
+    """Readings and overrides are added while the course is open and the note is not signed."""
+    return clinical.course.is_open and not clinical.is_signed
+
+
 def readings_of(clinical: ClinicalSession) -> list[VitalSign]:
     # The recorder is shown beside each reading: loaded here, not once per member of staff.
     return list(db.session.scalars(

@@ -1,0 +1,185 @@
+"""Administration commands: staff accounts (create, edit, reset a password, clear a lockout,
+deactivate and reactivate) and the clinic's settings. Administrators open no clinical record."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm.exc import StaleDataError
+
+from .. import settings as clinic_settings
+from ..admin.forms import field_name
+from ..auditing import record
+from ..auth import sessions
+from ..extensions import db
+from ..main.conflicts import fingerprint
+from ..models import AuditAction, User, normalise_email, utcnow
+from ..rules import settings as registry
+from ..rules.access import Permission, Role, may
+from . import Outcome
+from .once import NO_ERRORS, form_problems, refusal
+
+Errors = Mapping[str, Sequence[str]]
+NOT_ADMIN = "Only administrators manage staff accounts."
+
+
+def version_of(user: User) -> str:
+    """Accounts have no version column: a digest of the name and role an edit form shows."""
+    return fingerprint(user.name, user.role.value)
+
+
+def would_remove_last_admin(user: User, *, new_role: str | None = None, deactivate: bool = False) -> bool:
+    """True when the change would leave the clinic without an active administrator."""
+    if user.role != Role.ADMIN or not user.active:
+        return False
+    if not deactivate and (new_role is None or new_role == Role.ADMIN.value):
+        return False
+    others = db.session.scalar(
+        select(func.count()).where(User.role == Role.ADMIN, User.active.is_(True), User.id != user.id)
+    )
+    return others == 0
+
+
+def create_user(data: Mapping, user) -> Outcome:
+    """An account with ``data``'s name, email, role and initial password."""
+    if not may(user.role, Permission.MANAGE_USERS):
+        return refusal(NOT_ADMIN)
+    account = User(name=data["name"], email=normalise_email(data["email"]), role=Role(data["role"]),
+                   password_hash=sessions.hash_password(data["password"]))
+    db.session.add(account)
+    db.session.flush()
+    record(AuditAction.CREATE, "user", account.id, detail=f"role {account.role.value}", user=user)
+    message = f"Account created for {account.name}."
+    db.session.commit()
+    return Outcome(record=account, message=message)
+
+
+def edit_user(account: User, data: Mapping, user) -> Outcome:
+    """Save ``account``'s name and role. ``data["version"]`` is :func:`version_of` the account as
+    the form was opened: a save by someone else since then is a conflict (nothing written). The
+    last active administrator keeps the role; a new role ends the account's open sessions."""
+    if not may(user.role, Permission.MANAGE_USERS):
+        return refusal(NOT_ADMIN)
+    if data.get("version") != version_of(account):
+        return Outcome(record=account, conflict=True)
+    if would_remove_last_admin(account, new_role=data["role"]):
+        return refusal("This is the last active administrator: keep the role.", field="role", record=account)
+    loaded = {"name": account.name, "role": account.role.value}
+    changed = [name for name in ("name", "role") if loaded[name] != data[name]]
+    if not changed:
+        return Outcome(record=account, message="Nothing was changed.", category="info")
+    # Only over the name and role this form was opened with: a change saved by someone else in
+    # the meantime matches no row, and is shown rather than overwritten.
+    result = db.session.execute(
+        update(User).where(User.id == account.id, User.name == loaded["name"], User.role == Role(loaded["role"]))
+        .values(name=data["name"], role=Role(data["role"])).execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        return Outcome(record=account, conflict=True)
+    db.session.expire(account)
+    if "role" in changed:  # a new role means new permissions: end the sessions that hold the old ones
+        sessions.revoke_all(account, "role changed")
+    record(AuditAction.UPDATE, "user", account.id, detail="changed: " + ", ".join(changed), user=user)
+    db.session.commit()
+    return Outcome(record=account, message="Account updated.")
+
+
+def reset_password(account: User, data: Mapping, user) -> Outcome:
+    """Set ``data["password"]``: the account's open sessions end and failed sign-ins are forgotten."""
+    if not may(user.role, Permission.MANAGE_USERS):
+        return refusal(NOT_ADMIN)
+    account.password_hash = sessions.hash_password(data["password"])
+    account.password_changed_at = utcnow()
+    sessions.revoke_all(account, "password reset")
+    sessions.clear_failures(account.email)
+    record(AuditAction.UPDATE, "user", account.id, detail="password reset by administrator", user=user)
+    message = f"Password reset for {account.name}; their open sessions were ended."
+    db.session.commit()
+    return Outcome(record=account, message=message)
+
+
+def unlock(account: User, data: Mapping, user) -> Outcome:
+    """Forget the account's failed sign-ins (the lockout ends)."""
+    if not may(user.role, Permission.MANAGE_USERS):
+        return refusal(NOT_ADMIN)
+    sessions.clear_failures(account.email)
+    record(AuditAction.UPDATE, "user", account.id, detail="sign-in lockout cleared", user=user)
+    message = f"{account.name} can sign in again."
+    db.session.commit()
+    return Outcome(record=account, message=message)
+
+
+def toggle_active(account: User, data: Mapping, user) -> Outcome:
+    """Deactivate an active account (ending its sessions), or reactivate one. Nobody deactivates
+    their own account, nor the last active administrator."""
+    if not may(user.role, Permission.MANAGE_USERS):
+        return refusal(NOT_ADMIN)
+    if account.active:
+        if account.id == user.id:
+            return refusal("You cannot deactivate your own account.", record=account)
+        if would_remove_last_admin(account, deactivate=True):
+            return refusal("This is the last active administrator and cannot be deactivated.", record=account)
+        account.active = False
+        ended = sessions.revoke_all(account, "deactivated")
+        record(AuditAction.UPDATE, "user", account.id, detail="deactivated", user=user)
+        message = f"{account.name} is deactivated; {ended} open session(s) ended."
+    else:
+        account.active = True
+        record(AuditAction.UPDATE, "user", account.id, detail="reactivated", user=user)
+        message = f"{account.name} is active again."
+    db.session.commit()
+    return Outcome(record=account, message=message)
+
+
+def _parsed(data: Mapping, problems: dict[str, list[str]]) -> dict[str, Any]:
+    """Each setting's value parsed by its spec (a field already refused is left out; one its
+    spec refuses gets the spec's message in ``problems``)."""
+    parsed = {}
+    for spec in registry.SPECS:
+        name = field_name(spec.key)
+        if name in problems:
+            continue
+        try:
+            parsed[spec.key] = spec.parse(data.get(name))
+        except ValueError as exc:
+            problems[name] = [str(exc)]
+    return parsed
+
+
+def save_settings(values: dict, data: Mapping, user, *, form_errors: Errors = NO_ERRORS) -> Outcome:
+    """Save the settings that differ from ``values`` (those in force when the form was checked).
+    ``data["version"]`` is the settings' revision the form was opened at: a save since then, or
+    one racing this one, is a conflict. A clinical setting needs the medical lead's sign-off
+    (``approved_by``); every field is checked, so all problems come back at once."""
+    if not may(user.role, Permission.MANAGE_SETTINGS):
+        return refusal("Only administrators change the clinic's settings.")
+    if data.get("version") != str(clinic_settings.revision(fresh=True).version):
+        return Outcome(conflict=True)
+    problems = form_problems(form_errors)
+    parsed = _parsed(data, problems)
+    changed = [key for key, value in parsed.items() if value != values[key]]
+    clinical = [key for key in changed if registry.SPECS_BY_KEY[key].clinical]
+    if not problems and clinical and not data.get("approved_by"):
+        problems["approved_by"] = ["Name the medical lead who signed off the change to: "
+                                   + ", ".join(registry.SPECS_BY_KEY[k].label for k in clinical) + "."]
+    if problems:
+        return Outcome(problems=problems, category="error")
+    if not changed:
+        return Outcome(message="No setting was changed.", category="info")
+    for key in changed:
+        clinic_settings.change(key, parsed[key], user=user, reason=data["reason"],
+                               approved_by=data.get("approved_by") if registry.SPECS_BY_KEY[key].clinical else None)
+    record(AuditAction.UPDATE, "setting", detail="changed: " + ", ".join(changed), user=user)
+    try:
+        db.session.commit()
+    except StaleDataError:  # another administrator's save won by a moment
+        db.session.rollback()
+        return Outcome(conflict=True)
+    return Outcome(message=f"{len(changed)} setting(s) changed.")
+
+
+__all__ = ["create_user", "edit_user", "reset_password", "save_settings", "toggle_active", "unlock",
+           "version_of", "would_remove_last_admin"]
