@@ -29,6 +29,26 @@ from .reports import bp as reports_bp
 from .supervision import bp as supervision_bp
 from .vitals import bp as vitals_bp
 
+# A blueprint's package defines it; its routes modules register on it when imported here. A
+# package never imports its own routes, so a command that imports a package's rules or queries
+# (services.vitals -> vitals.service) does not load the views, which import the command back.
+from .admin import views as _admin_views  # noqa: F401
+from .audit import views as _audit_views  # noqa: F401
+from .auth import views as _auth_views  # noqa: F401
+from .breakglass import views as _breakglass_views  # noqa: F401
+from .clients import views as _clients_views  # noqa: F401
+from .courses import sessions as _courses_sessions  # noqa: F401
+from .courses import views as _courses_views  # noqa: F401
+from .dashboard import views as _dashboard_views  # noqa: F401
+from .disclosures import views as _disclosures_views  # noqa: F401
+from .exports import views as _exports_views  # noqa: F401
+from .main import errors as _main_errors  # noqa: F401
+from .main import views as _main_views  # noqa: F401
+from .outcomes import views as _outcomes_views  # noqa: F401
+from .reports import views as _reports_views  # noqa: F401
+from .supervision import views as _supervision_views  # noqa: F401
+from .vitals import views as _vitals_views  # noqa: F401
+
 MIGRATIONS = str(Path(__file__).with_name("migrations"))
 
 

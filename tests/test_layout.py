@@ -151,3 +151,93 @@ def test_the_guard_sees_each_way_of_importing_ops(module, source, is_package):
 ])
 def test_the_guard_lets_other_imports_be(module, source):
     assert not any(within(name, "kaptracker.ops") for name in imported_modules(source, module))
+
+
+def module_imports(source: str, name: str, modules: set[str], *, is_package: bool = False) -> set[str]:
+    """The app modules a module imports, anywhere in it (a function-local import counts: that is
+    how a cycle hides). ``from pkg import a`` is an edge to the module ``pkg.a`` when there is
+    one, else to ``pkg`` (a name defined in the package)."""
+    package = name if is_package else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name in modules)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                target = ".".join(base[: len(base) - (node.level - 1)] + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            for alias in node.names:
+                submodule = f"{target}.{alias.name}"
+                found.add(submodule if submodule in modules else target)
+    return (found & modules) - {name}
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan's algorithm, iteratively)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, edges = work[-1]
+            for target in edges:
+                if target not in index:
+                    index[target] = low[target] = len(index)
+                    stack.append(target)
+                    on_stack.add(target)
+                    work.append((target, iter(sorted(graph[target]))))
+                    break
+                if target in on_stack:
+                    low[node] = min(low[node], index[target])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    group = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        group.append(member)
+                        if member == node:
+                            break
+                    if len(group) > 1:
+                        cycles.append(sorted(group))
+    return cycles
+
+
+def test_the_app_has_no_import_cycle():
+    """No module of the app imports, directly or through others, a module that imports it back,
+    at the top or inside a function. The package's own __init__ (the app factory) imports every
+    routes module and is imported by none of them; a blueprint's package does not import its routes."""
+    paths = {module_name(path): path for path in app_modules()}
+    graph = {name: module_imports(path.read_text(), name, set(paths), is_package=path.name == "__init__.py")
+             for name, path in paths.items()}
+    importers_of_factory = sorted(name for name, targets in graph.items() if "kaptracker" in targets)
+    assert not importers_of_factory, importers_of_factory
+    cycles = import_cycles(graph)
+    assert not cycles, "\n".join(" -> ".join(group) for group in cycles)
+
+
+def test_the_cycle_finder_finds_a_cycle_through_three_modules():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set(), "e": {"a"}}
+    assert import_cycles(graph) == [["a", "b", "c"]]
+    assert import_cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_a_function_local_import_is_an_edge_and_a_package_name_is_an_edge_to_the_package():
+    modules = {"kaptracker.vitals", "kaptracker.vitals.views", "kaptracker.courses", "kaptracker.courses.views",
+               "kaptracker.clock"}
+    source = "from .. import clock\nfrom . import bp\n\ndef f():\n    from ..courses import views\n"
+    assert module_imports(source, "kaptracker.vitals.views", modules) == {
+        "kaptracker.clock", "kaptracker.vitals", "kaptracker.courses.views"}

@@ -13,11 +13,13 @@ from .. import paging
 from ..access import client_scope_clause, get_client_for, requires
 from ..auditing import changed_fields, record, shown, listed
 from ..extensions import db
-from ..models import IN_TREATMENT_STATUSES, STATUS_LABELS, AuditAction, Client
+from ..models import IN_TREATMENT_STATUSES, STATUS_LABELS, AuditAction, Client, Course
+from ..outcomes import service as outcome_service
+from ..outcomes.panel import medicine_dates, panel
 from ..services import apply_problems
 from ..services import clients as client_commands
 from ..vitals.service import open_alert_counts_by_client
-from ..rules.access import Permission, Role, may, may_see_client
+from ..rules.access import Permission, Role, may, may_see_client, may_write
 from . import bp
 from ..forms import choices
 from ..main import conflicts
@@ -94,11 +96,8 @@ def show(client_id: int):
     may_start = (
         may(current_user.role, Permission.MANAGE_COURSE)
         and not any(c.is_open for c, _ in courses)
-        and (current_user.role != Role.THERAPIST or client.therapist_id == current_user.id)
+        and may_write(current_user.role, user_id=current_user.id, therapist_id=client.therapist_id)
     )
-    from ..outcomes import service as outcome_service
-    from ..outcomes.panel import medicine_dates, panel
-
     # Outcome measures of every course of the client, charted: three queries whatever their number.
     ids = [c.id for c, _ in courses]
     scores = outcome_service.scores_of(ids)
@@ -112,8 +111,6 @@ def show(client_id: int):
 def _course_summaries(client: Client):
     """(course, phase) for each of the client's courses, newest first: one query (the phase is the
     stored course summary, see kaptracker/rollup.py)."""
-    from ..models import Course
-
     courses = db.session.scalars(
         select(Course).where(Course.client_id == client.id).order_by(Course.started_on.desc(), Course.id.desc())
     ).all()

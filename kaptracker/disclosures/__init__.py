@@ -151,6 +151,3 @@ def purpose_or_page(*, title: str, what: str, back_url: str, **context):
     page = render_template("disclosures/purpose.html", form=form, title=title, what=what,
                            back_url=back_url, **context)
     return None, (page, 422 if request.method == "POST" else 200)
-
-
-from . import views  # noqa: E402,F401

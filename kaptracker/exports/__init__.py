@@ -4,5 +4,3 @@ CSV. Every export is audited; file names carry record ids, never names."""
 from flask import Blueprint
 
 bp = Blueprint("exports", __name__)
-
-from . import views  # noqa: E402,F401

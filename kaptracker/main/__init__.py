@@ -1,5 +1,3 @@
 from flask import Blueprint
 
 bp = Blueprint("main", __name__)
-
-from . import errors, views  # noqa: E402,F401

@@ -22,6 +22,8 @@ from ..courses.details import DETAILS
 from ..extensions import db
 from ..models import AuditAction, Client, Course, DosingSession, Screening, VitalSign
 from ..rules import phases
+from ..outcomes import service as outcome_service
+from ..outcomes.panel import medicine_dates, panel
 from ..rules.access import Permission
 from .. import clock
 from ..templating import localtime
@@ -31,9 +33,6 @@ from . import bp
 
 
 def summary_context(course: Course) -> dict:
-    from ..outcomes import service as outcome_service
-    from ..outcomes.panel import medicine_dates, panel
-
     sessions = service.load_course_sessions(course)
     facts = service.facts(course, sessions)
     dosing = [s for s in sessions if isinstance(s, DosingSession)]
