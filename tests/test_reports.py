@@ -10,22 +10,19 @@ from kaptracker import clock
 from kaptracker.extensions import db
 from kaptracker.models import AuditAction, AuditEvent, OutcomeScore
 from kaptracker.rules.scales import Occasion, Scale
-from tests.course_support import Clinic, page
+import factories
+from tests.course_support import page
 
 # An export states its purpose and recipient first (the accounting of disclosures).
 EXPORT = {"purpose": "treatment", "recipient": "Dr Imani Osei, Riverside Psychiatry"}
 
 
-@pytest.fixture
-def clinic(app, make_user, make_client, login):
-    return Clinic(app, make_user, make_client, login)
-
 
 def _course_with_medicine(clinic, medicine_sessions=1):
-    course_id = clinic.ready(planned_medicine_sessions="6")
+    course_id = factories.ready(clinic, planned_medicine_sessions="6").id
     for _ in range(medicine_sessions):
-        dosing = clinic.give_medicine(course_id)
-        clinic.integrate(course_id, dosing)
+        dosing = factories.medicine(clinic, course_id, "im", "signed").id
+        factories.integration(clinic, course_id, dosing)
     db.session.add(OutcomeScore(
         course_id=course_id, scale=Scale.PHQ9, occasion=Occasion.BASELINE, completed_on=clock.today(),
         answers=[2] * 9, total=18, band="Moderately severe", self_harm_flag=True,
