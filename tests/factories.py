@@ -176,21 +176,22 @@ def cosign(clinical, user) -> ClinicalSession:
     return clinical
 
 
-def screening(clinic, course_, *, decision="eligible", found=(), signed=True, days_ago=1,
-              rationale="Suitable for KAP after review.", **decide) -> Screening:
-    """The course's screening, written by the therapist ``days_ago`` days before the clock's
-    now; when ``signed``, decided (``decision``: eligible, not_eligible, deferred) and signed by
-    medical staff then. ``found`` lists the contraindications; ``decide`` the medical clearance
-    or safety plan a decision needs."""
+def screening(clinic, course_, *, decision="eligible", found=(), signed=True, days_ago=1, at=None,
+              author=None, rationale="Suitable for KAP after review.", **decide) -> Screening:
+    """The course's screening, written by ``author`` (the therapist) ``days_ago`` days before
+    the clock's now (or dated ``at``, with the clock as it is); when ``signed``, decided
+    (``decision``: eligible, not_eligible, deferred) and signed by medical staff then. ``found``
+    lists the contraindications; ``decide`` the medical clearance or safety plan a decision needs."""
     course_ = _get(Course, course_)
-    when = clock.now() - dt.timedelta(days=days_ago) if days_ago else None
+    author = author or clinic.therapist
+    when = None if at is not None or not days_ago else clock.now() - dt.timedelta(days=days_ago)
     with _on_clock_at(when):
         draft = _create(Screening(
-            course_id=course_.id, author_id=clinic.therapist.id, occurred_at=clock.now(),
+            course_id=course_.id, author_id=author.id, occurred_at=at or clock.now(),
             note="Screening interview.", bp_history="Normotensive.", psychosis_history=History.NONE,
             mania_history=History.NONE, dissociative_history=History.UNKNOWN,
             pregnancy=Pregnancy.NOT_APPLICABLE, contraindications=list(found),
-        ), clinic.therapist)
+        ), author)
         if not signed:
             return draft
         # service: sessions.sign (a screening's sign takes the decision)
@@ -201,19 +202,20 @@ def screening(clinic, course_, *, decision="eligible", found=(), signed=True, da
         return sign(draft, clinic.medical)
 
 
-def preparation(clinic, course_, *, signed=True, days_ago=1, note="Intentions explored.",
-                ready=False, at=None) -> PreparationSession:
-    """A preparation session note by the therapist ``days_ago`` days before the clock's now (or
-    ``at``, an instant, with the clock as it is), signed then when ``signed``; ``ready``: the
-    client marked medically and psychologically ready."""
+def preparation(clinic, course_, *, signed=True, days_ago=1, at=None, author=None,
+                note="Intentions explored.", ready=False) -> PreparationSession:
+    """A preparation session note by ``author`` (the therapist) ``days_ago`` days before the
+    clock's now (or dated ``at``, with the clock as it is), signed then when ``signed``;
+    ``ready``: the client marked medically and psychologically ready."""
     course_ = _get(Course, course_)
+    author = author or clinic.therapist
     when = None if at is not None or not days_ago else clock.now() - dt.timedelta(days=days_ago)
     with _on_clock_at(when):
         draft = _create(PreparationSession(
-            course_id=course_.id, author_id=clinic.therapist.id, occurred_at=at or clock.now(),
+            course_id=course_.id, author_id=author.id, occurred_at=at or clock.now(),
             note=note, intentions="To feel less stuck.", medically_ready=ready, psychologically_ready=ready,
-        ), clinic.therapist)
-        return sign(draft, clinic.therapist) if signed else draft
+        ), author)
+        return sign(draft, author) if signed else draft
 
 
 def ready(clinic, record=None, **fields) -> Course:

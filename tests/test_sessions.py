@@ -31,7 +31,7 @@ from kaptracker.models import (
 from kaptracker import clock
 
 import factories
-from course_support import FMT, SCREENING, error_beside, id_from, local, page, raw, version_of
+from course_support import FMT, SCREENING, error_beside, local, page, raw, version_of
 
 
 
