@@ -103,11 +103,14 @@ def course(clinic, record=None, *, user=None, planned_route="im", planned_medici
            goals="Lift the depression; return to work.", started_on=None) -> Course:
     """An open course of ``record`` (the clinic's client unless given; a new client of the
     therapist when ``record`` is "new"), started by ``user`` (the therapist) on the clinic's
-    today unless ``started_on``. The client is in treatment from then, as when a course starts."""
+    today unless ``started_on`` (a date or its ISO text, as typed into the course form). The
+    client is in treatment from then, as when a course starts."""
     user = user or clinic.therapist
     if record == "new":
         record = client(clinic.therapist)
     record = record or clinic.record
+    if isinstance(started_on, str):
+        started_on = dt.date.fromisoformat(started_on)
     # service: courses.start
     started = Course(client_id=record.id, planned_route=dosing.Route(planned_route),
                      planned_medicine_sessions=int(planned_medicine_sessions), goals=goals,

@@ -24,7 +24,6 @@ from html_support import parse
 from live_support import Browser, form_fields, live, race  # noqa: F401 - live is a fixture
 
 
-
 def hold_both(monkeypatch, module, name: str, parties: int = 2) -> threading.Barrier:
     """Make ``module.name`` wait, after it ran, until ``parties`` requests have reached it."""
     barrier = threading.Barrier(parties)
@@ -131,7 +130,7 @@ def test_two_test_clients_racing_on_a_session_draft(clinic, monkeypatch):
     """The same therapist in two tabs saves one draft twice at the same moment."""
     from kaptracker.courses import sessions
 
-    sid = factories.preparation(clinic, factories.course(clinic).id, signed=False).id
+    sid = factories.preparation(clinic, factories.course(clinic), signed=False).id
     tabs = [clinic.app.test_client(), clinic.app.test_client()]
     for tab in tabs:
         clinic._login(clinic.therapist, http=tab)

@@ -34,7 +34,6 @@ import factories
 from course_support import SCREENING, error_beside, id_from, local, page, raw, today
 
 
-
 class InDays(int):
     """A date n days from the clinic's today, worked out when the test runs (in its app, in the
     clinic's zone), not when the module is imported (then it was the UTC date of the import)."""

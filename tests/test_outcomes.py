@@ -22,7 +22,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 ITEMS = {Scale.PHQ9: 9, Scale.GAD7: 7, Scale.PCL5: 20}
 
 
-
 def form(scale: Scale, answers, *, occasion="baseline", completed_on=None, session_number=None) -> dict:
     data = {"completed_on": completed_on or today(), "occasion": occasion}
     if session_number is not None:

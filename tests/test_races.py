@@ -25,7 +25,6 @@ from course_support import page
 from live_support import Browser, live, race  # noqa: F401 - live is a fixture
 
 
-
 def hold_both(monkeypatch, owner, name: str) -> None:
     """Make ``owner.name`` wait, after it ran, until both requests have reached it (the first
     two calls only: the pages opened afterwards pass straight through)."""

@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from kaptracker import clock
 from kaptracker.extensions import db
-from kaptracker.models import AuditAction, AuditEvent, OutcomeScore
-from kaptracker.rules.scales import Occasion, Scale
+from kaptracker.models import AuditAction, AuditEvent
+from kaptracker.rules.scales import Scale
 import factories
 from tests.course_support import page
 
@@ -17,17 +16,12 @@ from tests.course_support import page
 EXPORT = {"purpose": "treatment", "recipient": "Dr Imani Osei, Riverside Psychiatry"}
 
 
-
 def _course_with_medicine(clinic, medicine_sessions=1):
     course_id = factories.ready(clinic, planned_medicine_sessions="6").id
     for _ in range(medicine_sessions):
         dosing = factories.medicine(clinic, course_id, "im", "signed").id
         factories.integration(clinic, course_id, dosing)
-    db.session.add(OutcomeScore(
-        course_id=course_id, scale=Scale.PHQ9, occasion=Occasion.BASELINE, completed_on=clock.today(),
-        answers=[2] * 9, total=18, band="Moderately severe", self_harm_flag=True,
-        recorded_by_id=clinic.therapist.id))
-    db.session.commit()
+    factories.score(course_id, clinic.therapist, Scale.PHQ9, [2] * 9)  # 18, moderately severe, item 9 flagged
     return course_id
 
 

@@ -34,7 +34,6 @@ import factories
 from course_support import FMT, SCREENING, error_beside, local, page, raw, version_of
 
 
-
 def count(model) -> int:
     return db.session.scalar(select(sa.func.count()).select_from(model))
 

@@ -27,7 +27,6 @@ from kaptracker.models.vitals import OverrideKind
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
 
-
 def comments(course_id) -> list[ReviewComment]:
     db.session.expire_all()
     return list(db.session.scalars(sa.select(ReviewComment).where(ReviewComment.course_id == course_id)
