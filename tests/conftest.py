@@ -30,6 +30,7 @@ import time_machine
 from flask import g
 from flask.cli import FlaskGroup
 from flask.testing import FlaskCliRunner
+from course_support import Clinic
 from flask_migrate import upgrade
 
 from kaptracker import create_app
@@ -397,6 +398,14 @@ def login(client):
         return response
 
     return do
+
+
+@pytest.fixture
+def clinic(app, make_user, make_client, login):
+    """The clinic (course_support.Clinic): its staff, each signed in on their own test client
+    when first used, a referred client of the therapist, and the test's clock reading. Build
+    further records with tests/factories.py."""
+    return Clinic(app, make_user, make_client, login)
 
 
 def pytest_collection_modifyitems(config, items):

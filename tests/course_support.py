@@ -1,22 +1,22 @@
-"""Shared scaffolding for the course and session tests: a clinic whose staff each work in their
-own test client, and helpers that read pages as a person would (visible text, the error beside
-a field). Date-times are typed in the clinic's time zone, relative to the clinic's clock."""
+"""Shared scaffolding for the tests through the routes: the clinic (the ``clinic`` fixture of
+conftest.py) whose staff each work in their own test client, and helpers that read pages as a
+person would (visible text, the error beside a field). Date-times are typed in the clinic's
+time zone, relative to the clinic's clock."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import html
 import re
 from urllib.parse import urlsplit
 
 import pytest
-import time_machine
+from factories import DOSED_AGO
 from sqlalchemy import select
 
-from kaptracker.extensions import db
-from kaptracker.models import ClientStatus, ClinicalSession
 from kaptracker import clock
+from kaptracker.extensions import db
+from kaptracker.models import ClientStatus, ClinicalSession, Course, VitalSign
 
 FMT = "%Y-%m-%dT%H:%M"
 
@@ -77,11 +77,6 @@ def version_of(session_id: int) -> int:
     return db.session.scalar(select(ClinicalSession.version).where(ClinicalSession.id == session_id))
 
 
-# Medicine sessions in these tests open two hours ago and the dose is given 110 minutes ago, so
-# that discharge now meets the minimum observation time (60 minutes by default).
-OPENED_AGO = dt.timedelta(hours=2)
-DOSED_AGO = dt.timedelta(minutes=110)
-VITALS = {"systolic": "118", "diastolic": "76", "heart_rate": "70", "spo2": "98"}
 SCREENING = {
     "psychosis_history": "none", "mania_history": "none", "dissociative_history": "unknown",
     "pregnancy": "not_applicable", "bp_history": "Normotensive.", "note": "Screening interview.",
@@ -89,8 +84,9 @@ SCREENING = {
 
 
 class Clinic:
-    """A clinic's staff, each signed in on their own test client, a client record in treatment
-    with the therapist, and shortcuts that go through the real routes."""
+    """A clinic's staff, each signed in on their own test client (on first use), a referred
+    client record of the therapist, the test's clock reading, and shortcuts through the real
+    routes. The state a test is not about is built with tests/factories.py instead."""
 
     def __init__(self, app, make_user, make_client, login):
         self.app, self._login = app, login
@@ -100,8 +96,23 @@ class Clinic:
         self.supervisor = make_user("supervisor")
         self.admin = make_user("admin")
         self.record = make_client(self.therapist, status=ClientStatus.REFERRED)
+        # One clock reading per test, to the whole minute, for at() and utc().
+        self.instant = clock.now().replace(second=0, microsecond=0)
+        self.now = clock.utc_to_local(self.instant)
         self._http = {}
 
+    # time
+    def at(self, minutes: float = 0) -> str:
+        """A clinic-local time as typed into a form, ``minutes`` from the test's clock reading
+        (skipped when that wall time names two instants: ``typed``)."""
+        return typed(self.utc(minutes))
+
+    def utc(self, minutes: float = 0) -> dt.datetime:
+        """The instant ``minutes`` from the test's clock reading (counted on the instant, so a
+        DST change within the span is an hour like any other)."""
+        return self.instant + dt.timedelta(minutes=minutes)
+
+    # http
     def http(self, user):
         if user.id not in self._http:
             self._http[user.id] = self.app.test_client()
@@ -114,17 +125,13 @@ class Clinic:
     def post(self, user, url, data=None):
         return self.http(user).post(url, data=data or {})
 
-    # courses
+    # courses and sessions
     def start(self, user=None, record=None, **fields):
         data = {"planned_route": "im", "planned_medicine_sessions": "2",
                 "goals": "Lift the depression; return to work.", "started_on": today(), **fields}
         record = record or self.record
         return self.post(user or self.therapist, f"/clients/{record.id}/courses/new", data)
 
-    def course(self, **fields) -> int:
-        return id_from(self.start(**fields), "/courses")
-
-    # sessions
     def new(self, user, course_id, kind, **fields):
         return self.post(user, f"/courses/{course_id}/sessions/new/{kind}",
                          {"occurred_at": local(), **fields})
@@ -141,87 +148,56 @@ class Clinic:
                 "version": str(version_of(session_id)), **fields}
         return self.post(user, f"/sessions/{session_id}/edit", data)
 
-    @contextlib.contextmanager
-    def days_ago(self, days: int = 1):
-        """Run requests ``days`` earlier, each person on a fresh test client: a medicine session
-        dated two hours ago must come after the screening decision and preparation note that
-        allow it (rules/phases.py), so those are written and signed the day before. The cached
-        clients are not used in the past (their sign-in would look idle on the way back)."""
-        cached = self._http
-        self._http = {}
-        try:
-            with time_machine.travel(clock.now() - dt.timedelta(days=days), tick=True):
-                yield
-        finally:
-            self._http = cached
-
-    def screening(self, course_id, *, decision="eligible", found=(), sign=True, **decide) -> int:
-        if not sign:
-            return self.create(self.therapist, course_id, "screening", **SCREENING,
-                               contraindications=list(found))
-        with self.days_ago():
-            sid = self.create(self.therapist, course_id, "screening", **SCREENING,
-                              contraindications=list(found))
-            response = self.sign(self.medical, sid, decision=decision,
-                                 decision_rationale="Suitable for KAP after review.", **decide)
-            assert response.status_code == 302, page(response)
-        return sid
-
-    def preparation(self, course_id, *, sign=True, note="Intentions explored.") -> int:
-        if not sign:
-            return self.create(self.therapist, course_id, "preparation", note=note,
-                               intentions="To feel less stuck.")
-        with self.days_ago():
-            sid = self.create(self.therapist, course_id, "preparation", note=note,
-                              intentions="To feel less stuck.")
-            assert self.sign(self.therapist, sid).status_code == 302
-        return sid
-
-    def ready(self, **fields) -> int:
-        """A course past both gates: signed eligible screening, signed preparation note."""
-        course_id = self.course(**fields)
-        self.screening(course_id)
-        self.preparation(course_id)
-        return course_id
-
-    def vitals(self, session_id, timepoint, taken_at=None):
-        data = {**VITALS, "timepoint": timepoint, "taken_at": taken_at or local()}
-        response = self.post(self.medical, f"/sessions/{session_id}/vitals", data)
-        assert response.status_code == 302, page(response)
-
-    def dosing(self, course_id, route="im", **fields) -> int:
-        """A draft medicine session opened two hours ago, with its baseline vitals (a dose needs
-        them; the time leaves room for the observation period before discharge)."""
-        sid = self.create(self.medical, course_id, "dosing", route=route,
-                          **{"occurred_at": local(-OPENED_AGO), **fields})
-        self.vitals(sid, "baseline", local(-OPENED_AGO))
-        return sid
-
-    def dose(self, session_id, **fields):
-        """Record a dose: the first POST previews the computed mg, the second saves it."""
+    def dose(self, session_id, *, user=None, **fields):
+        """Record a dose (given 110 minutes ago unless ``given_at``): the first POST previews the
+        computed mg, the second saves it. Returns the last response (the preview's when it was
+        refused)."""
         url = f"/sessions/{session_id}/administrations"
         data = {"given_at": local(-DOSED_AGO), **fields}
-        preview = self.post(self.medical, url, data)
-        assert preview.status_code == 200, page(preview)
-        mg = re.search(r'name="previewed_mg" type="hidden" value="([^"]*)"', raw(preview))
-        return self.post(self.medical, url, {**data, "previewed_mg": mg.group(1), "submit": "y"})
+        preview = self.post(user or self.medical, url, data)
+        if preview.status_code != 200:
+            return preview
+        mg = re.search(r'name="previewed_mg" type="hidden" value="([^"]*)"', raw(preview)).group(1)
+        return self.post(user or self.medical, url, {**data, "previewed_mg": mg, "submit": "y"})
 
-    def discharge(self, session_id, **fields):
-        """A discharge set of vitals, then the end and discharge times (now)."""
-        self.vitals(session_id, "discharge")
-        return self.edit(self.medical, session_id, ended_at=local(), discharged_at=local(), **fields)
+    def discharge(self, session_id, at=0, user=None, **fields):
+        """The end and discharge times, ``at`` minutes from the test's clock reading."""
+        return self.edit(user or self.medical, session_id, ended_at=self.at(at), discharged_at=self.at(at), **fields)
 
-    def give_medicine(self, course_id, *, sign=True) -> int:
-        sid = self.dosing(course_id)
-        assert self.dose(sid, weight_kg="70", mg_per_kg="0.5", injection_site="deltoid_left").status_code == 302
-        assert self.discharge(sid, note="Uneventful.").status_code == 302
-        if sign:
-            assert self.sign(self.medical, sid).status_code == 302
-        return sid
+    def course_of(self, session_id: int) -> Course:
+        db.session.expire_all()
+        return db.session.get(ClinicalSession, session_id).course
 
-    def integrate(self, course_id, dosing_id, *, sign=True) -> int:
-        sid = self.create(self.therapist, course_id, "integration", dosing_session_id=str(dosing_id),
-                          insights="Saw the pattern.", note="Integration.")
-        if sign:
-            assert self.sign(self.therapist, sid).status_code == 302
-        return sid
+    # vitals
+    def vitals(self, session_id, bp="118/76", heart_rate=70, spo2=98, *, at=0, timepoint="during",
+               user=None, note=None):
+        systolic, diastolic = bp.split("/")
+        data = {"systolic": systolic, "diastolic": diastolic, "heart_rate": str(heart_rate),
+                "spo2": "" if spo2 is None else str(spo2), "timepoint": timepoint,
+                "taken_at": self.at(at)}
+        if note is not None:
+            data["note"] = note
+        return self.post(user or self.medical, f"/sessions/{session_id}/vitals", data)
+
+    def reading(self, session_id, bp="118/76", heart_rate=70, spo2=98, *, at=0, timepoint="during",
+                user=None) -> VitalSign:
+        """Record a reading through the vitals form (it must be saved); the stored row."""
+        before = set(db.session.scalars(select(VitalSign.id).where(VitalSign.session_id == session_id)))
+        response = self.vitals(session_id, bp, heart_rate, spo2, at=at, timepoint=timepoint, user=user)
+        assert response.status_code == 302, (response.status_code, re.findall(r"Error:</span> ([^<]*)", raw(response)))
+        assert response.headers["Location"] == f"/sessions/{session_id}/vitals"
+        [new] = set(db.session.scalars(select(VitalSign.id).where(VitalSign.session_id == session_id))) - before
+        db.session.expire_all()
+        return db.session.get(VitalSign, new)
+
+    def mark_in_error(self, vital_id, reason="Typed 118 for 181.", user=None):
+        return self.post(user or self.medical, f"/vitals/{vital_id}/error", {"error_reason": reason})
+
+    def acknowledge(self, alert_id, note="Repeated after 5 minutes; physician informed.", user=None):
+        return self.post(user or self.medical, f"/alerts/{alert_id}/acknowledge",
+                         {"acknowledgement_note": note})
+
+    def override(self, session_id, kind="dose_hold", reason="Physician reviewed: chronic, stable.",
+                 user=None):
+        return self.post(user or self.medical, f"/sessions/{session_id}/overrides",
+                         {"kind": kind, "reason": reason})

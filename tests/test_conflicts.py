@@ -18,14 +18,10 @@ from kaptracker.extensions import db
 from kaptracker.models import AuditAction, AuditEvent, Client, ClinicalSession, SafetyAlert, User
 
 from conftest import PASSWORD
-from course_support import Clinic, raw
+import factories
+from course_support import raw
 from html_support import parse
 from live_support import Browser, form_fields, live, race  # noqa: F401 - live is a fixture
-
-
-@pytest.fixture
-def clinic(app, make_user, make_client, login):
-    return Clinic(app, make_user, make_client, login)
 
 
 def hold_both(monkeypatch, module, name: str, parties: int = 2) -> threading.Barrier:
@@ -134,7 +130,7 @@ def test_two_test_clients_racing_on_a_session_draft(clinic, monkeypatch):
     """The same therapist in two tabs saves one draft twice at the same moment."""
     from kaptracker.courses import sessions
 
-    sid = clinic.preparation(clinic.course(), sign=False)
+    sid = factories.preparation(clinic, factories.course(clinic), signed=False).id
     tabs = [clinic.app.test_client(), clinic.app.test_client()]
     for tab in tabs:
         clinic._login(clinic.therapist, http=tab)
@@ -162,8 +158,8 @@ def test_two_people_acknowledging_one_alert_at_once(clinic, monkeypatch):
 
     from kaptracker.rules.vitals import Level
 
-    course_id = clinic.ready()
-    did = clinic.dosing(course_id)
+    course_id = factories.ready(clinic).id
+    did = factories.medicine(clinic, course_id, "im", "draft").id
     from kaptracker.models import VitalSign, utcnow
     from kaptracker.rules.vitals import Timepoint
 
@@ -192,16 +188,16 @@ def test_two_people_acknowledging_one_alert_at_once(clinic, monkeypatch):
 
 @pytest.mark.parametrize("kind", ["screening", "preparation", "dosing", "integration"])
 def test_a_stale_session_form_of_every_kind_shows_both_versions(clinic, kind):
-    course_id = clinic.course() if kind in ("screening", "preparation") else clinic.ready()
+    course_id = factories.course(clinic).id if kind in ("screening", "preparation") else factories.ready(clinic).id
     if kind == "screening":
-        sid, editor = clinic.screening(course_id, sign=False), clinic.medical
+        sid, editor = factories.screening(clinic, course_id, signed=False).id, clinic.medical
     elif kind == "preparation":
-        sid, editor = clinic.preparation(course_id, sign=False), clinic.therapist
+        sid, editor = factories.preparation(clinic, course_id, signed=False).id, clinic.therapist
     elif kind == "dosing":
-        sid, editor = clinic.dosing(course_id), clinic.medical
+        sid, editor = factories.medicine(clinic, course_id, "im", "draft").id, clinic.medical
     else:
-        dosing_id = clinic.give_medicine(course_id)
-        sid, editor = clinic.integrate(course_id, dosing_id, sign=False), clinic.therapist
+        dosing_id = factories.medicine(clinic, course_id, "im", "signed").id
+        sid, editor = factories.integration(clinic, course_id, dosing_id, signed=False).id, clinic.therapist
     mine = dict(form_fields(raw(clinic.get(editor, f"/sessions/{sid}/edit"))))
     assert clinic.edit(editor, sid, **{**mine, "version": mine["version"], "note": "Saved first."}).status_code == 302
     mine["note"] = "Typed <script>alert(1)</script> later."

@@ -1,7 +1,8 @@
 """Treatment courses through the test client: starting one, the screening decision, the phase
 gates for medicine sessions, ending a course, the audit trail, and no server errors.
 
-Everything is built through the real routes, each member of staff on their own test client.
+What a test is about goes through the real routes, each member of staff on their own test
+client; the state it starts from is built with tests/factories.py.
 Date-times are typed in the clinic's time zone, relative to the clinic's clock.
 """
 
@@ -29,12 +30,8 @@ from kaptracker.rules.phases import EndReason
 from kaptracker.rules.screening import Decision
 from kaptracker import clock
 
-from course_support import SCREENING, Clinic, error_beside, id_from, local, page, raw, today
-
-
-@pytest.fixture
-def clinic(app, make_user, make_client, login):
-    return Clinic(app, make_user, make_client, login)
+import factories
+from course_support import SCREENING, error_beside, id_from, local, page, raw, today
 
 
 class InDays(int):
@@ -94,7 +91,7 @@ def test_medical_staff_and_admins_do_not_start_courses(clinic, role):
 
 
 def test_one_open_course_per_client(clinic):
-    first = clinic.course()
+    first = factories.course(clinic).id
     for user in (clinic.therapist, clinic.supervisor):
         response = clinic.start(user=user)
         assert response.status_code == 302
@@ -106,7 +103,7 @@ def test_one_open_course_per_client(clinic):
 
 @pytest.mark.clock_matrix  # works with the clinic's dates
 def test_the_database_refuses_a_second_open_course(clinic):
-    first = clinic.course()
+    first = factories.course(clinic).id
 
     def another(**fields):
         return Course(client_id=clinic.record.id, planned_route=Route.LOZENGE,
@@ -157,7 +154,7 @@ def test_course_form_messages_beside_the_fields(clinic, field, value, message):
 
 @pytest.mark.clock_matrix  # works with the clinic's dates
 def test_a_course_may_start_up_to_90_days_ahead(clinic):
-    course_id = clinic.course(started_on=today(90))
+    course_id = id_from(clinic.start(started_on=today(90)), "/courses")
     assert db.session.get(Course, course_id).started_on == clock.today() + dt.timedelta(days=90)
 
 
@@ -165,7 +162,7 @@ def test_a_course_may_start_up_to_90_days_ahead(clinic):
 
 
 def test_the_therapist_drafts_the_screening_but_cannot_decide(clinic):
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     sid = clinic.create(clinic.therapist, course_id, "screening", **SCREENING,
                         contraindications=["cardiac", "substance_use"],
                         interacting_medications=["benzodiazepines"],
@@ -193,8 +190,8 @@ def test_the_therapist_drafts_the_screening_but_cannot_decide(clinic):
 
 
 def test_a_second_screening_opens_the_first(clinic):
-    course_id = clinic.course()
-    sid = clinic.screening(course_id, sign=False)
+    course_id = factories.course(clinic).id
+    sid = factories.screening(clinic, course_id, signed=False).id
     response = clinic.new(clinic.therapist, course_id, "screening", **SCREENING)
     assert response.headers["Location"] == f"/sessions/{sid}"
     assert clinic.get(clinic.medical, f"/courses/{course_id}/sessions/new/screening").headers[
@@ -203,8 +200,8 @@ def test_a_second_screening_opens_the_first(clinic):
 
 
 def test_medical_staff_sign_the_screening_with_the_decision(clinic):
-    course_id = clinic.course()
-    sid = clinic.screening(course_id, sign=False)
+    course_id = factories.course(clinic).id
+    sid = factories.screening(clinic, course_id, signed=False).id
     assert "Decide and sign" in page(clinic.get(clinic.medical, f"/sessions/{sid}"))
     response = clinic.sign(clinic.medical, sid, decision="eligible",
                            decision_rationale="No contraindication found.")
@@ -220,8 +217,8 @@ def test_medical_staff_sign_the_screening_with_the_decision(clinic):
 
 
 def test_medical_staff_may_draft_a_decision_before_signing(clinic):
-    course_id = clinic.course()
-    sid = clinic.screening(course_id, sign=False)
+    course_id = factories.course(clinic).id
+    sid = factories.screening(clinic, course_id, signed=False).id
     response = clinic.edit(clinic.medical, sid, **SCREENING, decision="deferred",
                            decision_rationale="Awaiting the ECG.")
     assert response.status_code == 302
@@ -238,8 +235,8 @@ def test_medical_staff_may_draft_a_decision_before_signing(clinic):
 
 
 def test_eligible_despite_an_absolute_contraindication_needs_medical_clearance(clinic):
-    course_id = clinic.course()
-    sid = clinic.screening(course_id, found=["cardiac", "substance_use"], sign=False)
+    course_id = factories.course(clinic).id
+    sid = factories.screening(clinic, course_id, found=["cardiac", "substance_use"], signed=False).id
     response = clinic.sign(clinic.medical, sid, decision="eligible", decision_rationale="Fine.")
     assert response.status_code == 200
     assert error_beside(response, "medical_clearance") == (
@@ -261,16 +258,16 @@ def test_eligible_despite_an_absolute_contraindication_needs_medical_clearance(c
 def test_a_clinic_setting_can_make_a_contraindication_absolute(clinic):
     settings.change("contraindication.hyperthyroidism", "absolute", user=clinic.admin, reason="Policy")
     db.session.commit()
-    course_id = clinic.course()
-    sid = clinic.screening(course_id, found=["hyperthyroidism"], sign=False)
+    course_id = factories.course(clinic).id
+    sid = factories.screening(clinic, course_id, found=["hyperthyroidism"], signed=False).id
     response = clinic.sign(clinic.medical, sid, decision="eligible", decision_rationale="Fine.")
     assert "Uncontrolled hyperthyroidism" in error_beside(response, "medical_clearance")
     assert not db.session.get(Screening, sid).is_signed
 
 
 def test_not_eligible_needs_only_a_rationale(clinic):
-    course_id = clinic.course()
-    sid = clinic.screening(course_id, found=["psychosis", "suicide_risk"], sign=False)
+    course_id = factories.course(clinic).id
+    sid = factories.screening(clinic, course_id, found=["psychosis", "suicide_risk"], signed=False).id
     response = clinic.sign(clinic.medical, sid, decision="not_eligible")
     assert response.status_code == 200
     assert error_beside(response, "decision_rationale") == "Give the rationale for this decision."
@@ -283,8 +280,8 @@ def test_not_eligible_needs_only_a_rationale(clinic):
 
 
 def test_acute_suicide_risk_needs_a_safety_plan(clinic):
-    course_id = clinic.course()
-    sid = clinic.screening(course_id, found=["suicide_risk"], sign=False)
+    course_id = factories.course(clinic).id
+    sid = factories.screening(clinic, course_id, found=["suicide_risk"], signed=False).id
     response = clinic.sign(clinic.medical, sid, decision="eligible", decision_rationale="Reviewed.")
     assert error_beside(response, "safety_plan") == (
         "Acute suicide risk: record the safety plan before eligibility.")
@@ -296,8 +293,8 @@ def test_acute_suicide_risk_needs_a_safety_plan(clinic):
 
 @pytest.mark.parametrize("decision", ["", "maybe", "ELIGIBLE"])
 def test_signing_a_screening_needs_a_known_decision(clinic, decision):
-    course_id = clinic.course()
-    sid = clinic.screening(course_id, sign=False)
+    course_id = factories.course(clinic).id
+    sid = factories.screening(clinic, course_id, signed=False).id
     response = clinic.sign(clinic.medical, sid, decision=decision, decision_rationale="x")
     assert response.status_code == 200
     assert error_beside(response, "decision") == "Choose eligible, not eligible or deferred."
@@ -313,8 +310,8 @@ def test_signing_a_screening_needs_a_known_decision(clinic, decision):
     ],
 )
 def test_the_decision_text_is_checked_like_any_other_text(clinic, field, value, message):
-    course_id = clinic.course()
-    sid = clinic.screening(course_id, sign=False)
+    course_id = factories.course(clinic).id
+    sid = factories.screening(clinic, course_id, signed=False).id
     data = {"decision": "eligible", "decision_rationale": "Fine.", field: value}
     response = clinic.sign(clinic.medical, sid, **data)
     assert response.status_code == 200
@@ -323,8 +320,8 @@ def test_the_decision_text_is_checked_like_any_other_text(clinic, field, value, 
 
 
 def test_signing_a_screening_needs_the_confirm_tick(clinic):
-    course_id = clinic.course()
-    sid = clinic.screening(course_id, sign=False)
+    course_id = factories.course(clinic).id
+    sid = factories.screening(clinic, course_id, signed=False).id
     response = clinic.post(clinic.medical, f"/sessions/{sid}/sign",
                            {"decision": "eligible", "decision_rationale": "Fine."})
     assert response.status_code == 200
@@ -334,8 +331,8 @@ def test_signing_a_screening_needs_the_confirm_tick(clinic):
 
 @pytest.mark.parametrize("role", ["therapist", "supervisor"])
 def test_only_medical_staff_sign_a_screening(clinic, role):
-    course_id = clinic.course()
-    sid = clinic.screening(course_id, sign=False)
+    course_id = factories.course(clinic).id
+    sid = factories.screening(clinic, course_id, signed=False).id
     user = getattr(clinic, role)
     for response in (clinic.get(user, f"/sessions/{sid}/sign"),
                      clinic.sign(user, sid, decision="eligible", decision_rationale="Fine.")):
@@ -346,8 +343,8 @@ def test_only_medical_staff_sign_a_screening(clinic, role):
 
 
 def test_a_signed_screening_decision_is_final(clinic):
-    course_id = clinic.course()
-    sid = clinic.screening(course_id, decision="deferred")
+    course_id = factories.course(clinic).id
+    sid = factories.screening(clinic, course_id, decision="deferred").id
     response = clinic.edit(clinic.medical, sid, **SCREENING, decision="eligible",
                            decision_rationale="Changed my mind.")
     assert response.status_code == 409
@@ -371,52 +368,54 @@ def _refused_dosing(clinic, course_id) -> str:
 
 
 def test_a_medicine_session_needs_a_signed_screening(clinic):
-    course_id = clinic.course()
-    clinic.preparation(course_id)
+    course_id = factories.course(clinic).id
+    factories.preparation(clinic, course_id)
     shown = _refused_dosing(clinic, course_id)
     assert "The screening has no signed medical decision yet." in shown
-    clinic.screening(course_id, sign=False)  # a draft does not open the gate
+    factories.screening(clinic, course_id, signed=False)  # a draft does not open the gate
     assert "The screening has no signed medical decision yet." in _refused_dosing(clinic, course_id)
 
 
 @pytest.mark.parametrize("decision, label", [("not_eligible", "not eligible"), ("deferred", "deferred")])
 def test_a_medicine_session_needs_an_eligible_decision(clinic, decision, label):
-    course_id = clinic.course()
-    clinic.screening(course_id, decision=decision)
-    clinic.preparation(course_id)
+    course_id = factories.course(clinic).id
+    factories.screening(clinic, course_id, decision=decision)
+    factories.preparation(clinic, course_id)
     shown = _refused_dosing(clinic, course_id)
     assert f"The signed screening decision is '{label}', not eligible." in shown
     assert "No preparation session note" not in shown
 
 
 def test_a_medicine_session_needs_a_signed_preparation_note(clinic):
-    course_id = clinic.course()
-    clinic.screening(course_id)
-    clinic.preparation(course_id, sign=False)  # a draft does not count
+    course_id = factories.course(clinic).id
+    factories.screening(clinic, course_id)
+    factories.preparation(clinic, course_id, signed=False)  # a draft does not count
     shown = _refused_dosing(clinic, course_id)
     assert "No preparation session note has been signed yet." in shown
     assert "screening" not in shown.split("Why:")[1]
 
 
 def test_every_reason_is_given_at_once(clinic):
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     shown = _refused_dosing(clinic, course_id)
     assert "The screening has no signed medical decision yet." in shown
     assert "No preparation session note has been signed yet." in shown
 
 
 def test_a_medicine_session_opens_once_both_gates_pass(clinic):
-    course_id = clinic.course()
-    clinic.screening(course_id)
+    course_id = factories.course(clinic).id
+    factories.screening(clinic, course_id)
     assert "Preparation" in page(clinic.get(clinic.therapist, f"/courses/{course_id}"))
-    clinic.preparation(course_id)
+    factories.preparation(clinic, course_id)
     shown = raw(clinic.get(clinic.therapist, f"/courses/{course_id}"))
     assert "Medicine session 1 of 2 can be scheduled." in shown
     assert "badge--phase-medicine" in shown
     form = clinic.get(clinic.medical, f"/courses/{course_id}/sessions/new/dosing")
     assert form.status_code == 200
     assert '<option selected value="im">' in raw(form)  # the planned route
-    sid = clinic.dosing(course_id, route="iv", weight_kg="70.3")
+    sid = clinic.create(clinic.medical, course_id, "dosing", route="iv", weight_kg="70.3",
+                        occurred_at=local(-factories.OPENED_AGO))
+    factories.reading(sid, clinic.medical, at=clock.now() - factories.OPENED_AGO, timepoint="baseline")
     session = db.session.get(ClinicalSession, sid)
     assert session.kind.value == "dosing" and session.route is Route.IV
     assert session.author_id == clinic.medical.id and session.administered_by_id == clinic.medical.id
@@ -431,7 +430,7 @@ def _dosing_count() -> int:
 
 
 def test_a_medicine_session_cannot_be_dated_before_its_screening_decision_was_signed(clinic):
-    course_id = clinic.ready()  # screening and preparation signed a day ago
+    course_id = factories.ready(clinic).id  # screening and preparation signed a day ago
     signed = db.session.scalar(select(Screening.signed_at).join(Course).where(Course.id == course_id))
     response = clinic.new(clinic.medical, course_id, "dosing", route="im",
                           occurred_at=local(dt.timedelta(days=-2)))
@@ -448,8 +447,8 @@ def test_a_medicine_session_cannot_be_dated_before_its_screening_decision_was_si
 
 
 def test_a_medicine_session_cannot_be_dated_before_a_preparation_note_was_signed(clinic):
-    course_id = clinic.course()
-    clinic.screening(course_id)  # signed a day ago
+    course_id = factories.course(clinic).id
+    factories.screening(clinic, course_id)  # signed a day ago
     prep = clinic.create(clinic.therapist, course_id, "preparation", note="Intentions explored.",
                          intentions="To feel less stuck.", occurred_at=local(dt.timedelta(hours=-3)))
     assert clinic.sign(clinic.therapist, prep).status_code == 302  # signed now
@@ -464,8 +463,8 @@ def test_a_medicine_session_cannot_be_dated_before_a_preparation_note_was_signed
 
 
 def test_a_medicine_session_cannot_be_moved_before_its_gates(clinic):
-    course_id = clinic.ready()
-    sid = clinic.dosing(course_id)
+    course_id = factories.ready(clinic).id
+    sid = factories.medicine(clinic, course_id, "im", "draft").id
     before = db.session.get(ClinicalSession, sid).occurred_at
     response = clinic.edit(clinic.medical, sid, occurred_at=local(dt.timedelta(days=-3)), route="im")
     assert "after this session's time" in error_beside(response, "occurred_at")
@@ -484,7 +483,7 @@ def test_two_tabs_opening_one_screening_at_once_make_one_screening(clinic, monke
     from kaptracker.courses import sessions
     from live_support import race
 
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     tabs = [clinic.app.test_client(), clinic.app.test_client()]
     for tab in tabs:
         clinic._login(clinic.therapist, http=tab)
@@ -510,7 +509,7 @@ def test_two_tabs_opening_one_screening_at_once_make_one_screening(clinic, monke
 
 
 def test_therapists_do_not_open_medicine_sessions(clinic):
-    course_id = clinic.ready()
+    course_id = factories.ready(clinic).id
     assert clinic.get(clinic.therapist, f"/courses/{course_id}/sessions/new/dosing").status_code == 403
     assert clinic.new(clinic.therapist, course_id, "dosing", route="im").status_code == 403
     assert events(action=AuditAction.DENIED, user_id=clinic.therapist.id, record_type="course")
@@ -518,22 +517,22 @@ def test_therapists_do_not_open_medicine_sessions(clinic):
 
 @pytest.mark.parametrize("kind", ["preparation", "integration"])
 def test_medical_staff_do_not_write_therapy_sessions(clinic, kind):
-    course_id = clinic.ready()
-    clinic.give_medicine(course_id)
+    course_id = factories.ready(clinic).id
+    factories.medicine(clinic, course_id, "im", "signed")
     assert clinic.get(clinic.medical, f"/courses/{course_id}/sessions/new/{kind}").status_code == 403
     assert clinic.new(clinic.medical, course_id, kind, note="x").status_code == 403
 
 
 @pytest.mark.parametrize("kind", ["screening", "preparation", "dosing", "integration"])
 def test_supervisors_write_no_sessions(clinic, kind):
-    course_id = clinic.ready()
+    course_id = factories.ready(clinic).id
     assert clinic.get(clinic.supervisor, f"/courses/{course_id}/sessions/new/{kind}").status_code == 403
 
 
 @pytest.mark.clock_matrix  # works with the clinic's dates
 def test_a_second_medicine_session_warns_when_the_last_is_not_integrated(clinic):
-    course_id = clinic.ready(planned_medicine_sessions="1")
-    clinic.give_medicine(course_id)
+    course_id = factories.ready(clinic, planned_medicine_sessions="1").id
+    factories.medicine(clinic, course_id, "im", "signed")
     shown = page(clinic.get(clinic.medical, f"/courses/{course_id}/sessions/new/dosing"))
     assert "The last medicine session has no integration session yet." in shown
     assert "1 of 1 planned medicine sessions have been given: another one goes beyond the plan." in shown
@@ -549,13 +548,13 @@ def _end(clinic, course_id, user=None, **fields):
 
 @pytest.mark.clock_matrix  # works with the clinic's dates
 def test_completion_is_refused_with_the_reasons(clinic):
-    course_id = clinic.ready()
+    course_id = factories.ready(clinic).id
     response = _end(clinic, course_id)
     assert response.status_code == 200
     assert error_beside(response, "end_reason") == (
         "The course cannot be completed yet: No medicine session has been given; "
         "discontinue the course instead.")
-    dosing_id = clinic.give_medicine(course_id, sign=False)
+    dosing_id = factories.medicine(clinic, course_id, "im", "discharged").id
     response = _end(clinic, course_id)
     message = error_beside(response, "end_reason")
     assert "1 medicine session(s) have no integration session yet." in message
@@ -563,7 +562,7 @@ def test_completion_is_refused_with_the_reasons(clinic):
     shown = page(clinic.get(clinic.therapist, f"/courses/{course_id}/end"))
     assert "It cannot be marked completed yet:" in shown
     assert clinic.sign(clinic.medical, dosing_id).status_code == 302
-    integration_id = clinic.integrate(course_id, dosing_id, sign=False)
+    integration_id = factories.integration(clinic, course_id, dosing_id, signed=False).id
     assert error_beside(_end(clinic, course_id), "end_reason") == (
         "The course cannot be completed yet: 1 session note(s) are not signed yet.")
     assert db.session.get(Course, course_id).end_reason is None
@@ -578,7 +577,7 @@ def test_completion_is_refused_with_the_reasons(clinic):
 
 
 def test_discontinuing_needs_a_reason(clinic):
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     response = _end(clinic, course_id, end_reason="discontinued")
     assert response.status_code == 200
     assert error_beside(response, "end_note") == "Say why the course is discontinued."
@@ -605,7 +604,7 @@ def test_discontinuing_needs_a_reason(clinic):
 @pytest.mark.clock_matrix  # works with the clinic's dates
 def test_end_form_messages_beside_the_fields(clinic, field, value, message):
     value = value.date() if isinstance(value, InDays) else value
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     response = _end(clinic, course_id, **{"end_reason": "discontinued", "end_note": "Moved.", field: value})
     assert response.status_code == 200
     assert message in error_beside(response, field)
@@ -613,7 +612,7 @@ def test_end_form_messages_beside_the_fields(clinic, field, value, message):
 
 
 def test_who_ends_a_course(clinic):
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     assert clinic.get(clinic.medical, f"/courses/{course_id}/end").status_code == 403
     assert clinic.get(clinic.other_therapist, f"/courses/{course_id}/end").status_code == 404
     assert _end(clinic, course_id, user=clinic.supervisor, end_reason="discontinued",
@@ -628,11 +627,11 @@ def test_who_ends_a_course(clinic):
 def ended(clinic):
     """A discontinued course with a draft preparation note, a signed one, and a draft medicine
     session; and the ids of each."""
-    course_id = clinic.ready()
+    course_id = factories.ready(clinic).id
     signed_prep = db.session.scalar(select(ClinicalSession.id).where(
         ClinicalSession.course_id == course_id, ClinicalSession.kind == "preparation"))
-    draft_prep = clinic.preparation(course_id, sign=False)
-    dosing_id = clinic.dosing(course_id)
+    draft_prep = factories.preparation(clinic, course_id, signed=False).id
+    dosing_id = factories.medicine(clinic, course_id, "im", "draft").id
     assert _end(clinic, course_id, end_reason="discontinued", end_note="Client withdrew.").status_code == 302
     return {"course": course_id, "draft": draft_prep, "signed": signed_prep, "dosing": dosing_id}
 
@@ -691,13 +690,13 @@ def test_a_new_course_can_start_after_the_last_one_ended(clinic, ended, make_use
     assert clinic.record.status is ClientStatus.DISCHARGED
     assert clinic.get(clinic.medical, f"/courses/{ended['course']}").status_code == 200
     assert clinic.get(make_user("medical"), f"/courses/{ended['course']}").status_code == 404
-    new_id = clinic.course()
+    new_id = id_from(clinic.start(), "/courses")
     assert new_id != ended["course"]
     # The new course puts the client back in treatment, so it can be screened and dosed.
     assert clinic.record.status is ClientStatus.ACTIVE
     assert clinic.get(clinic.medical, f"/courses/{new_id}").status_code == 200
-    clinic.screening(new_id)
-    clinic.preparation(new_id)
+    factories.screening(clinic, new_id)
+    factories.preparation(clinic, new_id)
     assert clinic.get(clinic.medical, f"/courses/{new_id}/sessions/new/dosing").status_code == 200
 
 
@@ -706,7 +705,7 @@ def test_a_new_course_can_start_after_the_last_one_ended(clinic, ended, make_use
 
 @pytest.mark.clock_matrix  # works with the clinic's dates
 def test_views_and_changes_of_courses_and_sessions_are_audited(clinic):
-    course_id = clinic.course()
+    course_id = id_from(clinic.start(), "/courses")
     client_id = clinic.record.id
     assert events(action=AuditAction.CREATE, record_type="course", record_id=course_id,
                   client_id=client_id, user_id=clinic.therapist.id)
@@ -714,7 +713,8 @@ def test_views_and_changes_of_courses_and_sessions_are_audited(clinic):
     assert events(action=AuditAction.VIEW, record_type="course", record_id=course_id,
                   client_id=client_id, user_id=clinic.supervisor.id)
 
-    sid = clinic.preparation(course_id, sign=False)
+    sid = clinic.create(clinic.therapist, course_id, "preparation", note="Intentions explored.",
+                        intentions="To feel less stuck.")
     assert events(action=AuditAction.CREATE, record_type="preparation", record_id=sid, client_id=client_id)
     clinic.get(clinic.medical, f"/sessions/{sid}")
     assert events(action=AuditAction.VIEW, record_type="preparation", record_id=sid,
@@ -742,8 +742,8 @@ def test_views_and_changes_of_courses_and_sessions_are_audited(clinic):
 
 @pytest.mark.parametrize("path", ["/sessions/{sid}/edit", "/sessions/{sid}/sign"])
 def test_pages_that_show_a_note_are_audited_as_views(clinic, path):
-    course_id = clinic.course()
-    sid = clinic.preparation(course_id, sign=False, note="Sensitive content.")
+    course_id = factories.course(clinic).id
+    sid = factories.preparation(clinic, course_id, signed=False, note="Sensitive content.").id
     before = len(events(action=AuditAction.VIEW, record_id=sid))
     response = clinic.get(clinic.therapist, path.format(sid=sid))
     assert response.status_code == 200 and "Sensitive content." in page(response)
@@ -753,12 +753,15 @@ def test_pages_that_show_a_note_are_audited_as_views(clinic, path):
 
 
 def test_a_dose_and_a_screening_decision_are_audited(clinic):
-    course_id = clinic.course()
-    sid = clinic.screening(course_id)
+    course_id = factories.course(clinic).id
+    sid = factories.screening(clinic, course_id, signed=False).id
+    assert clinic.sign(clinic.medical, sid, decision="eligible",
+                       decision_rationale="Suitable for KAP after review.").status_code == 302
     assert events(action=AuditAction.UPDATE, record_type="screening", record_id=sid,
                   detail="signed; decision eligible", user_id=clinic.medical.id)
-    clinic.preparation(course_id)
-    dosing_id = clinic.give_medicine(course_id, sign=False)
+    factories.preparation(clinic, course_id)
+    dosing_id = factories.medicine(clinic, course_id, "im", "draft").id
+    assert clinic.dose(dosing_id, weight_kg="70", mg_per_kg="0.5", injection_site="deltoid_left").status_code == 302
     [dose] = events(action=AuditAction.CREATE, record_type="administration")
     assert dose.client_id == clinic.record.id
     assert dose.detail == f"35.0 mg in medicine session {dosing_id}"
@@ -767,7 +770,7 @@ def test_a_dose_and_a_screening_decision_are_audited(clinic):
 @pytest.mark.parametrize("path", ["/courses/{course}", "/courses/{course}/end",
                                   "/courses/{course}/sessions/new/preparation"])
 def test_another_therapists_course_is_not_found_and_the_attempt_is_audited(clinic, path):
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     response = clinic.get(clinic.other_therapist, path.format(course=course_id))
     assert response.status_code == 404
     [denied] = events(action=AuditAction.DENIED, user_id=clinic.other_therapist.id)
@@ -777,8 +780,8 @@ def test_another_therapists_course_is_not_found_and_the_attempt_is_audited(clini
 
 @pytest.mark.parametrize("path", ["/sessions/{sid}", "/sessions/{sid}/edit", "/sessions/{sid}/sign"])
 def test_another_therapists_session_is_not_found_and_the_attempt_is_audited(clinic, path):
-    course_id = clinic.course()
-    sid = clinic.preparation(course_id, sign=False)
+    course_id = factories.course(clinic).id
+    sid = factories.preparation(clinic, course_id, signed=False).id
     response = clinic.get(clinic.other_therapist, path.format(sid=sid))
     assert response.status_code == 404
     assert "Sensitive" not in page(response) and "Intentions explored" not in page(response)
@@ -787,7 +790,7 @@ def test_another_therapists_session_is_not_found_and_the_attempt_is_audited(clin
 
 
 def test_medical_staff_do_not_see_courses_of_discharged_clients(clinic):
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     clinic.record.status = ClientStatus.DISCHARGED
     db.session.commit()
     assert clinic.get(clinic.medical, f"/courses/{course_id}").status_code == 404
@@ -799,7 +802,7 @@ def test_medical_staff_do_not_see_courses_of_discharged_clients(clinic):
 
 @pytest.mark.parametrize("kind", ["surgery", "Screening", "DOSING", "dosing ", "%00", "..", "0"])
 def test_an_unknown_session_kind_is_not_found(clinic, kind):
-    course_id = clinic.ready()
+    course_id = factories.ready(clinic).id
     for user in (clinic.therapist, clinic.medical):
         assert clinic.get(user, f"/courses/{course_id}/sessions/new/{kind}").status_code == 404
         assert clinic.new(user, course_id, kind).status_code == 404
@@ -810,7 +813,7 @@ MISSING = ["0", "999999", "2147483647", "2147483648", "99999999999999999999999"]
 
 @pytest.mark.parametrize("missing", MISSING)
 def test_ids_that_do_not_exist_are_not_found(clinic, missing):
-    clinic.ready()
+    factories.ready(clinic)
     gets = {
         clinic.therapist: [f"/courses/{missing}", f"/courses/{missing}/end",
                            f"/courses/{missing}/sessions/new/preparation",
@@ -856,7 +859,7 @@ def test_garbage_in_the_course_form_is_a_message(clinic, field, value):
 @pytest.mark.parametrize("value", GARBAGE, ids=repr)
 @pytest.mark.parametrize("field", dated("ended_on", "end_reason", "end_note", dates=("ended_on",)))
 def test_garbage_in_the_end_form_is_a_message(clinic, field, value):
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     response = _end(clinic, course_id, **{"end_reason": "discontinued", "end_note": "x", field: value})
     assert response.status_code in (200, 302), response.status_code
     if response.status_code == 200:

@@ -70,7 +70,7 @@ def _reading(session, user, at, timepoint, systolic, diastolic, heart_rate, spo2
 
 
 @pytest.fixture
-def clinic(app, make_user, make_client):
+def exported(app, make_user, make_client):
     admin = make_user("admin")
     settings.change("clinic.timezone", ZONE, user=admin, reason="Test clinic")
     db.session.commit()
@@ -105,14 +105,14 @@ def clinic(app, make_user, make_client):
 # --- the caseload ---------------------------------------------------------------------------
 
 
-def test_a_therapists_caseload_has_their_clients_only(clinic, client, login):
-    login(clinic["therapist"])
+def test_a_therapists_caseload_has_their_clients_only(exported, client, login):
+    login(exported["therapist"])
     rows = read_csv(client.post("/exports/caseload.csv", data=EXPORT))
-    assert {r["Record number"] for r in rows} == {clinic["mine"].record_number, clinic["quiet"].record_number}
-    row = next(r for r in rows if r["Record number"] == clinic["mine"].record_number)
-    course = db.session.get(Course, clinic["course"].id)
+    assert {r["Record number"] for r in rows} == {exported["mine"].record_number, exported["quiet"].record_number}
+    row = next(r for r in rows if r["Record number"] == exported["mine"].record_number)
+    course = db.session.get(Course, exported["course"].id)
     assert row == {
-        "Record number": clinic["mine"].record_number,
+        "Record number": exported["mine"].record_number,
         "Client": 'Eve =HYPERLINK("http://x")',
         "Therapist": "Thera Pist",
         "Status": "In treatment",
@@ -123,40 +123,40 @@ def test_a_therapists_caseload_has_their_clients_only(clinic, client, login):
         "Last contact (clinic time)": "2026-03-02 10:30",  # Auckland, not UTC
         "Open safety alerts": "1",  # the acknowledged one is not counted
     }
-    quiet = next(r for r in rows if r["Record number"] == clinic["quiet"].record_number)
+    quiet = next(r for r in rows if r["Record number"] == exported["quiet"].record_number)
     assert (quiet["Course phase"], quiet["Planned route"], quiet["Medicine sessions given"],
             quiet["Last contact (clinic time)"], quiet["Open safety alerts"]) == ("", "", "", "", "0")
 
 
-def test_the_latest_course_stands_in_when_none_is_open(clinic, client, login):
-    course = db.session.get(Course, clinic["course"].id)
+def test_the_latest_course_stands_in_when_none_is_open(exported, client, login):
+    course = db.session.get(Course, exported["course"].id)
     course.end_reason, course.ended_on = EndReason.COMPLETED, clock.today()
     db.session.commit()
-    login(clinic["therapist"])
+    login(exported["therapist"])
     rows = read_csv(client.post("/exports/caseload.csv", data=EXPORT))
-    row = next(r for r in rows if r["Record number"] == clinic["mine"].record_number)
+    row = next(r for r in rows if r["Record number"] == exported["mine"].record_number)
     assert (row["Course phase"], row["Planned route"]) == ("Completed", "Lozenge / troche (sublingual)")
 
 
-def test_a_supervisor_exports_every_client(clinic, client, login, make_user):
+def test_a_supervisor_exports_every_client(exported, client, login, make_user):
     login(make_user("supervisor"))
     rows = read_csv(client.post("/exports/caseload.csv", data=EXPORT))
     assert len(rows) == 3
 
 
 @pytest.mark.parametrize("role", ["medical", "admin"])
-def test_medical_staff_and_admins_do_not_export_the_caseload(role, clinic, client, login, make_user):
+def test_medical_staff_and_admins_do_not_export_the_caseload(role, exported, client, login, make_user):
     login(make_user(role))
     assert client.post("/exports/caseload.csv", data=EXPORT).status_code == 403
 
 
-def test_a_formula_in_a_name_is_written_as_text(clinic, client, login):
-    login(clinic["therapist"])
+def test_a_formula_in_a_name_is_written_as_text(exported, client, login):
+    login(exported["therapist"])
     rows = read_csv(client.post("/exports/caseload.csv", data=EXPORT))
-    row = next(r for r in rows if r["Record number"] == clinic["mine"].record_number)
+    row = next(r for r in rows if r["Record number"] == exported["mine"].record_number)
     assert row["Client"] == "Eve =HYPERLINK(\"http://x\")"  # full name starts with the given name
     # A name that starts the cell: guarded.
-    assert safe_cell(clinic["mine"].family_name) == "'=HYPERLINK(\"http://x\")"
+    assert safe_cell(exported["mine"].family_name) == "'=HYPERLINK(\"http://x\")"
 
 
 @pytest.mark.parametrize("text", ["=1+1", "+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"])
@@ -178,8 +178,8 @@ def test_file_names_carry_no_names():
     assert filename_part("///") == "record"
 
 
-def test_the_caseload_download_is_audited_per_client_without_names(clinic, client, login):
-    login(clinic["therapist"])
+def test_the_caseload_download_is_audited_per_client_without_names(exported, client, login):
+    login(exported["therapist"])
     response = client.post("/exports/caseload.csv", data=EXPORT)
     disposition = response.headers["Content-Disposition"]
     assert disposition.startswith('attachment; filename="caseload-') and disposition.endswith('.csv"')
@@ -187,10 +187,10 @@ def test_the_caseload_download_is_audited_per_client_without_names(clinic, clien
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == AuditAction.EXPORT)
                                 .order_by(AuditEvent.id)).all()
     assert [(e.record_type, e.client_id) for e in events] == [
-        ("caseload", None), ("client", clinic["mine"].id), ("client", clinic["quiet"].id)]
+        ("caseload", None), ("client", exported["mine"].id), ("client", exported["quiet"].id)]
     assert events[0].detail == "caseload CSV: 2 clients; purpose treatment"
     for e in events:
-        assert e.user_id == clinic["therapist"].id
+        assert e.user_id == exported["therapist"].id
         assert "Eve" not in e.detail and "HYPERLINK" not in e.detail
 
 
@@ -222,15 +222,15 @@ def test_the_caseload_query_count_does_not_grow(make_user, make_client, client, 
 # --- a course's vitals ------------------------------------------------------------------------
 
 
-def test_a_courses_vitals_in_order_in_clinic_time_with_errors_flagged(clinic, client, login):
-    login(clinic["therapist"])
-    response = client.post(f"/courses/{clinic['course'].id}/vitals.csv", data=EXPORT)
+def test_a_courses_vitals_in_order_in_clinic_time_with_errors_flagged(exported, client, login):
+    login(exported["therapist"])
+    response = client.post(f"/courses/{exported['course'].id}/vitals.csv", data=EXPORT)
     rows = read_csv(response)
-    assert response.headers["Content-Disposition"] == f'attachment; filename="course-{clinic["course"].id}-vitals.csv"'
+    assert response.headers["Content-Disposition"] == f'attachment; filename="course-{exported["course"].id}-vitals.csv"'
     assert [r["Session kind"] for r in rows] == ["Preparation session"] + ["Medicine session"] * 3
     first, baseline, wrong, high = rows
     assert baseline == {
-        "Session id": str(clinic["dosing"].id),
+        "Session id": str(exported["dosing"].id),
         "Session date": "2026-03-02",
         "Session kind": "Medicine session",
         "Taken at (clinic time)": "2026-03-02 10:20",
@@ -239,7 +239,7 @@ def test_a_courses_vitals_in_order_in_clinic_time_with_errors_flagged(clinic, cl
         "Diastolic (mmHg)": "85",
         "Heart rate (/min)": "70",
         "SpO2 (%)": "98",
-        "Recorded by": clinic["medical"].name,
+        "Recorded by": exported["medical"].name,
         "Entered in error": "no",
         "Error reason": "",
     }
@@ -248,49 +248,49 @@ def test_a_courses_vitals_in_order_in_clinic_time_with_errors_flagged(clinic, cl
     assert high["Systolic (mmHg)"] == "205"
 
 
-def test_medical_staff_export_vitals_of_clients_in_treatment(clinic, client, login, make_user):
+def test_medical_staff_export_vitals_of_clients_in_treatment(exported, client, login, make_user):
     login(make_user("medical"))
-    assert len(read_csv(client.post(f"/courses/{clinic['course'].id}/vitals.csv", data=EXPORT))) == 4
+    assert len(read_csv(client.post(f"/courses/{exported['course'].id}/vitals.csv", data=EXPORT))) == 4
 
 
-def test_vitals_of_another_therapists_course_are_not_found_and_audited(clinic, client, login, make_user):
-    login(clinic["other"])
-    assert client.post(f"/courses/{clinic['course'].id}/vitals.csv", data=EXPORT).status_code == 404
+def test_vitals_of_another_therapists_course_are_not_found_and_audited(exported, client, login, make_user):
+    login(exported["other"])
+    assert client.post(f"/courses/{exported['course'].id}/vitals.csv", data=EXPORT).status_code == 404
     assert client.post("/courses/99999999/vitals.csv", data=EXPORT).status_code == 404
     denied = db.session.scalars(select(AuditEvent).where(AuditEvent.action == AuditAction.DENIED)).all()
-    assert [(e.record_type, e.record_id) for e in denied] == [("course", clinic["course"].id), ("course", 99999999)]
+    assert [(e.record_type, e.record_id) for e in denied] == [("course", exported["course"].id), ("course", 99999999)]
     client.post("/logout")
     login(make_user("admin"))
-    assert client.post(f"/courses/{clinic['course'].id}/vitals.csv", data=EXPORT).status_code == 403
+    assert client.post(f"/courses/{exported['course'].id}/vitals.csv", data=EXPORT).status_code == 403
 
 
-def test_the_vitals_export_is_audited(clinic, client, login):
-    login(clinic["medical"])
-    client.post(f"/courses/{clinic['course'].id}/vitals.csv", data=EXPORT)
+def test_the_vitals_export_is_audited(exported, client, login):
+    login(exported["medical"])
+    client.post(f"/courses/{exported['course'].id}/vitals.csv", data=EXPORT)
     [event] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == AuditAction.EXPORT)).all()
-    assert (event.record_type, event.record_id, event.client_id) == ("course", clinic["course"].id, clinic["mine"].id)
-    assert event.detail == f"vitals CSV of course {clinic['course'].id}: 4 readings of 2 sessions; purpose treatment"
+    assert (event.record_type, event.record_id, event.client_id) == ("course", exported["course"].id, exported["mine"].id)
+    assert event.detail == f"vitals CSV of course {exported['course'].id}: 4 readings of 2 sessions; purpose treatment"
 
 
-def test_a_course_without_readings_gives_the_header_only(clinic, client, login):
-    login(clinic["therapist"])
-    response = client.post(f"/courses/{clinic['old'].id}/vitals.csv", data=EXPORT)
+def test_a_course_without_readings_gives_the_header_only(exported, client, login):
+    login(exported["therapist"])
+    response = client.post(f"/courses/{exported['old'].id}/vitals.csv", data=EXPORT)
     assert read_csv(response) == []
     assert response.get_data().decode("utf-8-sig").startswith("Session id,Session date,")
 
 
-def test_the_vitals_query_count_does_not_grow(clinic, client, login, count_queries):
-    login(clinic["medical"])
+def test_the_vitals_query_count_does_not_grow(exported, client, login, count_queries):
+    login(exported["medical"])
     with count_queries() as small:
-        client.post(f"/courses/{clinic['course'].id}/vitals.csv", data=EXPORT)
+        client.post(f"/courses/{exported['course'].id}/vitals.csv", data=EXPORT)
     for i in range(10):
-        session = _dosing(clinic["course"], clinic["medical"], clinic["at"] + dt.timedelta(days=i + 1))
+        session = _dosing(exported["course"], exported["medical"], exported["at"] + dt.timedelta(days=i + 1))
         for minute in (0, 15, 30):
-            _reading(session, clinic["medical"], session.started_at + dt.timedelta(minutes=minute),
+            _reading(session, exported["medical"], session.started_at + dt.timedelta(minutes=minute),
                      Timepoint.DURING, 140, 90, 80, 97)
     db.session.commit()
     with count_queries() as large:
-        assert len(read_csv(client.post(f"/courses/{clinic['course'].id}/vitals.csv", data=EXPORT))) == 34
+        assert len(read_csv(client.post(f"/courses/{exported['course'].id}/vitals.csv", data=EXPORT))) == 34
     assert small.n == large.n <= 8, (small.n, large.n)
     print(f"vitals CSV: {large.n} queries")
 

@@ -9,7 +9,8 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from course_support import Clinic, error_beside, page, raw, today
+import factories
+from course_support import error_beside, page, raw, today
 from html_support import parse
 from kaptracker.extensions import db
 from kaptracker.models import AuditAction, AuditEvent, Indication, OutcomeScore
@@ -19,11 +20,6 @@ from kaptracker import clock
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
 ITEMS = {Scale.PHQ9: 9, Scale.GAD7: 7, Scale.PCL5: 20}
-
-
-@pytest.fixture
-def clinic(app, make_user, make_client, login):
-    return Clinic(app, make_user, make_client, login)
 
 
 def form(scale: Scale, answers, *, occasion="baseline", completed_on=None, session_number=None) -> dict:
@@ -72,7 +68,7 @@ def due_text(response) -> str:
 def test_each_scale_is_entered_item_by_item(clinic, make_client, scale, answers, total, band):
     if scale is Scale.PCL5:
         clinic.record = make_client(clinic.therapist, indications=(Indication.PTSD,))
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     form_page = clinic.get(clinic.therapist, f"/courses/{course_id}/scores/new/{scale.value}")
     assert form_page.status_code == 200
     tree = parse(form_page)
@@ -95,13 +91,13 @@ def test_each_scale_is_entered_item_by_item(clinic, make_client, scale, answers,
 
 
 def test_medical_staff_enter_scores_too(clinic):
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     score = one_score(clinic, course_id, Scale.GAD7, [0] * 7, user=clinic.medical)
     assert score.recorded_by_id == clinic.medical.id and score.band == "Minimal"
 
 
 def test_every_missing_item_has_its_message_and_nothing_is_saved(clinic):
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     answers = [1, None, 2, None, 0, 1, None, 2, None]
     response = enter(clinic, course_id, Scale.PHQ9, answers)
     assert response.status_code == 422
@@ -118,7 +114,7 @@ def test_every_missing_item_has_its_message_and_nothing_is_saved(clinic):
 
 @pytest.mark.parametrize("forged", ["9", "-1", "x", "", "1.5", "3 "])
 def test_a_forged_answer_is_a_message_beside_its_item(clinic, forged):
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     data = form(Scale.PHQ9, [1] * 9)
     data["item_4"] = forged
     response = clinic.post(clinic.therapist, f"/courses/{course_id}/scores/new/phq9", data)
@@ -133,12 +129,12 @@ def test_a_forged_answer_is_a_message_beside_its_item(clinic, forged):
 
 
 def test_an_unknown_scale_is_not_found(clinic):
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     assert clinic.get(clinic.therapist, f"/courses/{course_id}/scores/new/bdi2").status_code == 404
 
 
 def test_dates_and_session_number_are_checked_beside_their_fields(clinic):
-    course_id = clinic.course(started_on=today(-10))
+    course_id = factories.course(clinic, started_on=today(-10)).id
     future = enter(clinic, course_id, Scale.GAD7, [1] * 7, completed_on=today(1))
     assert future.status_code == 422
     assert "future" in error_beside(future, "completed_on")
@@ -161,7 +157,7 @@ def test_dates_and_session_number_are_checked_beside_their_fields(clinic):
 
 
 def test_a_duplicate_occasion_is_refused_beside_occasion(clinic):
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     first = one_score(clinic, course_id, Scale.PHQ9, [2] * 9)
     again = enter(clinic, course_id, Scale.PHQ9, [1] * 9)
     assert again.status_code == 422
@@ -180,7 +176,7 @@ def test_a_duplicate_occasion_is_refused_beside_occasion(clinic):
 
 
 def test_item_9_above_0_is_flagged_whatever_the_total_until_acknowledged(clinic):
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     score = one_score(clinic, course_id, Scale.PHQ9, [0] * 8 + [1])
     assert score.total == 1 and score.band == "Minimal" and score.self_harm_flag
     course_page = clinic.get(clinic.therapist, f"/courses/{course_id}")
@@ -222,7 +218,7 @@ def test_item_9_above_0_is_flagged_whatever_the_total_until_acknowledged(clinic)
 
 
 def test_a_score_without_a_flag_cannot_be_acknowledged(clinic):
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     score = one_score(clinic, course_id, Scale.PHQ9, [3] * 8 + [0])
     assert score.total == 24 and not score.self_harm_flag
     response = clinic.http(clinic.therapist).post(f"/scores/{score.id}/acknowledge",
@@ -244,7 +240,7 @@ def _refused(statement, **params):
 
 
 def test_the_database_refuses_editing_a_score_and_allows_marking_in_error_once(clinic):
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     score = one_score(clinic, course_id, Scale.PHQ9, [0] * 8 + [2])
     sid, uid = score.id, clinic.therapist.id
     assert "never edited" in _refused("UPDATE outcome_score SET total = total + 1 WHERE id = :i", i=sid)
@@ -278,7 +274,7 @@ def test_the_database_refuses_editing_a_score_and_allows_marking_in_error_once(c
 
 
 def test_the_database_refuses_a_pre_session_score_without_its_session_number(clinic):
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     insert = ("INSERT INTO outcome_score (course_id, scale, occasion, session_number, completed_on, answers, "
               "total, band, self_harm_flag, recorded_by_id, recorded_at) VALUES (:c, 'gad7', 'pre_session', "
               ":n, CURRENT_DATE, '[0,0,0,0,0,0,0]', 0, 'Minimal', false, :u, CURRENT_TIMESTAMP)")
@@ -293,7 +289,7 @@ def test_the_database_refuses_a_pre_session_score_without_its_session_number(cli
 
 
 def test_marking_in_error_takes_the_score_out_and_makes_it_due_again(clinic):
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     baseline = one_score(clinic, course_id, Scale.PHQ9, [2] * 8 + [1])
     one_score(clinic, course_id, Scale.GAD7, [1] * 7)
     course_page = clinic.get(clinic.therapist, f"/courses/{course_id}")
@@ -342,25 +338,25 @@ def test_marking_in_error_takes_the_score_out_and_makes_it_due_again(clinic):
 
 
 def test_due_follows_the_course(clinic, make_client):
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     assert due_text(clinic.get(clinic.therapist, f"/courses/{course_id}")) == "PHQ-9 at baseline; GAD-7 at baseline"
     one_score(clinic, course_id, Scale.PHQ9, [1] * 9)
     one_score(clinic, course_id, Scale.GAD7, [1] * 7)
     assert due_text(clinic.get(clinic.therapist, f"/courses/{course_id}")) == ""
     # Once the course may go on to medicine, the score before medicine session 1 is due.
-    clinic.screening(course_id)
-    clinic.preparation(course_id)
+    factories.screening(clinic, course_id)
+    factories.preparation(clinic, course_id)
     assert due_text(clinic.get(clinic.therapist, f"/courses/{course_id}")) == (
         "PHQ-9 before medicine session 1; GAD-7 before medicine session 1")
     one_score(clinic, course_id, Scale.PHQ9, [1] * 9, occasion="pre_session", session_number=1)
     one_score(clinic, course_id, Scale.GAD7, [1] * 7, occasion="pre_session", session_number=1)
     assert due_text(clinic.get(clinic.therapist, f"/courses/{course_id}")) == ""
-    first = clinic.give_medicine(course_id)
+    first = factories.medicine(clinic, course_id, "im", "signed").id
     assert due_text(clinic.get(clinic.therapist, f"/courses/{course_id}")) == (
         "PHQ-9 before medicine session 2; GAD-7 before medicine session 2")
-    clinic.integrate(course_id, first)
-    second = clinic.give_medicine(course_id)
-    clinic.integrate(course_id, second)
+    factories.integration(clinic, course_id, first)
+    second = factories.medicine(clinic, course_id, "im", "signed").id
+    factories.integration(clinic, course_id, second)
     # Every planned session given: follow-up.
     assert due_text(clinic.get(clinic.therapist, f"/courses/{course_id}")) == (
         "PHQ-9 at follow-up; GAD-7 at follow-up")
@@ -369,11 +365,11 @@ def test_due_follows_the_course(clinic, make_client):
 
 
 def test_pcl5_is_expected_only_with_a_ptsd_indication(clinic, make_client):
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     course_page = clinic.get(clinic.therapist, f"/courses/{course_id}")
     assert "PCL-5" not in due_text(course_page) and "Enter PCL-5" not in page(course_page)
     clinic.record = make_client(clinic.therapist, indications=(Indication.DEPRESSION, Indication.PTSD))
-    ptsd_course = clinic.course()
+    ptsd_course = factories.course(clinic).id
     ptsd_page = clinic.get(clinic.therapist, f"/courses/{ptsd_course}")
     assert due_text(ptsd_page) == "PHQ-9 at baseline; GAD-7 at baseline; PCL-5 at baseline"
     assert "Enter PCL-5" in page(ptsd_page)
@@ -386,10 +382,10 @@ def _end(clinic, course_id, reason):
 
 
 def test_a_completed_course_takes_only_follow_up_scores(clinic):
-    course_id = clinic.ready(planned_medicine_sessions="1")
+    course_id = factories.ready(clinic, planned_medicine_sessions="1").id
     one_score(clinic, course_id, Scale.PHQ9, [2] * 9)
-    dosing = clinic.give_medicine(course_id)
-    clinic.integrate(course_id, dosing)
+    dosing = factories.medicine(clinic, course_id, "im", "signed").id
+    factories.integration(clinic, course_id, dosing)
     _end(clinic, course_id, "completed")
     course_page = clinic.get(clinic.therapist, f"/courses/{course_id}")
     assert due_text(course_page) == "PHQ-9 at follow-up; GAD-7 at follow-up"
@@ -406,7 +402,7 @@ def test_a_completed_course_takes_only_follow_up_scores(clinic):
 
 
 def test_a_discontinued_course_takes_no_scores(clinic):
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     _end(clinic, course_id, "discontinued")
     course_page = clinic.get(clinic.therapist, f"/courses/{course_id}")
     assert due_text(course_page) == "" and "Enter PHQ-9" not in page(course_page)
@@ -418,7 +414,7 @@ def test_a_discontinued_course_takes_no_scores(clinic):
 
 
 def test_who_may_enter_scores(clinic):
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     url = f"/courses/{course_id}/scores/new/phq9"
     assert clinic.get(clinic.other_therapist, url).status_code == 404
     assert enter(clinic, course_id, Scale.PHQ9, [1] * 9, user=clinic.other_therapist).status_code == 404
@@ -458,7 +454,7 @@ def _chart(response, scale: Scale):
 
 
 def test_the_client_page_charts_phq9_with_medicine_sessions_and_states_response(clinic):
-    course_id = clinic.ready(started_on=today(-40))
+    course_id = factories.ready(clinic, started_on=today(-40)).id
     values = [(-40, "baseline", None, [3, 3, 3, 3, 2, 2, 2, 2, 0]),  # 20
               (-30, "pre_session", 1, [2, 2, 2, 2, 2, 2, 2, 0, 0]),  # 14
               (-10, "pre_session", 2, [1, 1, 1, 1, 1, 1, 2, 0, 0]),  # 8
@@ -466,8 +462,8 @@ def test_the_client_page_charts_phq9_with_medicine_sessions_and_states_response(
     for days, occasion, number, answers in values[:3]:
         one_score(clinic, course_id, Scale.PHQ9, answers, completed_on=today(days), occasion=occasion,
                   session_number=number)
-    clinic.give_medicine(course_id)
-    clinic.give_medicine(course_id)
+    factories.medicine(clinic, course_id, "im", "signed")
+    factories.medicine(clinic, course_id, "im", "signed")
     wrong = one_score(clinic, course_id, Scale.PHQ9, [3] * 9, occasion="follow_up")
     assert clinic.post(clinic.therapist, f"/scores/{wrong.id}/error",
                        {f"error{wrong.id}-error_reason": "Typed in wrongly"}).status_code == 302
@@ -505,7 +501,7 @@ def test_the_client_page_charts_phq9_with_medicine_sessions_and_states_response(
     ([1, 1, 1, 1, 1, 1, 0, 0, 0], [2, 2, 2, 2, 0, 0, 0, 0, 0], "no", "no", "up 33 %"),  # 6 -> 8
 ])
 def test_response_and_remission_sentences(clinic, baseline, latest, response, remission, change):
-    course_id = clinic.course(started_on=today(-20))
+    course_id = factories.course(clinic, started_on=today(-20)).id
     one_score(clinic, course_id, Scale.PHQ9, baseline, completed_on=today(-20))
     one_score(clinic, course_id, Scale.PHQ9, latest, occasion="follow_up")
     shown = page(clinic.get(clinic.therapist, f"/clients/{clinic.record.id}"))
@@ -514,7 +510,7 @@ def test_response_and_remission_sentences(clinic, baseline, latest, response, re
 
 
 def test_flagged_points_are_marked_on_the_chart(clinic):
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     one_score(clinic, course_id, Scale.PHQ9, [0] * 8 + [2])
     figure = _chart(clinic.get(clinic.therapist, f"/clients/{clinic.record.id}"), Scale.PHQ9)
     assert len(figure.find_all("circle", class_="score-flag")) == 1
@@ -540,8 +536,8 @@ def _add_scores(course_id, user_id, n, start=0):
 
 @pytest.mark.parametrize("which", ["course", "client"])
 def test_query_count_does_not_grow_with_the_scores(clinic, count_queries, which):
-    course_id = clinic.ready(started_on=today(-40))
-    clinic.give_medicine(course_id)
+    course_id = factories.ready(clinic, started_on=today(-40)).id
+    factories.medicine(clinic, course_id, "im", "signed")
     url = f"/courses/{course_id}" if which == "course" else f"/clients/{clinic.record.id}"
     http = clinic.http(clinic.therapist)
     counts = []

@@ -41,7 +41,7 @@ def _course(client, therapist, medical, medicine_sessions: int) -> Course:
 
 
 @pytest.fixture
-def clinic(make_user, make_client):
+def caseload(make_user, make_client):
     def build(clients: int, medicine_sessions: int):
         therapist, medical = make_user("therapist"), make_user("medical")
         records = [make_client(therapist) for _ in range(clients)]
@@ -59,10 +59,10 @@ PAGES = {
 
 
 @pytest.mark.parametrize("page", sorted(PAGES))
-def test_query_count_does_not_grow_with_the_data(page, clinic, client, login, count_queries):
+def test_query_count_does_not_grow_with_the_data(page, caseload, client, login, count_queries):
     counts = []
     for clients, sessions in ((3, 1), (30, 8)):
-        therapist, record, course = clinic(clients, sessions)
+        therapist, record, course = caseload(clients, sessions)
         login(therapist)
         url = PAGES[page](record, course)
         with count_queries() as counted:

@@ -20,13 +20,9 @@ from kaptracker.models import AuditAction, AuditEvent, ClinicalSession, OutcomeS
 from kaptracker.rules.vitals import Timepoint
 
 from conftest import PASSWORD
-from course_support import Clinic, page
+import factories
+from course_support import page
 from live_support import Browser, live, race  # noqa: F401 - live is a fixture
-
-
-@pytest.fixture
-def clinic(app, make_user, make_client, login):
-    return Clinic(app, make_user, make_client, login)
 
 
 def hold_both(monkeypatch, owner, name: str) -> None:
@@ -89,8 +85,8 @@ def high_pair(clinic, make_user):
     raised, and a second member of medical staff."""
     from kaptracker.vitals import service
 
-    course_id = clinic.ready()
-    sid = clinic.dosing(course_id)
+    course_id = factories.ready(clinic).id
+    sid = factories.medicine(clinic, course_id, "im", "draft").id
     session = db.session.get(ClinicalSession, sid)
     first = _reading(sid, clinic.medical.id, 185, 95, 10)
     second = _reading(sid, clinic.medical.id, 186, 96, 4)
@@ -172,7 +168,7 @@ def test_acknowledging_an_alert_while_its_reading_is_marked_in_error(live, clini
 def test_two_people_acknowledging_one_self_harm_flag_at_once(live, clinic, monkeypatch):
     from kaptracker.outcomes import forms as outcome_forms
 
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     data = {"completed_on": clock_today(), "occasion": "baseline",
             **{f"item_{n}": "0" for n in range(1, 9)}, "item_9": "1"}
     assert clinic.post(clinic.therapist, f"/courses/{course_id}/scores/new/phq9", data).status_code == 302
@@ -199,7 +195,7 @@ def test_two_people_acknowledging_one_self_harm_flag_at_once(live, clinic, monke
 def test_two_people_marking_one_score_in_error_at_once(live, clinic, monkeypatch):
     from kaptracker.outcomes import forms as outcome_forms
 
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     data = {"completed_on": clock_today(), "occasion": "baseline", **{f"item_{n}": "1" for n in range(1, 10)}}
     assert clinic.post(clinic.therapist, f"/courses/{course_id}/scores/new/phq9", data).status_code == 302
     score = db.session.scalars(select(OutcomeScore).where(OutcomeScore.course_id == course_id)).one()

@@ -6,31 +6,22 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from kaptracker import clock
 from kaptracker.extensions import db
-from kaptracker.models import AuditAction, AuditEvent, OutcomeScore
-from kaptracker.rules.scales import Occasion, Scale
-from tests.course_support import Clinic, page
+from kaptracker.models import AuditAction, AuditEvent
+from kaptracker.rules.scales import Scale
+import factories
+from tests.course_support import page
 
 # An export states its purpose and recipient first (the accounting of disclosures).
 EXPORT = {"purpose": "treatment", "recipient": "Dr Imani Osei, Riverside Psychiatry"}
 
 
-@pytest.fixture
-def clinic(app, make_user, make_client, login):
-    return Clinic(app, make_user, make_client, login)
-
-
 def _course_with_medicine(clinic, medicine_sessions=1):
-    course_id = clinic.ready(planned_medicine_sessions="6")
+    course_id = factories.ready(clinic, planned_medicine_sessions="6").id
     for _ in range(medicine_sessions):
-        dosing = clinic.give_medicine(course_id)
-        clinic.integrate(course_id, dosing)
-    db.session.add(OutcomeScore(
-        course_id=course_id, scale=Scale.PHQ9, occasion=Occasion.BASELINE, completed_on=clock.today(),
-        answers=[2] * 9, total=18, band="Moderately severe", self_harm_flag=True,
-        recorded_by_id=clinic.therapist.id))
-    db.session.commit()
+        dosing = factories.medicine(clinic, course_id, "im", "signed").id
+        factories.integration(clinic, course_id, dosing)
+    factories.score(course_id, clinic.therapist, Scale.PHQ9, [2] * 9)  # 18, moderately severe, item 9 flagged
     return course_id
 
 

@@ -2,9 +2,9 @@
 and locking (in the app and in the database), co-signing, addenda, optimistic locking, and no
 server errors whatever is typed.
 
-Everything is built through the real routes, each member of staff on their own test client.
-Date-times are typed in the clinic's time zone, relative to the clinic's clock. The helpers are
-the same as in test_courses.py (each test file stands alone).
+What a test is about goes through the real routes, each member of staff on their own test
+client; the state it starts from is built with tests/factories.py. Date-times are typed in the
+clinic's time zone, relative to the clinic's clock.
 """
 
 from __future__ import annotations
@@ -30,12 +30,8 @@ from kaptracker.models import (
 )
 from kaptracker import clock
 
-from course_support import FMT, SCREENING, Clinic, error_beside, id_from, local, page, raw, version_of
-
-
-@pytest.fixture
-def clinic(app, make_user, make_client, login):
-    return Clinic(app, make_user, make_client, login)
+import factories
+from course_support import FMT, SCREENING, error_beside, local, page, raw, version_of
 
 
 def count(model) -> int:
@@ -63,13 +59,19 @@ def previewed_mg(response) -> str:
 @pytest.fixture
 def medicine(clinic):
     """A course past both gates with a draft IM medicine session: (course id, session id)."""
-    course_id = clinic.ready()
-    return course_id, clinic.dosing(course_id, route="im")
+    course_id = factories.ready(clinic).id
+    return course_id, factories.medicine(clinic, course_id, "im", "draft").id
+
+
+def discharge(clinic, session_id, **fields):
+    """A discharge reading (built), then the end and discharge times through the session form."""
+    factories.reading(session_id, clinic.medical, at=clinic.utc(), timepoint="discharge")
+    return clinic.discharge(session_id, **fields)
 
 
 def _dosing_for(clinic, route):
-    course_id = clinic.ready(planned_route=route)
-    return clinic.dosing(course_id, route=route)
+    course_id = factories.ready(clinic, planned_route=route).id
+    return factories.medicine(clinic, course_id, route, "draft").id
 
 
 # --- doses -------------------------------------------------------------------------------------
@@ -370,7 +372,7 @@ def test_a_medicine_session_is_signed_with_its_dose_end_and_discharge(clinic, me
     assert clinic.edit(clinic.medical, sid, ended_at=local(), note="Calm.").status_code == 302
     assert clinic.sign(clinic.medical, sid).status_code == 200
     assert not refresh(DosingSession, sid).is_signed
-    assert clinic.discharge(sid, note="Calm.").status_code == 302
+    assert discharge(clinic, sid, note="Calm.").status_code == 302
 
     # The range narrowed since the dose was given: signing now asks for the reason.
     settings.change("dose.im.high_mg_per_kg", D("0.75"), user=clinic.admin, reason="Protocol 2027")
@@ -387,12 +389,13 @@ def test_a_medicine_session_is_signed_with_its_dose_end_and_discharge(clinic, me
 
 @pytest.mark.parametrize("kind", ["screening", "preparation", "integration"])
 def test_dose_routes_on_a_session_that_is_not_a_medicine_session(clinic, kind):
-    course_id = clinic.ready()
+    course_id = factories.ready(clinic).id
     ids = {
         "screening": lambda: db.session.scalar(select(ClinicalSession.id).where(
             ClinicalSession.kind == "screening")),
-        "preparation": lambda: clinic.preparation(course_id, sign=False),
-        "integration": lambda: clinic.integrate(course_id, clinic.give_medicine(course_id), sign=False),
+        "preparation": lambda: factories.preparation(clinic, course_id, signed=False).id,
+        "integration": lambda: factories.integration(
+            clinic, course_id, factories.medicine(clinic, course_id, "im", "signed"), signed=False).id,
     }
     sid = ids[kind]()
     response = clinic.post(clinic.medical, f"/sessions/{sid}/administrations",
@@ -415,7 +418,7 @@ def test_only_the_author_of_a_medicine_session_records_its_doses(clinic, medicin
 
 def test_a_recorded_time_left_out_of_an_edit_is_kept(clinic, medicine):
     _, sid = medicine
-    assert clinic.discharge(sid, note="First.").status_code == 302
+    assert discharge(clinic, sid, note="First.").status_code == 302
     before = refresh(DosingSession, sid)
     ended, discharged = before.ended_at, before.discharged_at
     # A client that only sends what it changes (no ended_at / discharged_at in the form).
@@ -427,7 +430,7 @@ def test_a_recorded_time_left_out_of_an_edit_is_kept(clinic, medicine):
 
 def test_a_start_moved_after_a_recorded_end_is_a_message(clinic, medicine):
     _, sid = medicine
-    assert clinic.discharge(sid).status_code == 302
+    assert discharge(clinic, sid).status_code == 302
     started = refresh(DosingSession, sid).occurred_at
     # Only the start is sent, and it is later than the recorded end and discharge.
     response = clinic.edit(clinic.medical, sid, occurred_at=local(dt.timedelta(hours=12)))
@@ -441,7 +444,7 @@ def test_a_start_moved_after_a_recorded_end_is_a_message(clinic, medicine):
 
 
 def test_an_integration_session_needs_a_medicine_session(clinic):
-    course_id = clinic.ready()
+    course_id = factories.ready(clinic).id
     for response in (clinic.get(clinic.therapist, f"/courses/{course_id}/sessions/new/integration"),
                      clinic.new(clinic.therapist, course_id, "integration", dosing_session_id="1")):
         assert response.status_code == 409
@@ -451,13 +454,13 @@ def test_an_integration_session_needs_a_medicine_session(clinic):
 
 
 def test_an_integration_session_links_to_the_chosen_medicine_session(clinic):
-    course_id = clinic.ready(planned_medicine_sessions="3")
-    first = clinic.give_medicine(course_id)
-    second = clinic.give_medicine(course_id)
+    course_id = factories.ready(clinic, planned_medicine_sessions="3").id
+    first = factories.medicine(clinic, course_id, "im", "signed").id
+    second = factories.medicine(clinic, course_id, "im", "signed").id
     form = raw(clinic.get(clinic.therapist, f"/courses/{course_id}/sessions/new/integration"))
     assert re.search(rf'<option selected value="{first}">', form)  # the first not yet integrated
     assert f'<option value="{second}">' in form
-    sid = clinic.integrate(course_id, second)
+    sid = factories.integration(clinic, course_id, second).id
     assert refresh(IntegrationSession, sid).dosing_session_id == second
     shown = page(clinic.get(clinic.therapist, f"/sessions/{sid}"))
     assert "Integrates the medicine session of" in shown
@@ -470,13 +473,13 @@ def test_an_integration_session_links_to_the_chosen_medicine_session(clinic):
 
 
 def test_an_integration_session_cannot_point_into_another_course(clinic, make_client):
-    course_id = clinic.ready()
-    own = clinic.give_medicine(course_id)
+    course_id = factories.ready(clinic).id
+    own = factories.medicine(clinic, course_id, "im", "signed").id
     other_record = make_client(clinic.therapist)
-    other_course = id_from(clinic.start(record=other_record), "/courses")
-    clinic.screening(other_course)
-    clinic.preparation(other_course)
-    foreign = clinic.give_medicine(other_course)
+    other_course = factories.course(clinic, other_record).id
+    factories.screening(clinic, other_course)
+    factories.preparation(clinic, other_course)
+    foreign = factories.medicine(clinic, other_course, "im", "signed").id
     preparation = db.session.scalar(select(PreparationSession.id).where(
         PreparationSession.course_id == course_id))
     for forged in (str(foreign), str(preparation), "999999", "abc", ""):
@@ -486,7 +489,7 @@ def test_an_integration_session_cannot_point_into_another_course(clinic, make_cl
         assert error_beside(response, "dosing_session_id"), forged
     assert count(IntegrationSession) == 0
     # Nor can a draft be moved there later.
-    sid = clinic.integrate(course_id, own, sign=False)
+    sid = factories.integration(clinic, course_id, own, signed=False).id
     response = clinic.edit(clinic.therapist, sid, dosing_session_id=str(foreign), note="x")
     assert response.status_code == 200 and error_beside(response, "dosing_session_id")
     assert refresh(IntegrationSession, sid).dosing_session_id == own
@@ -505,8 +508,8 @@ def _move_back(session_id: int, age: dt.timedelta) -> None:
 
 
 def test_an_overdue_integration_shows_on_the_course_page(clinic):
-    course_id = clinic.ready()
-    sid = clinic.give_medicine(course_id, sign=False)
+    course_id = factories.ready(clinic).id
+    sid = factories.medicine(clinic, course_id, "im", "discharged").id
     _move_back(sid, dt.timedelta(days=6))
     shown = page(clinic.get(clinic.therapist, f"/courses/{course_id}"))
     assert "Integration due by" in shown and "overdue" not in shown
@@ -517,14 +520,14 @@ def test_an_overdue_integration_shows_on_the_course_page(clinic):
     assert "Integration overdue (was due" in shown
     # The medicine session can still be signed; the integration session clears the flag.
     assert clinic.sign(clinic.medical, sid).status_code == 302
-    clinic.integrate(course_id, sid)
+    factories.integration(clinic, course_id, sid)
     shown = page(clinic.get(clinic.therapist, f"/courses/{course_id}"))
     assert "overdue" not in shown and "Integrated." in shown
 
 
 def test_the_integration_due_days_follow_the_settings(clinic):
-    course_id = clinic.ready()
-    sid = clinic.give_medicine(course_id, sign=False)
+    course_id = factories.ready(clinic).id
+    sid = factories.medicine(clinic, course_id, "im", "discharged").id
     _move_back(sid, dt.timedelta(days=4))
     assert "overdue" not in page(clinic.get(clinic.therapist, f"/courses/{course_id}"))
     settings.change("integration.due_days", 3, user=clinic.admin, reason="Closer follow-up")
@@ -533,8 +536,8 @@ def test_the_integration_due_days_follow_the_settings(clinic):
 
 
 def test_an_ended_course_shows_nothing_overdue(clinic):
-    course_id = clinic.ready()
-    sid = clinic.give_medicine(course_id, sign=False)
+    course_id = factories.ready(clinic).id
+    sid = factories.medicine(clinic, course_id, "im", "discharged").id
     _move_back(sid, dt.timedelta(days=30))
     assert clinic.post(clinic.therapist, f"/courses/{course_id}/end",
                        {"end_reason": "discontinued", "ended_on": clock.today().isoformat(),
@@ -546,8 +549,8 @@ def test_an_ended_course_shows_nothing_overdue(clinic):
 
 
 def test_the_author_signs_their_own_note(clinic):
-    course_id = clinic.course()
-    sid = clinic.preparation(course_id, sign=False)
+    course_id = factories.course(clinic).id
+    sid = factories.preparation(clinic, course_id, signed=False).id
     shown = page(clinic.get(clinic.therapist, f"/sessions/{sid}/sign"))
     assert "Signing locks this record." in shown and "Intentions explored." in shown
     response = clinic.sign(clinic.therapist, sid)
@@ -561,8 +564,8 @@ def test_the_author_signs_their_own_note(clinic):
 
 @pytest.mark.parametrize("role", ["medical", "supervisor"])
 def test_nobody_else_signs_a_therapists_note(clinic, role):
-    course_id = clinic.course()
-    sid = clinic.preparation(course_id, sign=False)
+    course_id = factories.course(clinic).id
+    sid = factories.preparation(clinic, course_id, signed=False).id
     user = getattr(clinic, role)
     for response in (clinic.get(user, f"/sessions/{sid}/sign"), clinic.sign(user, sid)):
         assert response.status_code == 409
@@ -572,8 +575,8 @@ def test_nobody_else_signs_a_therapists_note(clinic, role):
 
 
 def test_a_new_therapist_of_the_client_cannot_sign_or_edit_the_old_ones_draft(clinic):
-    course_id = clinic.course()
-    sid = clinic.preparation(course_id, sign=False)
+    course_id = factories.course(clinic).id
+    sid = factories.preparation(clinic, course_id, signed=False).id
     clinic.record.therapist_id = clinic.other_therapist.id  # reassigned
     db.session.commit()
     assert clinic.get(clinic.other_therapist, f"/sessions/{sid}").status_code == 200
@@ -589,7 +592,7 @@ def test_a_new_therapist_of_the_client_cannot_sign_or_edit_the_old_ones_draft(cl
 def test_a_medicine_session_is_signed_by_its_author_only(clinic, medicine, make_user):
     _, sid = medicine
     assert clinic.dose(sid, **VALID_DOSE["im"]).status_code == 302
-    assert clinic.discharge(sid, note="Calm session; walked out steadily.").status_code == 302
+    assert discharge(clinic, sid, note="Calm session; walked out steadily.").status_code == 302
     for user in (clinic.therapist, make_user("medical")):
         refused = clinic.sign(user, sid)
         assert refused.status_code == 409 and "Only the author signs their own note." in page(refused)
@@ -597,8 +600,8 @@ def test_a_medicine_session_is_signed_by_its_author_only(clinic, medicine, make_
 
 
 def test_signing_needs_the_confirm_tick(clinic):
-    course_id = clinic.course()
-    sid = clinic.preparation(course_id, sign=False)
+    course_id = factories.course(clinic).id
+    sid = factories.preparation(clinic, course_id, signed=False).id
     for data in ({}, {"c-confirm": ""}, {"confirm": "y"}):
         response = clinic.post(clinic.therapist, f"/sessions/{sid}/sign", data)
         assert response.status_code == 200
@@ -608,8 +611,8 @@ def test_signing_needs_the_confirm_tick(clinic):
 
 @pytest.mark.parametrize("note", ["", "   "])
 def test_an_empty_note_cannot_be_signed(clinic, note):
-    course_id = clinic.course()
-    sid = clinic.preparation(course_id, sign=False, note=note)
+    course_id = factories.course(clinic).id
+    sid = factories.preparation(clinic, course_id, signed=False, note=note).id
     shown = page(clinic.get(clinic.therapist, f"/sessions/{sid}/sign"))
     assert "This record cannot be signed yet: The clinical note is empty." in shown
     assert "Sign and lock" not in shown
@@ -621,14 +624,14 @@ def test_an_empty_note_cannot_be_signed(clinic, note):
 def signed(clinic):
     """A signed preparation note, a signed medicine session with a dose, an addendum, and a
     draft of each kind for comparison."""
-    course_id = clinic.ready()
+    course_id = factories.ready(clinic).id
     prep = db.session.scalar(select(PreparationSession.id).where(PreparationSession.course_id == course_id))
-    dosing = clinic.give_medicine(course_id)
+    dosing = factories.medicine(clinic, course_id, "im", "signed").id
     assert clinic.post(clinic.therapist, f"/sessions/{prep}/addenda",
                        {"reason": "Correction", "text": "Date of referral was 3 May."}).status_code == 302
     addendum = db.session.scalar(select(Addendum.id))
-    draft_prep = clinic.preparation(course_id, sign=False)
-    draft_dosing = clinic.dosing(course_id)
+    draft_prep = factories.preparation(clinic, course_id, signed=False).id
+    draft_dosing = factories.medicine(clinic, course_id, "im", "draft").id
     return {"course": course_id, "prep": prep, "dosing": dosing, "addendum": addendum,
             "draft_prep": draft_prep, "draft_dosing": draft_dosing}
 
@@ -786,8 +789,8 @@ def test_admins_add_no_addenda(clinic, signed):
 
 
 def test_a_stale_draft_is_not_saved_over_a_newer_one(clinic):
-    course_id = clinic.course()
-    sid = clinic.preparation(course_id, sign=False)
+    course_id = factories.course(clinic).id
+    sid = factories.preparation(clinic, course_id, signed=False).id
     form = raw(clinic.get(clinic.therapist, f"/sessions/{sid}/edit"))
     stale = re.search(r'name="version" type="hidden" value="(\d+)"', form).group(1)
     # Saved meanwhile (another tab, another device).
@@ -815,8 +818,8 @@ def test_a_stale_draft_is_not_saved_over_a_newer_one(clinic):
 
 @pytest.mark.parametrize("version", ["", "abc", "-1", "9" * 50])
 def test_a_missing_or_garbled_version_is_a_conflict(clinic, version):
-    course_id = clinic.course()
-    sid = clinic.preparation(course_id, sign=False)
+    course_id = factories.course(clinic).id
+    sid = factories.preparation(clinic, course_id, signed=False).id
     response = clinic.edit(clinic.therapist, sid, version=version, note="Typed.")
     assert response.status_code == 409
     assert "Someone else saved this preparation session" in page(response)
@@ -854,13 +857,13 @@ def _valid(kind, dosing_id):
 def test_garbage_in_a_session_form_is_a_message(clinic, make_client, kind, field):
     """Every value through the form that creates a session and the one that edits a draft:
     a saved session or a message beside the field, never a server error."""
-    course_id = clinic.ready(planned_medicine_sessions="24")
-    drafts = {"preparation": clinic.preparation(course_id, sign=False),
-              "dosing": clinic.give_medicine(course_id, sign=False)}
-    drafts["integration"] = clinic.integrate(course_id, drafts["dosing"], sign=False)
+    course_id = factories.ready(clinic, planned_medicine_sessions="24").id
+    drafts = {"preparation": factories.preparation(clinic, course_id, signed=False).id,
+              "dosing": factories.medicine(clinic, course_id, "im", "discharged").id}
+    drafts["integration"] = factories.integration(clinic, course_id, drafts["dosing"], signed=False).id
     # A course has one screening: a draft one in another client's course, for medical staff to edit.
-    other_course = id_from(clinic.start(record=make_client(clinic.therapist)), "/courses")
-    drafts["screening"] = clinic.screening(other_course, sign=False)
+    other_course = factories.course(clinic, make_client(clinic.therapist)).id
+    drafts["screening"] = factories.screening(clinic, other_course, signed=False).id
     user = getattr(clinic, NEW_AS[kind])
     for value in GARBAGE:
         data = {"occurred_at": local(), **_valid(kind, drafts["dosing"]), field: value}
@@ -904,9 +907,9 @@ def test_garbage_in_the_dose_form_is_a_message(clinic, route, field):
 @pytest.mark.parametrize("field", ["decision", "decision_rationale", "medical_clearance",
                                    "safety_plan", "c-confirm"])
 def test_garbage_in_the_sign_form_is_a_message(clinic, field):
-    course_id = clinic.course()
-    sid = clinic.screening(course_id, sign=False, found=["cardiac", "suicide_risk"])
-    prep = clinic.preparation(course_id, sign=False)
+    course_id = factories.course(clinic).id
+    sid = factories.screening(clinic, course_id, signed=False, found=["cardiac", "suicide_risk"]).id
+    prep = factories.preparation(clinic, course_id, signed=False).id
     for value in GARBAGE:
         data = {"decision": "eligible", "decision_rationale": "r", "medical_clearance": "c",
                 "safety_plan": "p", "c-confirm": "y", field: value}

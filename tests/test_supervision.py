@@ -8,7 +8,8 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from course_support import Clinic, error_beside, page, raw
+import factories
+from course_support import error_beside, page, raw
 from html_support import parse
 from kaptracker.extensions import db
 from kaptracker.models import (
@@ -24,11 +25,6 @@ from kaptracker.models import (
 from kaptracker.models.vitals import OverrideKind
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
-
-
-@pytest.fixture
-def clinic(app, make_user, make_client, login):
-    return Clinic(app, make_user, make_client, login)
 
 
 def comments(course_id) -> list[ReviewComment]:
@@ -55,7 +51,7 @@ def worklist_rows(response) -> list[str]:
 
 
 def test_a_review_comment_is_seen_answered_and_leaves_the_worklist(clinic):
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     url = f"/courses/{course_id}/reviews"
     empty = clinic.post(clinic.supervisor, url, {"body": "   "})
     assert empty.status_code == 422
@@ -102,7 +98,7 @@ def test_a_review_comment_is_seen_answered_and_leaves_the_worklist(clinic):
 
 
 def test_a_reply_to_a_reply_joins_its_thread(clinic):
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     clinic.post(clinic.supervisor, f"/courses/{course_id}/reviews", {"body": "First question."})
     (root,) = comments(course_id)
     clinic.post(clinic.therapist, f"/reviews/{root.id}/reply", {f"reply{root.id}-body": "First answer."})
@@ -114,7 +110,7 @@ def test_a_reply_to_a_reply_joins_its_thread(clinic):
 
 
 def test_who_may_comment(clinic):
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     url = f"/courses/{course_id}/reviews"
     assert clinic.post(clinic.medical, url, {"body": "A comment."}).status_code == 403
     assert clinic.post(clinic.therapist, url, {"body": "A comment."}).status_code == 403
@@ -127,7 +123,7 @@ def test_who_may_comment(clinic):
 
 
 def test_review_comments_are_append_only_in_the_database(clinic):
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     clinic.post(clinic.supervisor, f"/courses/{course_id}/reviews", {"body": "Original wording."})
     (comment,) = comments(course_id)
     assert "append-only" in _refused("UPDATE review_comment SET body = 'Rewritten.' WHERE id = :i", i=comment.id)
@@ -147,9 +143,9 @@ def test_review_comments_are_append_only_in_the_database(clinic):
 
 
 def test_the_cosign_worklist_lists_a_supervisees_signed_notes_and_cosigns_them(clinic):
-    course_id = clinic.course()
-    signed = clinic.preparation(course_id)
-    draft = clinic.preparation(course_id, sign=False)
+    course_id = factories.course(clinic).id
+    signed = factories.preparation(clinic, course_id).id
+    draft = factories.preparation(clinic, course_id, signed=False).id
     url = f"/supervision/?therapist={clinic.therapist.id}"
     assert clinic.get(clinic.therapist, url).status_code == 403
     assert clinic.get(clinic.medical, url).status_code == 403
@@ -201,7 +197,7 @@ def test_supervisee_figures_at_the_boundary(clinic, microseconds):
     PostgreSQL with an interval: both must agree, to the microsecond."""
     from kaptracker.supervision.worklist import supervisee_figures
 
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     me, boss = clinic.therapist.id, clinic.supervisor.id
     now = utcnow().replace(microsecond=500000)
     day = dt.timedelta(hours=24)
@@ -227,7 +223,7 @@ def test_supervisee_figures_at_the_boundary(clinic, microseconds):
 
 
 def test_the_figures_on_the_worklist_page(clinic):
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     me, boss = clinic.therapist.id, clinic.supervisor.id
     now = utcnow()
     at = now - dt.timedelta(days=5)
@@ -246,8 +242,8 @@ def test_the_figures_on_the_worklist_page(clinic):
 
 
 def _override(clinic) -> tuple[int, int]:
-    course_id = clinic.ready()
-    dosing = clinic.dosing(course_id)
+    course_id = factories.ready(clinic).id
+    dosing = factories.medicine(clinic, course_id, "im", "draft").id
     override = SafetyOverride(session_id=dosing, kind=list(OverrideKind)[0], rules="bp_hold",
                               reason="Baseline 162/98 after a brisk walk; repeat reading settled.",
                               created_by_id=clinic.medical.id)

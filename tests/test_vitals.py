@@ -3,7 +3,7 @@ database's refusals, entered-in-error corrections, the dose gate and its overrid
 and their acknowledgement, thresholds from the settings, today's schedule, the discharge gate,
 the chart, the query budget of the vitals page and the audit trail.
 
-Only the way to a medicine session is built with the ORM (a course with a signed eligible
+Only the way to a medicine session is built (tests/factories.py: a course with a signed eligible
 screening and a signed preparation note, and a draft medicine session written by medical staff);
 everything after that goes through the real routes, each member of staff on their own test
 client. Times are typed in the clinic's time zone relative to one clock reading per test (whole
@@ -18,7 +18,8 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from course_support import error_beside, page, raw, typed
+import factories
+from course_support import error_beside, page, raw
 from sqlalchemy import select, text
 
 from kaptracker import settings
@@ -27,25 +28,19 @@ from kaptracker.models import (
     AuditAction,
     AuditEvent,
     ClientStatus,
-    ClinicalSession,
-    Course,
     DosingSession,
     PreparationSession,
     SafetyAlert,
     SafetyOverride,
-    Screening,
     SettingChange,
     SettingRevision,
     VitalSign,
     utcnow,
 )
-from kaptracker.rules.dosing import Route
 from kaptracker.rules.phases import EndReason
-from kaptracker.rules.screening import Decision
 from kaptracker.rules.settings import SPECS
 from kaptracker import clock
 
-FMT = "%Y-%m-%dT%H:%M"
 NORMAL = {"systolic": "118", "diastolic": "76", "heart_rate": "70", "spo2": "98"}
 
 
@@ -98,168 +93,38 @@ def audit(record_type: str, action: AuditAction, record_id: int | None = None) -
     return list(db.session.scalars(stmt.order_by(AuditEvent.id)))
 
 
-# --- the clinic --------------------------------------------------------------------------------
+# --- the way to a medicine session (built) and the dose form ----------------------------------
 
 
-class Clinic:
-    """Staff each signed in on their own test client; medicine sessions built with the ORM up to
-    the draft; shortcuts through the real routes for everything else."""
-
-    def __init__(self, app, make_user, make_client, login):
-        self.app, self._login, self._make_client = app, login, make_client
-        self.therapist = make_user("therapist")
-        self.other_therapist = make_user("therapist")
-        self.medical = make_user("medical")
-        self.supervisor = make_user("supervisor")
-        self.admin = make_user("admin")
-        # One clock reading per test, to the whole minute: every typed time derives from it.
-        self.instant = clock.now().replace(second=0, microsecond=0)
-        self.now = clock.utc_to_local(self.instant)
-        self._http = {}
-
-    # time
-    def at(self, minutes: float = 0) -> str:
-        """A clinic-local time as typed into a form, ``minutes`` from the test's clock (skipped
-        when that wall time names two instants: course_support.typed)."""
-        return typed(self.utc(minutes))
-
-    def utc(self, minutes: float = 0) -> dt.datetime:
-        """The instant ``minutes`` from the test's clock (counted on the instant, so a DST
-        change within the span is an hour like any other)."""
-        return self.instant + dt.timedelta(minutes=minutes)
-
-    # http
-    def http(self, user):
-        if user.id not in self._http:
-            self._http[user.id] = self.app.test_client()
-            self._login(user, http=self._http[user.id])
-        return self._http[user.id]
-
-    def get(self, user, url):
-        return self.http(user).get(url)
-
-    def post(self, user, url, data=None):
-        return self.http(user).post(url, data=data or {})
-
-    # built with the ORM: the way to a medicine session
-    def medicine(self, route: str = "im", *, therapist=None, author=None, opened=-120,
-                 status=ClientStatus.ACTIVE) -> int:
-        """A new client in treatment with a course past both gates and a draft medicine session
-        opened ``opened`` minutes from the test's clock; returns the session id."""
-        therapist = therapist or self.therapist
-        record = self._make_client(therapist, status=status)
-        course = Course(client_id=record.id, planned_route=Route(route), planned_medicine_sessions=3,
-                        goals="Lift the depression; return to work.",
-                        started_on=self.now.date() - dt.timedelta(days=10), created_by_id=therapist.id)
-        db.session.add(course)
-        db.session.flush()
-        screening = Screening(
-            course_id=course.id, occurred_at=self.utc(-9 * 24 * 60), author_id=therapist.id,
-            note="Screening interview.", bp_history="Normotensive.", decision=Decision.ELIGIBLE,
-            decision_rationale="Suitable for KAP after review.",
-        )
-        preparation = PreparationSession(
-            course_id=course.id, occurred_at=self.utc(-5 * 24 * 60), author_id=therapist.id,
-            note="Intentions explored.", intentions="To feel less stuck.",
-            medically_ready=True, psychologically_ready=True,
-        )
-        db.session.add_all([screening, preparation])
-        db.session.flush()
-        screening.signed_at, screening.signed_by_id = utcnow(), self.medical.id
-        preparation.signed_at, preparation.signed_by_id = utcnow(), therapist.id
-        when = self.utc(opened)
-        dosing = DosingSession(course_id=course.id, occurred_at=when, started_at=when,
-                               author_id=(author or self.medical).id, note="", route=Route(route),
-                               administered_by_id=(author or self.medical).id)
-        db.session.add(dosing)
-        db.session.commit()
-        self.preparation_id = preparation.id
-        return dosing.id
-
-    def screening(self) -> int:
-        """A new client in treatment with a course and a draft screening; returns its id."""
-        record = self._make_client(self.therapist, status=ClientStatus.ACTIVE)
-        course = Course(client_id=record.id, planned_route=Route.IM, planned_medicine_sessions=3,
-                        goals="Lift the depression.", started_on=self.now.date(), created_by_id=self.therapist.id)
-        db.session.add(course)
-        db.session.flush()
-        screening = Screening(course_id=course.id, occurred_at=self.utc(-30), author_id=self.therapist.id,
-                              note="Screening interview.")
-        db.session.add(screening)
-        db.session.commit()
-        return screening.id
-
-    def course_of(self, session_id: int) -> Course:
-        return fresh(ClinicalSession, session_id).course
-
-    # through the routes
-    def vitals(self, session_id, bp="118/76", heart_rate=70, spo2=98, *, at=0, timepoint="during",
-               user=None, note=None):
-        systolic, diastolic = bp.split("/")
-        data = {"systolic": systolic, "diastolic": diastolic, "heart_rate": str(heart_rate),
-                "spo2": "" if spo2 is None else str(spo2), "timepoint": timepoint,
-                "taken_at": self.at(at)}
-        if note is not None:
-            data["note"] = note
-        return self.post(user or self.medical, f"/sessions/{session_id}/vitals", data)
-
-    def reading(self, session_id, bp="118/76", heart_rate=70, spo2=98, *, at=0, timepoint="during",
-                user=None) -> VitalSign:
-        """Record a reading (it must be saved) and return the stored row."""
-        before = {v for v in db.session.scalars(select(VitalSign.id).where(VitalSign.session_id == session_id))}
-        response = self.vitals(session_id, bp, heart_rate, spo2, at=at, timepoint=timepoint, user=user)
-        assert response.status_code == 302, (response.status_code, re.findall(r"Error:</span> ([^<]*)", raw(response)))
-        assert response.headers["Location"] == f"/sessions/{session_id}/vitals"
-        [new] = set(db.session.scalars(select(VitalSign.id).where(VitalSign.session_id == session_id))) - before
-        return fresh(VitalSign, new)
-
-    def mark_in_error(self, vital_id, reason="Typed 118 for 181.", user=None):
-        return self.post(user or self.medical, f"/vitals/{vital_id}/error", {"error_reason": reason})
-
-    def acknowledge(self, alert_id, note="Repeated after 5 minutes; physician informed.", user=None):
-        return self.post(user or self.medical, f"/alerts/{alert_id}/acknowledge",
-                         {"acknowledgement_note": note})
-
-    def override(self, session_id, kind="dose_hold", reason="Physician reviewed: chronic, stable.",
-                 user=None):
-        return self.post(user or self.medical, f"/sessions/{session_id}/overrides",
-                         {"kind": kind, "reason": reason})
-
-    def dose(self, session_id, *, at=-60, weight="70", mg_per_kg="0.5", user=None):
-        """Record an IM dose: the first POST previews the computed mg, the second saves it.
-        Returns the response of the last POST (the preview's when it was refused)."""
-        url = f"/sessions/{session_id}/administrations"
-        data = {"given_at": self.at(at), "weight_kg": weight, "mg_per_kg": mg_per_kg,
-                "injection_site": "deltoid_left"}
-        preview = self.post(user or self.medical, url, data)
-        if preview.status_code != 200:
-            return preview
-        mg = re.search(r'name="previewed_mg" type="hidden" value="([^"]*)"', raw(preview)).group(1)
-        return self.post(user or self.medical, url, {**data, "previewed_mg": mg, "submit": "y"})
-
-    def edit(self, session_id, user=None, **fields):
-        session = fresh(DosingSession, session_id)
-        data = {"occurred_at": clock.utc_to_local(session.occurred_at).strftime(FMT),
-                "version": str(session.version),
-                "weight_kg": "" if session.weight_kg is None else str(session.weight_kg), **fields}
-        return self.post(user or self.medical, f"/sessions/{session_id}/edit", data)
-
-    def discharge(self, session_id, at=0, **fields):
-        return self.edit(session_id, ended_at=self.at(at), discharged_at=self.at(at), **fields)
-
-    def sign(self, session_id, user=None):
-        return self.post(user or self.medical, f"/sessions/{session_id}/sign", {"c-confirm": "y"})
+def medicine(clinic, route: str = "im", *, therapist=None, author=None, opened=-120) -> int:
+    """A new client in treatment with a course past both gates and a draft medicine session
+    opened ``opened`` minutes from the test's clock, no reading yet; returns the session id."""
+    therapist = therapist or clinic.therapist
+    course = factories.course(clinic, factories.client(therapist), user=therapist, planned_route=route,
+                              planned_medicine_sessions=3, started_on=clinic.now.date() - dt.timedelta(days=10))
+    factories.screening(clinic, course, days_ago=9, author=therapist)
+    factories.preparation(clinic, course, days_ago=5, author=therapist, ready=True)
+    return factories.medicine(clinic, course, route, "draft", opened=clinic.utc(opened), author=author,
+                              baseline=False).id
 
 
-@pytest.fixture
-def clinic(app, make_user, make_client, login):
-    return Clinic(app, make_user, make_client, login)
+def draft_screening(clinic) -> int:
+    """A new client in treatment with a course and a draft screening; returns its id."""
+    course = factories.course(clinic, "new", planned_medicine_sessions=3, goals="Lift the depression.")
+    return factories.screening(clinic, course, signed=False, at=clinic.utc(-30)).id
+
+
+def dose(clinic, session_id, *, at=-60, weight="70", mg_per_kg="0.5", user=None):
+    """Record an IM dose ``at`` minutes from the test's clock through the dose form (preview,
+    then save); the last response (the preview's when it was refused)."""
+    return clinic.dose(session_id, user=user, given_at=clinic.at(at), weight_kg=weight, mg_per_kg=mg_per_kg,
+                       injection_site="deltoid_left")
 
 
 @pytest.fixture
 def sid(clinic):
     """A draft IM medicine session opened two hours ago, no reading yet."""
-    return clinic.medicine("im")
+    return medicine(clinic, "im")
 
 
 # --- entry and plausibility --------------------------------------------------------------------
@@ -489,13 +354,13 @@ def test_admins_open_no_vitals(clinic, sid):
 
 
 def test_another_caseload_or_an_unknown_session_is_not_found(clinic, sid, make_user):
-    other = clinic.medicine("im", therapist=clinic.other_therapist)
+    other = medicine(clinic, "im", therapist=clinic.other_therapist)
     clinic.reading(other, timepoint="baseline")
     # The therapist sees only their own caseload.
     assert clinic.get(clinic.therapist, f"/sessions/{other}/vitals").status_code == 404
     assert clinic.get(clinic.therapist, f"/sessions/{sid}/vitals").status_code == 200
     # Medical staff see clients in treatment, and those whose sessions they wrote.
-    out = clinic.medicine("im")
+    out = medicine(clinic, "im")
     clinic.reading(out, "170/95", timepoint="baseline")
     [alert] = alerts_of(out)
     vital = db.session.scalar(select(VitalSign).where(VitalSign.session_id == out))
@@ -522,7 +387,8 @@ def test_another_caseload_or_an_unknown_session_is_not_found(clinic, sid, make_u
 
 
 def test_a_preparation_session_has_no_vitals(clinic, sid):
-    prep = clinic.preparation_id
+    prep = db.session.scalar(select(PreparationSession.id).where(
+        PreparationSession.course_id == clinic.course_of(sid).id))
     assert clinic.get(clinic.medical, f"/sessions/{prep}/vitals").status_code == 404
     assert clinic.vitals(prep, timepoint="baseline").status_code == 404
     assert clinic.override(prep).status_code == 404
@@ -530,7 +396,7 @@ def test_a_preparation_session_has_no_vitals(clinic, sid):
 
 
 def test_a_screening_takes_readings_but_no_override(clinic):
-    screening = clinic.screening()
+    screening = draft_screening(clinic)
     clinic.reading(screening, "150/95", 80, timepoint="baseline", at=-5)
     shown = clinic.get(clinic.medical, f"/sessions/{screening}/vitals")
     assert shown.status_code == 200 and "150/95" in section(shown, "h-table")
@@ -566,10 +432,10 @@ def test_an_ended_course_refuses_new_readings(clinic, sid):
 
 def _sign_cleanly(clinic, sid):
     clinic.reading(sid, timepoint="baseline", at=-100)
-    assert clinic.dose(sid, at=-90).status_code == 302
+    assert dose(clinic, sid, at=-90).status_code == 302
     clinic.reading(sid, "124/80", at=-5, timepoint="discharge")
     assert clinic.discharge(sid, note="Uneventful.").status_code == 302
-    response = clinic.sign(sid)
+    response = clinic.sign(clinic.medical, sid)
     assert response.status_code == 302, page(response)
     assert fresh(DosingSession, sid).is_signed
 
@@ -615,7 +481,7 @@ def test_the_database_refuses_a_reading_in_a_signed_session(clinic, sid):
 )
 def test_the_database_refuses_an_edit_of_a_measured_value(clinic, sid, assignment):
     reading = clinic.reading(sid, "150/95", 80, 97, timepoint="baseline")
-    other_session = clinic.medicine("im")
+    other_session = medicine(clinic, "im")
     params = {"earlier": utcnow() - dt.timedelta(minutes=90), "other": clinic.supervisor.id,
               "session": other_session}
     message = _refused(f"UPDATE vital_sign SET {assignment} WHERE id = :id", id=reading.id,
@@ -717,7 +583,7 @@ def test_a_reading_entered_in_error_stays_struck_through_and_leaves_the_rules(cl
     assert "— withdrawn at " in section(shown, "h-history")
     # Out of the rules: no baseline any more, so the dose waits for one.
     assert "none yet: no dose can be recorded" in section(shown, "h-latest")
-    response = clinic.dose(sid)
+    response = dose(clinic, sid)
     assert response.status_code == 409
     assert error_beside(response, "given_at") == "No baseline reading: the dose cannot be recorded."
     # The chart leaves it out too (it was the only reading).
@@ -726,7 +592,7 @@ def test_a_reading_entered_in_error_stays_struck_through_and_leaves_the_rules(cl
     # The correct reading is a new row; the wrong one is still there.
     right = clinic.reading(sid, "117/75", 80, timepoint="baseline", at=-3)
     assert right.id != wrong.id and count(VitalSign) == 2
-    assert clinic.dose(sid, at=-1).status_code == 302
+    assert dose(clinic, sid, at=-1).status_code == 302
     session_page = clinic.get(clinic.therapist, f"/sessions/{sid}")
     assert "(entered in error)" in page(session_page)
 
@@ -815,13 +681,13 @@ def test_only_medical_staff_mark_in_error(clinic, sid, role):
 
 
 def test_no_baseline_no_dose(clinic, sid):
-    response = clinic.dose(sid)
+    response = dose(clinic, sid)
     assert response.status_code == 409
     assert error_beside(response, "given_at") == "No baseline reading: the dose cannot be recorded."
     assert fresh(DosingSession, sid).administrations == []
     # A reading during the session is not a baseline.
     clinic.reading(sid, timepoint="during")
-    assert clinic.dose(sid).status_code == 409
+    assert dose(clinic, sid).status_code == 409
 
 
 def test_a_missing_baseline_cannot_be_overridden(clinic, sid):
@@ -830,7 +696,7 @@ def test_a_missing_baseline_cannot_be_overridden(clinic, sid):
     assert error_beside(response, "kind") == (
         "No baseline reading: take one first. A missing baseline cannot be overridden.")
     assert count(SafetyOverride) == 0
-    assert clinic.dose(sid).status_code == 409
+    assert dose(clinic, sid).status_code == 409
 
 
 @pytest.mark.parametrize(
@@ -847,7 +713,7 @@ def test_a_baseline_at_the_hold_threshold_holds_the_dose(clinic, sid, bp, heart_
     [alert] = alerts_of(sid)
     assert (alert.rule, alert.level.value, alert.vital_sign_id) == ("baseline_hold", "hold", baseline.id)
     assert met in alert.message
-    response = clinic.dose(sid)
+    response = dose(clinic, sid)
     assert response.status_code == 409
     message = error_beside(response, "given_at")
     assert message.startswith(f"Baseline {bp}, heart rate {heart_rate} at ") and "hold the dose — " + met in message
@@ -860,7 +726,7 @@ def test_a_baseline_at_the_hold_threshold_holds_the_dose(clinic, sid, bp, heart_
 def test_a_baseline_below_the_hold_passes(clinic, sid):
     clinic.reading(sid, "159/99", 100, timepoint="baseline", at=-10)
     assert [a.rule for a in alerts_of(sid)] == ["baseline_caution"]
-    assert clinic.dose(sid).status_code == 302
+    assert dose(clinic, sid).status_code == 302
 
 
 def test_a_caution_shows_but_does_not_block(clinic, sid):
@@ -872,7 +738,7 @@ def test_a_caution_shows_but_does_not_block(clinic, sid):
     assert "Held:" not in gate
     # Nothing to override; the dose goes ahead.
     assert clinic.override(sid).status_code == 400
-    assert clinic.dose(sid).status_code == 302
+    assert dose(clinic, sid).status_code == 302
     assert len(fresh(DosingSession, sid).administrations) == 1
 
 
@@ -903,7 +769,7 @@ def test_an_override_with_a_reason_lifts_the_hold(clinic, sid):
     [event] = audit("override", AuditAction.CREATE, override.id)
     assert event.detail == "dose_hold: baseline_hold" and event.client_id == clinic.course_of(sid).client_id
 
-    assert clinic.dose(sid).status_code == 302
+    assert dose(clinic, sid).status_code == 302
     # The hold's alert is still there to acknowledge: overriding is not acknowledging.
     assert [a.acknowledged_at for a in alerts_of(sid)] == [None]
     assert baseline.id == alerts_of(sid)[0].vital_sign_id
@@ -932,7 +798,7 @@ def test_a_new_held_baseline_after_an_override_holds_again(clinic, sid):
     # Retaken after the override (2 minutes ahead of the test's whole-minute clock is after it,
     # and as far ahead as a reading may be typed): held again.
     clinic.reading(sid, "170/100", 90, timepoint="baseline", at=2)
-    response = clinic.dose(sid)
+    response = dose(clinic, sid)
     assert response.status_code == 409
     assert "Baseline 170/100" in error_beside(response, "given_at")
 
@@ -1028,7 +894,7 @@ def test_an_acknowledged_alert_is_not_raised_again(clinic, sid):
 
 
 def test_open_alerts_show_on_the_vitals_and_course_pages_and_the_client_list(clinic, sid):
-    calm = clinic.medicine("im")
+    calm = medicine(clinic, "im")
     clinic.reading(calm, timepoint="baseline")
     clinic.reading(sid, "120/80", timepoint="baseline", at=-30)
     clinic.reading(sid, "205/125", at=-2)
@@ -1110,17 +976,17 @@ def test_garbage_in_an_acknowledgement_is_refused(clinic, sid):
 
 def test_an_open_alert_blocks_signing(clinic, sid):
     clinic.reading(sid, timepoint="baseline", at=-100)
-    assert clinic.dose(sid, at=-90).status_code == 302
+    assert dose(clinic, sid, at=-90).status_code == 302
     clinic.reading(sid, "120/80", 70, 89, at=-30)
     clinic.reading(sid, "124/80", at=-5, timepoint="discharge")
     assert clinic.discharge(sid, note="Recovered well.").status_code == 302
-    response = clinic.sign(sid)
+    response = clinic.sign(clinic.medical, sid)
     assert response.status_code == 200
     assert "1 safety alert(s) are not acknowledged yet (see the vitals page)." in page(response)
     assert not fresh(DosingSession, sid).is_signed
     [alert] = alerts_of(sid)
     assert clinic.acknowledge(alert.id, "Repositioned the probe: 97 %.").status_code == 302
-    assert clinic.sign(sid).status_code == 302
+    assert clinic.sign(clinic.medical, sid).status_code == 302
     assert fresh(DosingSession, sid).is_signed
 
 
@@ -1141,15 +1007,15 @@ def test_a_changed_hold_threshold_applies_to_later_readings_only(clinic, sid):
     [caution] = alerts_of(sid)
     assert caution.rule == "baseline_caution"
     caution_message = caution.message
-    assert clinic.dose(sid, at=-50).status_code == 302  # 150 is below the hold of 160
+    assert dose(clinic, sid, at=-50).status_code == 302  # 150 is below the hold of 160
 
-    other = clinic.medicine("im")
+    other = medicine(clinic, "im")
     _change(clinic, "vitals.hold_systolic", 145, minutes_ago=30)
     later = clinic.reading(other, "150/85", 80, timepoint="baseline", at=-10)
     [hold] = alerts_of(other)
     assert (hold.rule, hold.vital_sign_id) == ("baseline_hold", later.id)
     assert "systolic 150 is 145 or more (hold at 145/100 or more" in hold.message
-    response = clinic.dose(other)
+    response = dose(clinic, other)
     assert response.status_code == 409
     assert "systolic 150 is 145 or more" in error_beside(response, "given_at")
     # The earlier alert keeps the message it was raised with.
@@ -1170,7 +1036,7 @@ def test_an_alert_keeps_its_message_when_the_threshold_changes(clinic, sid):
     clinic.reading(sid, "120/80", at=-1)
     assert fresh(SafetyAlert, hold.id).message == message
     # The hold stands for the baseline it was taken under.
-    assert clinic.dose(sid).status_code == 409
+    assert dose(clinic, sid).status_code == 409
 
 
 def test_a_changed_alert_threshold_raises_alerts_at_the_new_value(clinic, sid):
@@ -1228,16 +1094,16 @@ def test_the_settings_page_refuses_an_unusable_threshold(clinic, value):
 
 @pytest.mark.clock_matrix  # gaps between readings and times on the page
 def test_today_lists_sessions_with_the_next_reading_due(clinic, sid):
-    waiting = clinic.medicine("im", opened=-10)
+    waiting = medicine(clinic, "im", opened=-10)
     clinic.reading(sid, timepoint="baseline", at=-60)
-    assert clinic.dose(sid, at=-50).status_code == 302
+    assert dose(clinic, sid, at=-50).status_code == 302
     clinic.reading(sid, at=-5)  # next due in 10 minutes
-    overdue = clinic.medicine("im", opened=-90)
+    overdue = medicine(clinic, "im", opened=-90)
     clinic.reading(overdue, timepoint="baseline", at=-80)
-    assert clinic.dose(overdue, at=-60).status_code == 302
+    assert dose(clinic, overdue, at=-60).status_code == 302
     clinic.reading(overdue, at=-40)  # due 25 minutes ago
     clinic.reading(overdue, at=-20)  # due 5 minutes ago
-    ended = clinic.medicine("im", opened=-30)
+    ended = medicine(clinic, "im", opened=-30)
     course = clinic.course_of(ended)
     course.end_reason, course.ended_on = EndReason.DISCONTINUED, clinic.now.date()
     db.session.commit()
@@ -1278,7 +1144,7 @@ def test_today_counts_open_alerts_and_is_for_medical_staff(clinic, sid):
 
 def test_a_discharged_session_is_not_due(clinic, sid):
     clinic.reading(sid, timepoint="baseline", at=-110)
-    assert clinic.dose(sid, at=-100).status_code == 302
+    assert dose(clinic, sid, at=-100).status_code == 302
     clinic.reading(sid, "124/80", at=-30, timepoint="discharge")
     assert clinic.discharge(sid).status_code == 302
     rows = page(clinic.get(clinic.medical, "/today"))
@@ -1290,7 +1156,7 @@ def test_a_discharged_session_is_not_due(clinic, sid):
 
 def test_discharge_before_the_observation_time_is_refused(clinic, sid):
     clinic.reading(sid, timepoint="baseline", at=-45)
-    assert clinic.dose(sid, at=-30).status_code == 302
+    assert dose(clinic, sid, at=-30).status_code == 302
     clinic.reading(sid, "122/78", at=-1, timepoint="discharge")
     response = clinic.discharge(sid)
     assert response.status_code == 200
@@ -1307,7 +1173,7 @@ def test_discharge_before_the_observation_time_is_refused(clinic, sid):
 
 def test_discharge_without_a_discharge_reading_is_refused(clinic, sid):
     clinic.reading(sid, timepoint="baseline", at=-100)
-    assert clinic.dose(sid, at=-90).status_code == 302
+    assert dose(clinic, sid, at=-90).status_code == 302
     clinic.reading(sid, "122/78", at=-10, timepoint="post")
     response = clinic.discharge(sid)
     assert response.status_code == 200
@@ -1319,7 +1185,7 @@ def test_discharge_without_a_discharge_reading_is_refused(clinic, sid):
 
 def test_discharge_with_the_last_reading_high_is_refused(clinic, sid):
     clinic.reading(sid, timepoint="baseline", at=-100)
-    assert clinic.dose(sid, at=-90).status_code == 302
+    assert dose(clinic, sid, at=-90).status_code == 302
     clinic.reading(sid, "184/96", at=-2, timepoint="discharge")
     response = clinic.discharge(sid)
     assert response.status_code == 200
@@ -1331,7 +1197,7 @@ def test_discharge_with_the_last_reading_high_is_refused(clinic, sid):
 
 def test_a_discharge_override_with_a_reason_allows_it(clinic, sid):
     clinic.reading(sid, timepoint="baseline", at=-45)
-    assert clinic.dose(sid, at=-30).status_code == 302
+    assert dose(clinic, sid, at=-30).status_code == 302
     clinic.reading(sid, "122/78", at=-1, timepoint="discharge")
     assert clinic.discharge(sid).status_code == 200
     response = clinic.override(sid, "discharge", "Alert and steady; escort present; physician agrees.")
@@ -1351,7 +1217,7 @@ def test_a_discharge_override_with_a_reason_allows_it(clinic, sid):
 def test_a_discharge_override_covers_only_the_rules_it_names(clinic, sid):
     """An override for leaving early does not let the client leave with a high blood pressure."""
     clinic.reading(sid, timepoint="baseline", at=-45)
-    assert clinic.dose(sid, at=-30).status_code == 302
+    assert dose(clinic, sid, at=-30).status_code == 302
     clinic.reading(sid, "122/78", at=-2, timepoint="discharge")
     assert clinic.override(sid, "discharge", "Escort must leave; physician agrees.").status_code == 302
     assert db.session.scalar(select(SafetyOverride.rules)) == "discharge_too_early"
@@ -1369,7 +1235,7 @@ def test_a_discharge_override_covers_only_the_rules_it_names(clinic, sid):
 
 def test_a_discharge_override_is_refused_when_nothing_blocks(clinic, sid):
     clinic.reading(sid, timepoint="baseline", at=-100)
-    assert clinic.dose(sid, at=-90).status_code == 302
+    assert dose(clinic, sid, at=-90).status_code == 302
     clinic.reading(sid, "122/78", at=-2, timepoint="discharge")
     response = clinic.override(sid, "discharge")
     assert response.status_code == 400
@@ -1380,7 +1246,7 @@ def test_a_discharge_override_is_refused_when_nothing_blocks(clinic, sid):
 @pytest.mark.clock_matrix  # gaps between readings and times on the page
 def test_a_compliant_discharge_needs_no_override(clinic, sid):
     clinic.reading(sid, timepoint="baseline", at=-100)
-    assert clinic.dose(sid, at=-90).status_code == 302
+    assert dose(clinic, sid, at=-90).status_code == 302
     clinic.reading(sid, "130/84", at=-40)
     clinic.reading(sid, "122/78", at=-2, timepoint="discharge")
     response = clinic.discharge(sid)
@@ -1395,17 +1261,17 @@ def test_a_compliant_discharge_needs_no_override(clinic, sid):
 def test_a_discharge_time_that_meets_the_observation_is_accepted_later_on(clinic, sid):
     """Discharge at a typed time is judged at that time, not at the time it is typed."""
     clinic.reading(sid, timepoint="baseline", at=-100)
-    assert clinic.dose(sid, at=-90).status_code == 302
+    assert dose(clinic, sid, at=-90).status_code == 302
     clinic.reading(sid, "122/78", at=-20, timepoint="discharge")
-    early = clinic.edit(sid, ended_at=clinic.at(-40), discharged_at=clinic.at(-40))
+    early = clinic.edit(clinic.medical, sid, ended_at=clinic.at(-40), discharged_at=clinic.at(-40))
     assert error_beside(early, "discharged_at").startswith("Too early to discharge: 10 minutes")
-    assert clinic.edit(sid, ended_at=clinic.at(-20), discharged_at=clinic.at(-20)).status_code == 302
+    assert clinic.edit(clinic.medical, sid, ended_at=clinic.at(-20), discharged_at=clinic.at(-20)).status_code == 302
 
 
 def test_the_observation_follows_the_setting(clinic, sid):
     _change(clinic, "vitals.observation_minutes_im", 120, minutes_ago=200)
     clinic.reading(sid, timepoint="baseline", at=-100)
-    assert clinic.dose(sid, at=-90).status_code == 302
+    assert dose(clinic, sid, at=-90).status_code == 302
     clinic.reading(sid, "122/78", at=-2, timepoint="discharge")
     response = clinic.discharge(sid)
     assert error_beside(response, "discharged_at").startswith("Too early to discharge: 30 minutes")
@@ -1425,7 +1291,7 @@ def test_the_chart_on_the_vitals_and_session_pages(clinic, sid):
     clinic.reading(sid, "130/85", 72, timepoint="baseline", at=-50)
     before_dose = _svg(clinic.get(clinic.medical, f"/sessions/{sid}/vitals"))
     assert 'class="dose-mark"' not in before_dose
-    assert clinic.dose(sid, at=-45).status_code == 302
+    assert dose(clinic, sid, at=-45).status_code == 302
     clinic.reading(sid, "150/95", 80, at=-30)
     clinic.reading(sid, "140/90", 76, at=-15)
     wrong = clinic.reading(sid, "240/150", 76, at=-10)
@@ -1460,13 +1326,13 @@ def test_the_chart_follows_the_thresholds(clinic, sid):
 def test_the_vitals_page_runs_the_same_queries_for_3_or_30_readings(clinic, make_user, count_queries):
     """The same statements whatever the number of readings, and whoever took them."""
     nurses = [clinic.medical, make_user("medical"), make_user("medical")]
-    few, many = clinic.medicine("im", opened=-200), clinic.medicine("im", opened=-200)
+    few, many = medicine(clinic, "im", opened=-200), medicine(clinic, "im", opened=-200)
     for session_id, n in ((few, 3), (many, 30)):
         # Each: a held baseline, its override and the dose; a reading marked in error (its
         # critical alert acknowledged with it); a low SpO2 left open.
         clinic.reading(session_id, "165/95", timepoint="baseline", at=-190)
         assert clinic.override(session_id).status_code == 302
-        assert clinic.dose(session_id, at=-185).status_code == 302
+        assert dose(clinic, session_id, at=-185).status_code == 302
         for i in range(n - 3):
             clinic.reading(session_id, f"{125 + i % 7}/{80 + i % 5}", 70 + i % 9, at=-180 + i * 6,
                            user=nurses[i % 3])
@@ -1490,9 +1356,9 @@ def test_the_vitals_page_runs_the_same_queries_for_3_or_30_readings(clinic, make
 
 def test_today_runs_the_same_queries_for_one_or_four_sessions(clinic, make_user, count_queries):
     def add_session():
-        session_id = clinic.medicine("im", opened=-60)
+        session_id = medicine(clinic, "im", opened=-60)
         clinic.reading(session_id, timepoint="baseline", at=-50)
-        assert clinic.dose(session_id, at=-45).status_code == 302
+        assert dose(clinic, session_id, at=-45).status_code == 302
         clinic.reading(session_id, "205/100", at=-30)
         return session_id
 
@@ -1569,7 +1435,7 @@ def _today_row(clinic, sid) -> str:
 @pytest.mark.parametrize("order", TYPED_ORDERS.values(), ids=TYPED_ORDERS.keys())
 def test_readings_typed_out_of_order_give_the_same_alerts_last_reading_and_schedule(clinic, sid, order):
     clinic.reading(sid, timepoint="baseline", at=-100)
-    assert clinic.dose(sid, at=-90).status_code == 302
+    assert dose(clinic, sid, at=-90).status_code == 302
     ids = {}
     for label in order:
         bp, pulse, minutes, timepoint = TYPED[label]
