@@ -30,18 +30,13 @@ from kaptracker.services import staff as staff_commands
 from kaptracker.services import supervision as supervision_commands
 from kaptracker.services import vitals as vital_commands
 
-from course_support import Clinic
-
-
-@pytest.fixture
-def clinic(app, make_user, make_client, login):
-    return Clinic(app, make_user, make_client, login)
+import factories
 
 
 @pytest.fixture
 def dosing(clinic) -> ClinicalSession:
     """A draft medicine session opened two hours ago, with its baseline reading."""
-    return db.session.get(ClinicalSession, clinic.dosing(clinic.ready()))
+    return db.session.get(ClinicalSession, factories.medicine(clinic, factories.ready(clinic), "im", "draft").id)
 
 
 def events() -> int:
@@ -185,7 +180,7 @@ def test_nothing_to_override_is_refused_beside_the_kind(clinic, dosing):
 
 
 def test_a_therapist_outside_the_caseload_records_no_score(clinic):
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     course = db.session.get(Course, course_id)
     scores, before = count(OutcomeScore), events()
     outcome = score_commands.record_score(course, phq9(), clinic.other_therapist,
@@ -197,7 +192,7 @@ def test_a_therapist_outside_the_caseload_records_no_score(clinic):
 
 
 def test_a_second_score_for_the_same_occasion_is_refused_beside_the_occasion(clinic):
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     course = db.session.get(Course, course_id)
     assert score_commands.record_score(course, phq9(), clinic.therapist,
                                        scale=Scale.PHQ9).ok
@@ -208,7 +203,7 @@ def test_a_second_score_for_the_same_occasion_is_refused_beside_the_occasion(cli
 
 
 def test_an_item_9_flag_is_acknowledged_once_and_a_score_marked_in_error_once(clinic):
-    course_id = clinic.course()
+    course_id = factories.course(clinic).id
     course = db.session.get(Course, course_id)
     flagged = score_commands.record_score(course, phq9(item_9=1), clinic.therapist,
                                           scale=Scale.PHQ9)
@@ -231,7 +226,7 @@ def test_an_item_9_flag_is_acknowledged_once_and_a_score_marked_in_error_once(cl
 
 
 def test_a_therapist_outside_the_caseload_does_not_answer_a_review_comment(clinic):
-    course = db.session.get(Course, clinic.course())
+    course = db.session.get(Course, factories.course(clinic).id)
     comment = supervision_commands.add_comment(course, {"body": "Why two sessions?"}, clinic.supervisor).record
     assert not supervision_commands.add_comment(course, {"body": "Me too."}, clinic.therapist).ok
     before = events()
