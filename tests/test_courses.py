@@ -480,7 +480,7 @@ def test_two_tabs_opening_one_screening_at_once_make_one_screening(clinic, monke
     both insert one, the second is sent to the first's, with a message, never a server error."""
     import threading
 
-    from kaptracker.courses import sessions
+    from kaptracker.services import sessions
     from live_support import race
 
     course_id = factories.course(clinic).id

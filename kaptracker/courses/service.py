@@ -9,8 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload, with_polymorphic
 
 from .. import settings
+from ..auditing import record
 from ..extensions import db
 from ..models import (
+    AuditAction,
     ClinicalSession,
     Course,
     DosingSession,
@@ -184,15 +186,13 @@ def sign(session: ClinicalSession, user) -> None:
 
 def cosign(session: ClinicalSession, user, *, detail: str = "co-signed") -> str | None:
     """Co-sign ``session`` as ``user`` and audit it; or return why not (nothing changed)."""
-    from ..auditing import record
-    from ..models import AuditAction
-
     reason = cosignable_reason(session, user)
     if reason:
         return reason
     session.cosigned_at = utcnow()
     session.cosigned_by_id = user.id
-    record(AuditAction.UPDATE, session.kind.value, session.id, client_id=session.course.client_id, detail=detail)
+    record(AuditAction.UPDATE, session.kind.value, session.id, client_id=session.course.client_id, detail=detail,
+           user=user)
     return None
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ..rules.dosing import Route
+from ..rules.dosing import MAX_ADMINISTRATION_MG, Route
 from ..rules.phases import EndReason, Phase
 from ..rules.screening import Decision
 from .base import UTCDateTime, str_enum, utcnow
@@ -273,7 +273,7 @@ class Administration(db.Model):
 
     __tablename__ = "administration"
     __table_args__ = (
-        CheckConstraint("dose_mg > 0 AND dose_mg <= 1000", name="dose_positive"),
+        CheckConstraint(f"dose_mg > 0 AND dose_mg <= {MAX_ADMINISTRATION_MG}", name="dose_positive"),
         CheckConstraint("count IS NULL OR count > 0", name="count_positive"),
         CheckConstraint("mg_per_kg IS NULL OR (mg_per_kg > 0 AND mg_per_kg <= 5)", name="mg_per_kg_range"),
     )

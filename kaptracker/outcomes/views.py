@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from ..courses.pages import render_course
 from ..access import get_course_for, requires
 from ..extensions import db
 from ..models import Client, Course, OutcomeScore
@@ -111,8 +112,4 @@ def _told(course: Course, outcome, *, failed: dict):
     if outcome.ok or FORM in outcome.problems:
         flash(told(outcome), outcome.category)
         return redirect(_outcomes_of(course))
-    # Function-local: kaptracker.courses.views imports this package's panel, and this package's
-    # __init__ imports these views (the cycle ends when render_course leaves the courses views).
-    from ..courses.views import render_course
-
     return render_course(course, status=422, failed_score_forms=failed)

@@ -38,6 +38,9 @@ ROUTE_LABELS = {
 }
 
 MG = Decimal("0.1")  # doses are recorded to 0.1 mg
+# The most one administration records; the administration table's check dose_positive is built
+# from it (kaptracker/models/courses.py), so the form's message and the database agree.
+MAX_ADMINISTRATION_MG = Decimal(1000)
 
 
 def weight_based_mg(weight_kg: Decimal, mg_per_kg: Decimal) -> Decimal:
@@ -53,6 +56,14 @@ def lozenge_mg(strength_mg: Decimal, count: Decimal) -> Decimal:
 def exact_mg(a: Decimal, b: Decimal) -> Decimal:
     """The dose asked for, unrounded: weight x mg/kg, or strength x count."""
     return Decimal(a) * Decimal(b)
+
+
+def over_the_cap(dose_mg: Decimal) -> str | None:
+    """Why one administration of ``dose_mg`` cannot be recorded (None when it can)."""
+    if dose_mg <= MAX_ADMINISTRATION_MG:
+        return None
+    return (f"That makes {dose_mg} mg in one administration; at most {MAX_ADMINISTRATION_MG} mg "
+            "can be recorded. Check the numbers.")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,6 +11,7 @@ import datetime as dt
 import enum
 
 from .screening import Decision
+from .. import clock  # the clinic's wall, for the times a message names (clock imports no app code)
 
 
 class Phase(enum.StrEnum):
@@ -66,8 +67,6 @@ def phase(facts: CourseFacts) -> Phase:
 
 
 def _when(moment: dt.datetime) -> str:
-    from .. import clock
-
     return f"{clock.utc_to_local(moment):%d %b %Y %H:%M}"
 
 

@@ -49,6 +49,12 @@ class Outcome:
         return cls(problems={field: [message]}, record=record)
 
 
+def refusal(message: str, field: str = FORM, *, category: str = "error", record: Any = None) -> Outcome:
+    """A refused command whose one problem is also its ``message``: what a view that redirects
+    flashes (with ``category``), and what a view that renders puts beside ``field``."""
+    return Outcome(problems={field: [message]}, record=record, message=message, category=category)
+
+
 def apply_problems(form, outcome: Outcome) -> list[str]:
     """Put the outcome's problems beside the form's fields (a message the field shows already,
     one the form found itself, is not repeated); return those of the form as a whole (and of

@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from ..courses.pages import render_course
 from ..access import get_course_for, get_session_for, requires
 from ..auditing import record, shown, listed
 from ..courses import service as course_service
@@ -35,10 +36,6 @@ def _course_page(course, form, outcome=None, **forms):
     if outcome is not None:
         for message in apply_problems(form, outcome):
             flash(message, "error")
-    # Function-local: kaptracker.courses.views imports this package's panel, and this package's
-    # __init__ imports these views (the cycle ends when render_course leaves the courses views).
-    from ..courses.views import render_course
-
     return render_course(course, status=422, **forms)
 
 
