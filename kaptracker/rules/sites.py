@@ -53,3 +53,16 @@ def crisis_line_problem(number: str) -> str | None:
     if not 3 <= digits <= 15:
         return "A crisis line has 3 to 15 digits (988 in the US)."
     return None
+
+
+def deactivation_problem(*, open_clients: int, other_active_sites: int) -> str | None:
+    """Why a site cannot be deactivated: clients not yet discharged call it home, or it is the
+    last active site (a new client needs a home site)."""
+    if open_clients:
+        many = open_clients != 1
+        return (f"{open_clients} client{'s' if many else ''} not yet discharged (referred, in treatment or "
+                f"on hold) {'have' if many else 'has'} this home site: move them "
+                "to another site first, or keep the site active.")
+    if not other_active_sites:
+        return "This is the only active site: every new client needs a home site. Keep it active."
+    return None
