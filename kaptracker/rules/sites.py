@@ -12,7 +12,7 @@ DEA = re.compile(r"^[A-Z]{2}[0-9]{7}$")
 # A/B/F/G practitioners, M mid-level practitioners, P-U distributors and manufacturers, X
 # suboxone/subutex prescribing practitioners, and so on. I, N, O, Q, V, W, Y, Z are not used.
 DEA_REGISTRANT_TYPES = frozenset("ABCDEFGHJKLMPRSTUX")
-CRISIS_LINE = re.compile(r"^\+?[0-9][0-9 ()./-]*$")
+CRISIS_LINE = re.compile(r"^\+?[0-9 ()./-]+$")
 DEFAULT_CRISIS_LINE = "988"  # the US Suicide & Crisis Lifeline (CLINICAL.md)
 
 
