@@ -36,9 +36,5 @@ class Site(db.Model):
     version: Mapped[int] = mapped_column()
     __mapper_args__ = {"version_id_col": version}
 
-    @property
-    def label(self) -> str:
-        return f"{self.name} ({self.code})"
-
 
 __all__ = ["Site"]
