@@ -32,6 +32,7 @@ from .vitals import bp as vitals_bp
 # A blueprint's package defines it; its routes modules register on it when imported here. A
 # package never imports its own routes, so a command that imports a package's rules or queries
 # (services.vitals -> vitals.service) does not load the views, which import the command back.
+from .admin import sites as _admin_sites  # noqa: F401
 from .admin import views as _admin_views  # noqa: F401
 from .audit import views as _audit_views  # noqa: F401
 from .auth import views as _auth_views  # noqa: F401

@@ -20,6 +20,7 @@ NAVIGATION = (
     ("clients.index", "Clients", Permission.VIEW_CLIENTS),
     ("supervision.cosign_worklist", "Co-signing", Permission.COSIGN),
     ("admin.users", "Staff accounts", Permission.MANAGE_USERS),
+    ("admin.sites", "Sites", Permission.MANAGE_SITES),
     ("admin.settings", "Settings", Permission.MANAGE_SETTINGS),
     ("audit.index", "Audit log", Permission.VIEW_AUDIT),
     ("auth.account", "My account", None),

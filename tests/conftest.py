@@ -35,7 +35,7 @@ from flask_migrate import upgrade
 
 from kaptracker import create_app
 from kaptracker.extensions import db
-from kaptracker.models import Client, ClientStatus, Indication, User
+from kaptracker.models import Client, ClientStatus, Indication, Site, User
 from kaptracker.rules.access import Role
 
 TEST_NOW = os.environ.get("KAPTRACKER_TEST_NOW", "").strip()
@@ -214,8 +214,18 @@ def database(tmp_path_factory):
 
 
 _EMPTIERS: dict[str, sa.engine.Engine] = {}
-# Rows the migrations put in an empty database, put back once it is emptied (migration 0011).
-MIGRATED_ROWS = "INSERT INTO setting_revision (id, version) VALUES (1, 1)"
+# Rows the migrations put in an empty database, put back once it is emptied: the settings'
+# revision (migration 0011) and the default site (0012: a database always has a site).
+MIGRATED_ROWS = (
+    "INSERT INTO setting_revision (id, version) VALUES (1, 1)",
+    "INSERT INTO site (code, name, time_zone, crisis_line, active, created_at, version)"
+    " VALUES ('MAIN', 'KAP Clinic', 'America/New_York', '988', true, CURRENT_TIMESTAMP, 1)",
+)
+
+
+def _put_back_migrated_rows(conn) -> None:
+    for statement in MIGRATED_ROWS:
+        conn.execute(sa.text(statement))
 
 
 def _empty_postgres(url: str) -> None:
@@ -233,7 +243,7 @@ def _empty_postgres(url: str) -> None:
                 conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
         except sa.exc.DBAPIError:  # not a superuser
             conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
-            conn.execute(sa.text(MIGRATED_ROWS))
+            _put_back_migrated_rows(conn)
             return
         for name in reversed(names):
             conn.execute(sa.text(f'DELETE FROM "{name}"'))
@@ -243,7 +253,7 @@ def _empty_postgres(url: str) -> None:
             " c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r' AND a.attnum > 0"
             " AND NOT a.attisdropped) s"  # a column dropped by a downgrade (test_migrations.py) has no name
             " WHERE s.seq IS NOT NULL"))
-        conn.execute(sa.text(MIGRATED_ROWS))
+        _put_back_migrated_rows(conn)
 
 
 @pytest.fixture
@@ -358,7 +368,8 @@ def make_user(app):
 
 @pytest.fixture
 def make_client(app, make_user):
-    """make_client(therapist=None, **fields): a valid client record with invented details."""
+    """make_client(therapist=None, **fields): a valid client record with invented details, at
+    the database's first site (the default site of migration 0012) unless ``home_site_id`` is given."""
     import datetime as dt
 
     def factory(therapist=None, *, indications=(Indication.DEPRESSION,), **fields):
@@ -378,6 +389,8 @@ def make_client(app, make_user):
             status=ClientStatus.ACTIVE,
         )
         values.update(fields)
+        if "home_site_id" not in values:
+            values["home_site_id"] = db.session.scalar(sa.select(Site.id).order_by(Site.id).limit(1))
         record = Client(**values)
         record.indications = indications
         db.session.add(record)

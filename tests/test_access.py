@@ -18,7 +18,7 @@ ANYONE = "anyone signed in"
 T, M, S, A = "therapist", "medical", "supervisor", "admin"
 
 # endpoint: (method, url template, roles allowed). In client URLs {own} is a client of the
-# signed-in therapist (in treatment) and {other} one of another therapist.
+# signed-in therapist (in treatment) and {other} one of another therapist; {site} is their site.
 ROUTES = {
     "static": ("GET", "/static/css/app.css", PUBLIC),
     "main.healthz": ("GET", "/healthz", PUBLIC),
@@ -72,6 +72,9 @@ ROUTES = {
     "admin.user_unlock": ("POST", "/admin/users/{target}/unlock", {A}),
     "admin.user_toggle_active": ("POST", "/admin/users/{target}/active", {A}),
     "admin.settings": ("GET", "/admin/settings", {A}),
+    "admin.sites": ("GET", "/admin/sites", {A}),
+    "admin.site_new": ("GET", "/admin/sites/new", {A}),
+    "admin.site_edit": ("GET", "/admin/sites/{site}", {A}),
     "audit.index": ("GET", "/audit/", {S, A}),
 }
 ROLES = [None, T, M, S, A]
@@ -146,7 +149,7 @@ def world(make_user, make_client):
     target = make_user(T)
     return {
         "users": users,
-        "own": {"own": own.id, **_course_with_sessions(own, therapist, users[M])},
+        "own": {"own": own.id, "site": own.home_site_id, **_course_with_sessions(own, therapist, users[M])},
         "other": {"own": other.id, **_course_with_sessions(other, other_therapist, users[M])},
         "target": target.id,
     }
@@ -187,7 +190,7 @@ def test_access_table(endpoint, role, world, client, login):
         assert response.status_code == 403, f"{role} {method} {url}: {response.status_code}"
 
 
-CLIENT_ROUTES = [e for e, (_, t, _) in ROUTES.items() if "{" in t and "{target}" not in t]
+CLIENT_ROUTES = [e for e, (_, t, _) in ROUTES.items() if "{" in t and "{target}" not in t and "{site}" not in t]
 
 
 @pytest.mark.parametrize("endpoint", CLIENT_ROUTES)

@@ -78,3 +78,90 @@ def test_audit_events_cannot_be_changed_in_the_database(app, make_user):
             db.session.execute(text(statement))
         db.session.rollback()
     assert db.session.execute(text("SELECT count(*) FROM audit_event")).scalar() == 1
+
+
+def _insert(conn, table: str, **values) -> None:
+    names = ", ".join(f'"{name}"' for name in values)
+    conn.execute(text(f'INSERT INTO "{table}" ({names}) VALUES ({", ".join(":" + n for n in values)})'), values)
+
+
+def _clinic_at_0011(*, name: str | None, zone: str | None) -> list[int]:
+    """Downgrade to 0011 and write, with that schema's SQL, a therapist, three clients (with their
+    indications: rows that point at the client table) and the clinic settings; the clients' ids."""
+    downgrade(revision="0011")
+    now = "2026-12-01 10:00:00"
+    with db.engine.begin() as conn:
+        _insert(conn, "user", email="t@clinic.example.org", name="T", role="therapist", password_hash="x",
+                active=True, created_at=now, password_changed_at=now)
+        user_id = conn.execute(text("SELECT id FROM \"user\"")).scalar()
+        for key, value in (("clinic.name", "Old name"), ("clinic.name", name),
+                           ("clinic.timezone", "Europe/London"), ("clinic.timezone", zone)):
+            if value is not None:
+                _insert(conn, "setting_change", key=key, value=value, changed_at=now, changed_by_id=user_id,
+                        reason="set up")
+        for n in range(3):
+            _insert(conn, "client", record_number=f"OLD-{n}", given_name="Given", family_name=f"Family{n}",
+                    date_of_birth="1980-01-01", phone="+1 555 0100", emergency_contact_name="E",
+                    emergency_contact_relationship="Friend", emergency_contact_phone="+1 555 0199",
+                    therapist_id=user_id, status="active", created_at=now, updated_at=now, version=1)
+        ids = [row[0] for row in conn.execute(text("SELECT id FROM client ORDER BY id"))]
+        for client_id in ids:
+            _insert(conn, "client_indication", client_id=client_id, indication="depression")
+    return ids
+
+
+def _sites_and_homes():
+    with db.engine.connect() as conn:
+        sites = [tuple(r) for r in conn.execute(text("SELECT id, code, name, time_zone, crisis_line, active FROM site"))]
+        homes = dict(conn.execute(text("SELECT id, home_site_id FROM client")).all())
+        indications = conn.execute(text("SELECT count(*) FROM client_indication")).scalar()
+    return sites, homes, indications
+
+
+def test_0012_makes_the_clinic_one_site_named_and_zoned_by_its_settings(app):
+    """An existing clinic (at 0011, with clients and stored settings) becomes one default site, in
+    the stored zone and with the stored name (the newest of each), and every client's home; down
+    and up again keeps it so, and the models still match the schema."""
+    from kaptracker.models import Client, Site
+
+    ids = _clinic_at_0011(name="Harbour Clinic", zone="America/Denver")
+    upgrade()
+    sites, homes, indications = _sites_and_homes()
+    assert [s[1:] for s in sites] == [("MAIN", "Harbour Clinic", "America/Denver", "988", True)]
+    assert homes == {client_id: sites[0][0] for client_id in ids} and indications == 3
+    downgrade(revision="0011")
+    assert "site" not in inspect(db.engine).get_table_names()
+    assert "home_site_id" not in {c["name"] for c in inspect(db.engine).get_columns("client")}
+    upgrade()
+    sites, homes, indications = _sites_and_homes()
+    assert [s[1:4] for s in sites] == [("MAIN", "Harbour Clinic", "America/Denver")] and indications == 3
+    assert set(homes.values()) == {sites[0][0]}
+    test_models_and_migrations_agree(app)
+    # The app reads it: the client's home site, and a new site gets the next id.
+    db.session.remove()
+    assert db.session.get(Client, ids[0]).home_site.code == "MAIN"
+    db.session.add(Site(code="DEN", name="Denver", time_zone="America/Denver"))
+    db.session.commit()
+
+
+def test_0012_without_stored_settings_uses_the_defaults(app):
+    ids = _clinic_at_0011(name=None, zone=None)
+    with db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM setting_change"))
+    upgrade()
+    sites, homes, _ = _sites_and_homes()
+    assert [s[1:4] for s in sites] == [("MAIN", "KAP Clinic", "America/New_York")]
+    assert set(homes) == set(ids)
+
+
+def test_0012_keeps_the_foreign_keys_of_the_rebuilt_client_table(app):
+    """SQLite rebuilds the client table with foreign keys off: afterwards they hold again."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    _clinic_at_0011(name=None, zone=None)
+    upgrade()
+    with pytest.raises(IntegrityError), db.engine.begin() as conn:
+        conn.execute(text("UPDATE client SET home_site_id = 999"))
+    with pytest.raises(IntegrityError), db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO client_indication (client_id, indication) VALUES (999, 'ptsd')"))

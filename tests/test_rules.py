@@ -50,6 +50,7 @@ EXPECTED = {
     Permission.VIEW_DISCLOSURES: {T, S},
     Permission.MANAGE_USERS: {A},
     Permission.MANAGE_SETTINGS: {A},
+    Permission.MANAGE_SITES: {A},
 }
 
 

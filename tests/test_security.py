@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from kaptracker.extensions import db
-from kaptracker.models import Client
+from kaptracker.models import Client, Site
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -98,7 +98,8 @@ def test_server_error_page_rolls_back_the_session(make_app, make_user, make_clie
         db.session.add(Client(record_number="HALF-1", given_name="Half", family_name="Saved",
                               date_of_birth=__import__("datetime").date(1980, 1, 1), phone="555 0100",
                               emergency_contact_name="x", emergency_contact_relationship="y",
-                              emergency_contact_phone="555 0101", therapist_id=therapist.id))
+                              emergency_contact_phone="555 0101", therapist_id=therapist.id,
+                              home_site_id=db.session.scalar(select(Site.id))))
         db.session.flush()
         raise RuntimeError("bug in a view")
 

@@ -22,7 +22,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from .. import clock, settings
 from ..extensions import db
 from ..forms import Form, choices, max_length, no_control_characters, stripped
-from ..models import INDICATION_LABELS, STATUS_LABELS, Client, User
+from ..models import INDICATION_LABELS, STATUS_LABELS, Client, Site, User
 from ..rules import clients as rules
 from ..rules.access import Role
 from ..services import clients as client_commands
@@ -45,6 +45,18 @@ def active_therapists() -> list[tuple[int, str]]:
 
 def therapist_choices():
     return choices(active_therapists())
+
+
+def active_sites() -> list[tuple[int, str]]:
+    """(id, name) of every active site, by name."""
+    return [(sid, name) for sid, name in db.session.execute(
+        select(Site.id, Site.name).where(Site.active.is_(True)).order_by(Site.name))]
+
+
+def _site_id(value):
+    """A site id from the form, or None for the empty "choose" option (an id that is not a
+    number raises ValueError: WTForms puts its message beside the field)."""
+    return None if value in (None, "") else int(value)
 
 
 def _text(label, n, required=True, message=None, **kw):
@@ -105,6 +117,9 @@ class ClientForm(Form):
         filters=[stripped], description="Required when 'Other' is ticked.",
     )
     therapist_id = SelectField("Therapist", coerce=int, validate_choice=True)
+    # Required by validate_home_site_id; the command refuses a site not active (beside the field).
+    home_site_id = SelectField("Home site", coerce=_site_id, validate_choice=False,
+                               description="The site where the client is usually seen.")
     status = SelectField(
         "Status",
         choices=choices((k.value, v) for k, v in STATUS_LABELS.items()),
@@ -121,6 +136,16 @@ class ClientForm(Form):
         # A client stays with a therapist who has since left, until a supervisor reassigns.
         if client is not None and client.therapist_id not in {c.value for c in self.therapist_id.choices}:
             self.therapist_id.choices += choices([(client.therapist_id, f"{client.therapist.name} (inactive)")])
+        self._sites = active_sites()
+        self.home_site_id.choices = choices(self._sites)
+        if len(self._sites) == 1:  # the only site: chosen already (also when a form leaves it out)
+            if self.home_site_id.data is None:
+                self.home_site_id.data = self._sites[0][0]
+        elif client is None or client.home_site_id is None:
+            self.home_site_id.choices = choices([("", "Choose the home site"), *self._sites])
+        # A client stays at a site since deactivated, until someone moves them.
+        if client is not None and client.home_site_id not in {sid for sid, _ in self._sites}:
+            self.home_site_id.choices += choices([(client.home_site_id, f"{client.home_site.name} (inactive)")])
 
     def validate_record_number(self, field):
         if not field.data:
@@ -149,6 +174,11 @@ class ClientForm(Form):
 
     def validate_emergency_contact_phone(self, field):
         _phone(self, field)
+
+    def validate_home_site_id(self, field):
+        # Whether the site chosen is one a client may have is the command's rule.
+        if field.data is None:
+            raise ValidationError("Choose the client's home site.")
 
     def validate_indication_other(self, field):
         if "other" in (self.indications.data or []) and not field.data:

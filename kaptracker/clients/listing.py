@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..models import Client, ClientStatus, ClinicalSession, Course, SafetyAlert
+from ..extensions import db
+from ..models import Client, ClientStatus, ClinicalSession, Course, SafetyAlert, Site
 
 # Ids and page numbers in the query string stay within the database's integer range: a larger
 # one is ignored rather than a database error (route ids are bounded by the app's int converter).
@@ -41,7 +42,7 @@ def statement(scope, chosen: dict, query_text: str | None):
     stmt = (
         select(Client)
         .where(scope)
-        .options(joinedload(Client.therapist), selectinload(Client.indication_rows))
+        .options(joinedload(Client.therapist), joinedload(Client.home_site), selectinload(Client.indication_rows))
         .order_by(Client.family_name, Client.given_name, Client.id)
     )
     if "therapist" in chosen:
@@ -59,6 +60,11 @@ def statement(scope, chosen: dict, query_text: str | None):
         for term in query_text.split()[:5]:
             stmt = stmt.where(searched.icontains(term, autoescape=True))
     return stmt
+
+
+def several_sites() -> bool:
+    """True when the clinic has more than one site (the list then shows each client's)."""
+    return len(db.session.scalars(select(Site.id).limit(2)).all()) > 1
 
 
 def _with_open_alerts():

@@ -51,6 +51,7 @@ def index():
         "clients/index.html", page=page, search=search, query_text=query_text, filters=filters,
         therapists=active_therapists() if current_user.role != Role.THERAPIST else [],
         statuses=STATUS_LABELS, alert_counts=open_alert_counts_by_client(c.id for c in page.items),
+        several_sites=listing.several_sites(),
     )
 
 
@@ -89,7 +90,7 @@ def _visible(duplicates: list[Client]) -> set[int]:
 def show(client_id: int):
     client = get_client_for(
         current_user, client_id,
-        options=(joinedload(Client.therapist), selectinload(Client.indication_rows)),
+        options=(joinedload(Client.therapist), joinedload(Client.home_site), selectinload(Client.indication_rows)),
     )
     reassign = ReassignForm(therapist_id=client.therapist_id) if current_user.role == Role.SUPERVISOR else None
     courses = _course_summaries(client)
@@ -135,7 +136,8 @@ def edit(client_id: int):
 
 def _load(client_id: int) -> Client:
     return get_client_for(current_user, client_id,
-                          options=(joinedload(Client.therapist), selectinload(Client.indication_rows)))
+                          options=(joinedload(Client.therapist), joinedload(Client.home_site),
+                                   selectinload(Client.indication_rows)))
 
 
 def _limit_choices(form: ClientForm, client: Client) -> ClientForm:

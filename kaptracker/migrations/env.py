@@ -111,6 +111,11 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+        if connection.dialect.name == "sqlite":
+            # A migration that rebuilds a table switches SQLite's foreign keys off (0012); the
+            # connection goes back to the pool with them on, as the app's connect hook made it.
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
 
 
 if context.is_offline_mode():

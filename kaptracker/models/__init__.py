@@ -29,6 +29,7 @@ from .courses import (
 )
 from .outcomes import CourseOutcome, OutcomeScore, OverrideReview, ReviewComment
 from .settings import SettingChange, SettingRevision
+from .sites import Site
 from .vitals import OverrideKind, SafetyAlert, SafetyOverride, VitalSign
 from .users import LoginAttempt, User, UserSession, normalise_email
 
@@ -67,6 +68,7 @@ __all__ = [
     "LoginAttempt",
     "SettingChange",
     "SettingRevision",
+    "Site",
     "UTCDateTime",
     "User",
     "UserSession",

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .base import UTCDateTime, str_enum, utcnow
+from .sites import Site
 from .users import User
 
 
@@ -82,6 +83,7 @@ class Client(db.Model):
     emergency_contact_phone: Mapped[str] = mapped_column(String(40))
     indication_other: Mapped[str | None] = mapped_column(String(200))
     therapist_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    home_site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
     status: Mapped[ClientStatus] = mapped_column(
         str_enum(ClientStatus, "client_status"), default=ClientStatus.REFERRED, index=True
     )
@@ -92,6 +94,7 @@ class Client(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
     therapist: Mapped[User] = relationship()
+    home_site: Mapped[Site] = relationship()
     indication_rows: Mapped[list[ClientIndication]] = relationship(
         cascade="all, delete-orphan", order_by="ClientIndication.indication"
     )

@@ -1,6 +1,7 @@
 """An invented demo clinic. Every name, date and number here is made up.
 
-:func:`seed` creates seven staff accounts, 30 clients and, for 20 of them, treatment courses with
+:func:`seed` creates two sites (New York and Denver, in their own time zones), seven staff
+accounts, 30 clients spread over the two sites and, for 20 of them, treatment courses with
 their screenings, preparation, medicine and integration sessions, so that the clinic shows a
 client in every phase: screening pending, not eligible, deferred, preparing, between medicine
 sessions by each route, integrating, integration overdue, completed and discontinued.
@@ -27,6 +28,8 @@ import random
 import zoneinfo
 from decimal import Decimal
 
+from sqlalchemy import select
+
 from .. import clock as clinic_clock
 from ..extensions import db
 from ..models import (
@@ -45,6 +48,7 @@ from ..models import (
     SafetyAlert,
     SafetyOverride,
     Screening,
+    Site,
     User,
     VitalSign,
     utcnow,
@@ -75,6 +79,7 @@ from .demo_data import (
     REVIEWS,
     SIDE_EFFECT_POOL,
     SITE_WORDS,
+    SITES,
     STAFF,
     SUPPORT,
     SUPPORT_EXTRA,
@@ -99,6 +104,7 @@ def seed(password: str, *, clients: int = CLIENT_COUNT) -> list[tuple[str, str]]
         staff.append(user)
     db.session.flush()
     therapists = [u for u in staff if u.role == Role.THERAPIST]
+    sites = _sites()
     records = []
     for i in range(clients):
         given, family = GIVEN[i % len(GIVEN)], FAMILY[(i * 7) % len(FAMILY)]
@@ -118,6 +124,7 @@ def seed(password: str, *, clients: int = CLIENT_COUNT) -> list[tuple[str, str]]
             emergency_contact_relationship=rng.choice(RELATIONSHIPS),
             emergency_contact_phone=f"+1 555 02{i:02d}",
             therapist_id=therapists[i % len(therapists)].id,
+            home_site_id=sites[i % len(sites)].id,
             status=ClientStatus.REFERRED,  # awaiting screening; a course below changes it
             created_at=utcnow() - dt.timedelta(days=rng.randint(3, 200)),
         )
@@ -128,6 +135,19 @@ def seed(password: str, *, clients: int = CLIENT_COUNT) -> list[tuple[str, str]]
     seed_courses(rng, {local: user for (local, _, _), user in zip(STAFF, staff)}, records)
     db.session.commit()
     return [(u.email, u.role.value) for u in staff]
+
+
+def _sites() -> list[Site]:
+    """The demo's sites: the database's first site (the default site every database has) becomes
+    New York, and Denver is added."""
+    first = db.session.scalar(select(Site).order_by(Site.id).limit(1)) or Site()
+    sites = [first, *(Site() for _ in SITES[1:])]
+    for site, values in zip(sites, SITES):
+        for name, value in values.items():
+            setattr(site, name, value)
+        db.session.add(site)
+    db.session.flush()
+    return sites
 
 
 # --- treatment courses ------------------------------------------------------------------------

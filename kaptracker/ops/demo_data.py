@@ -12,6 +12,17 @@ from ..rules.dosing import Route
 from ..rules.phases import EndReason
 from ..rules.screening import Decision
 
+# The demo network's two sites, in different time zones (invented addresses and numbers; 988 is
+# the real US Suicide & Crisis Lifeline). Client i's home site is SITES[i % 2].
+SITES = (
+    {"code": "NYC", "name": "New York", "time_zone": "America/New_York",
+     "address": "41 Invented Street, Floor 3\nNew York, NY 10013", "phone": "+1 212 555 0140",
+     "dea_registration": "FK4829101", "crisis_line": "988"},
+    {"code": "DEN", "name": "Denver", "time_zone": "America/Denver",
+     "address": "1700 Imaginary Avenue, Suite 210\nDenver, CO 80202", "phone": "+1 303 555 0175",
+     "dea_registration": "FM7304152", "crisis_line": "988"},
+)
+
 STAFF = (
     ("therapist", "Robin Ashby", Role.THERAPIST),
     ("therapist2", "Samira Okonjo", Role.THERAPIST),

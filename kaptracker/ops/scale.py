@@ -1,9 +1,14 @@
 """A synthetic clinic network at scale, for benchmarks and query-budget tests.
 
-``flask --app kaptracker seed-scale --clients N [--seed S]`` writes, per 1,000 clients, about
-20 therapists (plus medical staff and supervisors), 12,000 sessions across every phase and
-route, 100,000 vitals readings, 6,000 outcome scores, alerts, overrides, review comments and
-the audit events all of those would have written. Every person is invented.
+``flask --app kaptracker seed-scale --clients N [--sites K] [--seed S]`` writes, per 1,000
+clients, about 20 therapists (plus medical staff and supervisors), 12,000 sessions across every
+phase and route, 100,000 vitals readings, 6,000 outcome scores, alerts, overrides, review
+comments and the audit events all of those would have written. Every person is invented.
+
+The clients are spread over K sites (default 1) by therapist: a therapist's caseload is at one
+site, therapist n's at site n mod K. The database's own sites are used first (by id; every
+database has the default site of migration 0012), and sites are added, in US time zones in turn,
+until there are K.
 
 Rows go in with the database's bulk path, not one ORM object at a time: ``COPY`` on PostgreSQL
 (psycopg), ``executemany`` on SQLite, in one transaction. Ids are assigned here (from the
@@ -72,6 +77,8 @@ NOTES = {
     "integration": "Integration: what felt different, and one small experiment for the week.",
 }
 ROUTES = ("lozenge", "im", "iv")
+SITE_ZONES = ("America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles",
+              "America/Phoenix", "America/Anchorage", "Pacific/Honolulu")
 # Where the main course of a client stands (weights add to 1).
 PROFILES = (("preparation", 0.14), ("medicine", 0.30), ("integration", 0.10),
             ("completed", 0.36), ("discontinued", 0.10))
@@ -232,10 +239,26 @@ class Generator:
         self.now, self.zone = now, zone
         self.today = clock.date_of(now, zone)
         self.password_hash = password_hash
-        self.ids = _Ids(writer, ("user", "client", "course", "clinical_session", "administration", "vital_sign",
+        self.ids = _Ids(writer, ("site", "user", "client", "course", "clinical_session", "administration", "vital_sign",
                                  "addendum", "safety_alert", "safety_override", "override_review",
                                  "outcome_score", "review_comment", "audit_event"))
         self.client_number = writer.connection.execute(text("SELECT count(*) FROM client")).scalar()
+
+    # --- sites -------------------------------------------------------------------------------
+
+    def sites(self, count: int) -> int:
+        """Take ``count`` sites: the database's, first by id, then new ones; the number written."""
+        have = [row[0] for row in self.writer.connection.execute(
+            text("SELECT id FROM site ORDER BY id LIMIT :n"), {"n": count})]
+        rows = []
+        for number in range(len(have) + 1, count + 1):
+            site_id = self.ids("site")
+            rows.append((site_id, f"S{number:03d}", f"Scale site {number}", SITE_ZONES[(number - 1) % len(SITE_ZONES)],
+                         f"+1 555 {number:07d}", "988", True, self.now - dt.timedelta(days=800), 1))
+            have.append(site_id)
+        self.site_ids = have
+        return self.writer.write("site", ("id", "code", "name", "time_zone", "phone", "crisis_line", "active",
+                                          "created_at", "version"), rows)
 
     # --- staff -------------------------------------------------------------------------------
 
@@ -281,6 +304,7 @@ class Generator:
         staff = self.staff_ids
         therapist = staff["therapist"][min(position // CLIENTS_PER_THERAPIST, len(staff["therapist"]) - 1)]
         team = staff["therapist"].index(therapist)
+        site = self.site_ids[team % len(self.site_ids)]
         medical = staff["medical"][(team // THERAPISTS_PER_MEDICAL) % len(staff["medical"])]
         supervisor = staff["supervisor"][(team // THERAPISTS_PER_SUPERVISOR) % len(staff["supervisor"])]
         client_id = self.ids("client")
@@ -316,7 +340,7 @@ class Generator:
             f"{given.lower()}.{family.lower().replace('-', '')}{client_id}@example.org",
             f"{rng.randint(2, 990)} Invented Lane, Springfield",
             f"{rng.choice(GIVEN)} {family}", rng.choice(RELATIONSHIPS), f"+1 555 {rng.randint(1000000, 9999999)}",
-            therapist, status, created, created, 1,
+            therapist, site, status, created, created, 1,
         ))
         for indication in indications:
             out.client_indication.append((client_id, indication))
@@ -580,8 +604,8 @@ class Generator:
     COLUMNS = {
         "client": ("id", "record_number", "given_name", "family_name", "preferred_name", "pronouns",
                    "date_of_birth", "phone", "email", "address", "emergency_contact_name",
-                   "emergency_contact_relationship", "emergency_contact_phone", "therapist_id", "status",
-                   "created_at", "updated_at", "version"),
+                   "emergency_contact_relationship", "emergency_contact_phone", "therapist_id", "home_site_id",
+                   "status", "created_at", "updated_at", "version"),
         "client_indication": ("client_id", "indication"),
         "course": ("id", "client_id", "planned_route", "planned_medicine_sessions", "goals", "started_on",
                    "ended_on", "end_reason", "end_note", "created_by_id", "created_at", "updated_at", "version"),
@@ -629,17 +653,19 @@ class Generator:
         return counts
 
 
-def load(connection: Connection, clients: int, *, seed: int = 1, today: dt.date | None = None,
+def load(connection: Connection, clients: int, *, sites: int = 1, seed: int = 1, today: dt.date | None = None,
          password_hash: str, progress: Callable[[int], None] | None = None) -> dict[str, int]:
-    """Write a synthetic clinic of ``clients`` clients on ``connection`` (the caller commits).
+    """Write a synthetic clinic of ``clients`` clients over ``sites`` sites on ``connection`` (the
+    caller commits).
     Its records lead up to the clinic's now, or, given ``today``, to 16:30 that day in the clinic
     (the same rows whenever it runs). Returns the number of rows written per table."""
     writer = BulkWriter(connection)
     zone = clock.clinic_zone()
     now = clock.at(today, dt.time(16, 30), zone) if today else clock.now()
     generator = Generator(writer, seed=seed, now=now, zone=zone, password_hash=password_hash)
+    new_sites = generator.sites(sites)
     staff = generator.staff(clients)
-    totals = {"user": sum(len(v) for v in staff.values())}
+    totals = {"site": new_sites, "user": sum(len(v) for v in staff.values())}
     for first in range(0, clients, CHUNK):
         count = min(CHUNK, clients - first)
         for table, n in generator.write(generator.chunk(first, count)).items():
@@ -652,7 +678,7 @@ def load(connection: Connection, clients: int, *, seed: int = 1, today: dt.date 
 
 def count_rows(connection: Connection) -> dict[str, int]:
     return {table: connection.execute(select(func.count()).select_from(db.metadata.tables[table])).scalar()
-            for table in ("user", *_Chunk.TABLES)}
+            for table in ("site", "user", *_Chunk.TABLES)}
 
 
 # --- the command ----------------------------------------------------------------------------
@@ -661,13 +687,15 @@ def count_rows(connection: Connection) -> dict[str, int]:
 @click.command("seed-scale")
 @click.option("--clients", type=click.IntRange(1, 1_000_000), required=True,
               help="Number of clients; staff and records scale with it.")
+@click.option("--sites", type=click.IntRange(1, 1000), default=1, show_default=True,
+              help="Number of sites the clients are spread over (the database's sites first).")
 @click.option("--seed", type=int, default=1, show_default=True, help="The same seed gives the same clinic.")
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="The clinic day the records lead up to, to 16:30 (default: now, in the clinic's zone).")
 @click.option("--password", default=DEFAULT_PASSWORD, show_default=True,
               help="The password of every generated account (hashed once).")
 @with_appcontext
-def seed_scale(clients: int, seed: int, today, password: str) -> None:
+def seed_scale(clients: int, sites: int, seed: int, today, password: str) -> None:
     """Bulk-load a synthetic clinic network (invented people) for benchmarks."""
     import time  # perf_counter only: how long the load took, not the wall clock (kaptracker.clock)
 
@@ -680,7 +708,7 @@ def seed_scale(clients: int, seed: int, today, password: str) -> None:
     started = time.perf_counter()
     with db.engine.begin() as connection:  # one transaction: all of it or nothing
         with click.progressbar(length=clients, label=f"Writing {clients:,} clients") as bar:
-            totals = load(connection, clients, seed=seed, today=today.date() if today else None,
+            totals = load(connection, clients, sites=sites, seed=seed, today=today.date() if today else None,
                           password_hash=hash_password(password), progress=bar.update)
         click.echo("Refreshing statistics...")
     if db.engine.dialect.name == "postgresql":

@@ -288,7 +288,9 @@ def prepare_clinic(database_url: str, *, medical: int = 2, therapists: int = 2, 
     from . import demo
     from ..auth.sessions import hash_password
     from ..extensions import db
-    from ..models import Client, ClientStatus, User
+    from sqlalchemy import select
+
+    from ..models import Client, ClientStatus, Site, User
     from ..rules.access import Role
     from .. import clock
 
@@ -312,6 +314,7 @@ def prepare_clinic(database_url: str, *, medical: int = 2, therapists: int = 2, 
         db.session.add(lead)
         db.session.flush()
         numbers = itertools.count(1)
+        site_id = db.session.scalar(select(Site.id).order_by(Site.id).limit(1))  # every database has one
 
         def new_client(therapist: User) -> Client:
             n = next(numbers)
@@ -319,7 +322,7 @@ def prepare_clinic(database_url: str, *, medical: int = 2, therapists: int = 2, 
                             date_of_birth=dt.date(1980, 1, 1) + dt.timedelta(days=n), phone="+1 555 0100",
                             emergency_contact_name="Invented Contact", emergency_contact_relationship="Friend",
                             emergency_contact_phone="+1 555 0199", therapist_id=therapist.id,
-                            status=ClientStatus.ACTIVE)
+                            home_site_id=site_id, status=ClientStatus.ACTIVE)
             db.session.add(record)
             db.session.flush()
             return record

@@ -58,6 +58,7 @@ class Permission(enum.StrEnum):
     VIEW_DISCLOSURES = "view_disclosures"  # a client's accounting of disclosures (within the client scope)
     MANAGE_USERS = "manage_users"
     MANAGE_SETTINGS = "manage_settings"
+    MANAGE_SITES = "manage_sites"  # the clinic's locations: create, edit, deactivate
 
 
 T, M, S, A = Role.THERAPIST, Role.MEDICAL, Role.SUPERVISOR, Role.ADMIN
@@ -93,6 +94,7 @@ POLICY: dict[Permission, frozenset[Role]] = {
     Permission.VIEW_DISCLOSURES: frozenset({T, S}),
     Permission.MANAGE_USERS: frozenset({A}),
     Permission.MANAGE_SETTINGS: frozenset({A}),
+    Permission.MANAGE_SITES: frozenset({A}),
 }
 
 

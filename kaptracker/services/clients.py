@@ -9,14 +9,15 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..auditing import changed_fields, record
 from ..extensions import db
-from ..models import AuditAction, Client, ClientStatus
+from ..forms import MAX_INT
+from ..models import AuditAction, Client, ClientStatus, Site
 from ..rules.access import Role, may_write
 from . import FORM, Outcome
 
 PLAIN_FIELDS = (
     "record_number", "given_name", "family_name", "preferred_name", "pronouns",
     "date_of_birth", "phone", "email", "address", "emergency_contact_name",
-    "emergency_contact_relationship", "emergency_contact_phone", "therapist_id",
+    "emergency_contact_relationship", "emergency_contact_phone", "therapist_id", "home_site_id",
 )
 
 DUPLICATE = ("A client with this name and date of birth is already registered. "
@@ -37,6 +38,17 @@ def duplicates(data: Mapping, *, exclude: Client | None = None) -> list[Client]:
     return list(db.session.scalars(stmt.limit(5)))
 
 
+def _site_problem(data: Mapping, client: Client | None = None) -> str | None:
+    """A client's home site is an active site; one since deactivated stays until changed."""
+    site_id = data.get("home_site_id")
+    if client is not None and site_id == client.home_site_id:
+        return None
+    site = db.session.get(Site, site_id) if isinstance(site_id, int) and 0 < site_id <= MAX_INT else None
+    if site is None or not site.active:
+        return "Choose one of the active sites listed."
+    return None
+
+
 def _apply(data: Mapping, client: Client) -> None:
     for name in PLAIN_FIELDS:
         setattr(client, name, data.get(name))
@@ -53,6 +65,9 @@ def register(data: Mapping, user, *, found: list[Client] | None = None) -> Outco
     needs ``confirm_duplicate``. ``found`` is the duplicates already looked up (else looked up)."""
     if not may_write(user.role, user_id=user.id, therapist_id=data.get("therapist_id")):
         return Outcome.refused("therapist_id", "Therapists register clients into their own caseload.")
+    site_problem = _site_problem(data)
+    if site_problem:
+        return Outcome.refused("home_site_id", site_problem)
     found = duplicates(data) if found is None else found
     if found and not data.get("confirm_duplicate"):
         return Outcome.refused("confirm_duplicate", DUPLICATE)
@@ -74,6 +89,9 @@ def edit(client: Client, data: Mapping, user, *, changes=changed_fields) -> Outc
         return Outcome.refused("therapist_id", "Moving a client to another caseload is a supervisor's decision.")
     if data.get("version") != str(client.version):
         return Outcome(record=client, conflict=True)
+    site_problem = _site_problem(data, client)
+    if site_problem:
+        return Outcome.refused("home_site_id", site_problem, record=client)
     _apply(data, client)
     fields = changes(client)
     if not fields:

@@ -58,7 +58,7 @@ RECORD_PAGES: dict[str, list[str]] = {
         "/sessions/{signed_note}", "/sessions/{signed_medicine_session}/vitals",
         "/clients/{course_client}/disclosures",
     ],
-    "admin": ["/admin/users/{staff_user}"],
+    "admin": ["/admin/users/{staff_user}", "/admin/sites/{site}"],
 }
 
 
@@ -100,7 +100,7 @@ def find_record_ids(db, email) -> dict[str, int]:
     with the most sessions that has a medicine session not yet signed (its vitals page shows the
     reading forms); the draft note is the therapist's latest unsigned note on any open course.
     """
-    from kaptracker.models import Course, SafetyOverride, SessionKind, User
+    from kaptracker.models import Client, Course, SafetyOverride, SessionKind, User
 
     therapist = db.session.scalar(sa.select(User).where(User.email == email("therapist")))
     courses = db.session.scalars(
@@ -114,6 +114,8 @@ def find_record_ids(db, email) -> dict[str, int]:
                 if (kind is None or s.kind is kind) and (signed is None or s.is_signed == signed)
                 and (author is None or s.author_id == author.id)]
 
+    therapist_site = db.session.scalar(sa.select(Client.home_site_id).where(Client.therapist_id == therapist.id)
+                                       .order_by(Client.id).limit(1))
     course = max((c for c in courses if sessions(c, SessionKind.DOSING, signed=False)),
                  key=lambda c: len(c.sessions))
     preparing = next(c for c in courses if sessions(c, SessionKind.SCREENING, signed=False))
@@ -131,5 +133,6 @@ def find_record_ids(db, email) -> dict[str, int]:
         "draft_screening": sessions(preparing, SessionKind.SCREENING, signed=False)[0].id,
         "override": db.session.scalar(sa.select(sa.func.min(SafetyOverride.id))),
         "staff_user": therapist.id,
+        "site": therapist_site,
     }
     return ids

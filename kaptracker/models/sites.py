@@ -1,0 +1,40 @@
+"""Sites: the clinic's locations. Every client has a home site."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import CheckConstraint, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from ..rules.sites import DEFAULT_CRISIS_LINE
+from .base import UTCDateTime, utcnow
+
+
+class Site(db.Model):
+    """A clinic location, with its own time zone, DEA registration and crisis line. Never deleted
+    (clients point at it): deactivated instead."""
+
+    __tablename__ = "site"
+    __table_args__ = (
+        CheckConstraint("length(code) >= 2", name="code_not_short"),
+        CheckConstraint("length(name) > 0", name="name_not_empty"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(8), unique=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)  # as long as the clinic.name setting
+    address: Mapped[str | None] = mapped_column(Text)
+    time_zone: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    dea_registration: Mapped[str | None] = mapped_column(String(9))
+    crisis_line: Mapped[str] = mapped_column(String(40), default=DEFAULT_CRISIS_LINE)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Optimistic locking: an UPDATE names the version it read, so a concurrent edit is detected.
+    version: Mapped[int] = mapped_column()
+    __mapper_args__ = {"version_id_col": version}
+
+
+__all__ = ["Site"]
