@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 import factories
 from kaptracker.courses import service as courses
-from kaptracker.courses.sessions import sign_problems
+from kaptracker.services.sessions import sign_problems
 from kaptracker.extensions import db
 from kaptracker.models import AuditAction, AuditEvent, DosingSession, SafetyAlert
 
