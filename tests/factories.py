@@ -19,6 +19,7 @@ import itertools
 from decimal import Decimal
 
 import time_machine
+from sqlalchemy import select
 
 from kaptracker import clock
 from kaptracker.auditing import changed_fields, record
@@ -34,6 +35,7 @@ from kaptracker.models import (
     History,
     Indication,
     InjectionSite,
+    Site,
     IntegrationSession,
     OutcomeScore,
     PreparationSession,
@@ -92,6 +94,7 @@ def client(therapist, *, user=None, status=ClientStatus.ACTIVE, indications=(Ind
         "emergency_contact_name": "Emergency Person", "emergency_contact_relationship": "Friend",
         "emergency_contact_phone": "+1 555 0199", "therapist_id": therapist.id,
         "status": ClientStatus(status).value, "indications": [Indication(i).value for i in indications],
+        "home_site_id": db.session.scalar(select(Site.id).order_by(Site.id).limit(1)),  # the default site
         **fields,
     }
     outcome = client_commands.register(data, user or therapist)

@@ -73,6 +73,7 @@ def test_therapist_registers_a_client_fixes_errors_and_finds_it_by_name(page, si
     page.get_by_label("PTSD / trauma").check()
     page.get_by_label("Anxiety").check()
     page.locator("#status").select_option("active")
+    page.locator("#home_site_id").select_option(label="New York")  # the demo has two sites
     page.get_by_role("button", name="Save client").click()
     page.wait_for_load_state()
 

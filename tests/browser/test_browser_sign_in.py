@@ -27,7 +27,7 @@ def path_of(page) -> str:
          "Caseload"),
         (
             "admin",
-            ["Staff accounts", "Settings", "Audit log", "My account"],
+            ["Staff accounts", "Sites", "Settings", "Audit log", "My account"],
             "/admin/users",
             "Staff accounts",
         ),
