@@ -165,3 +165,72 @@ def test_0012_keeps_the_foreign_keys_of_the_rebuilt_client_table(app):
         conn.execute(text("UPDATE client SET home_site_id = 999"))
     with pytest.raises(IntegrityError), db.engine.begin() as conn:
         conn.execute(text("INSERT INTO client_indication (client_id, indication) VALUES (999, 'ptsd')"))
+
+
+def _clinic_at_0012() -> dict[str, int]:
+    """Downgrade to 0012 and write, with that schema's SQL, a second site, an administrator, a
+    therapist and a medical user, a client at the second site with a course, a signed
+    preparation session and a draft one."""
+    downgrade(revision="0012")
+    now = "2026-12-01 10:00:00"
+    with db.engine.begin() as conn:
+        _insert(conn, "site", code="DEN", name="Denver", time_zone="America/Denver", crisis_line="988",
+                active=True, created_at=now, version=1)
+        ids = {"den": conn.execute(text("SELECT id FROM site WHERE code = 'DEN'")).scalar()}
+        for role in ("admin", "therapist", "medical"):
+            _insert(conn, "user", email=f"{role}@clinic.example.org", name=role, role=role, password_hash="x",
+                    active=True, created_at=now, password_changed_at=now)
+            ids[role] = conn.execute(text("SELECT id FROM \"user\" WHERE role = :r"), {"r": role}).scalar()
+        _insert(conn, "client", record_number="OLD-1", given_name="Given", family_name="Family",
+                date_of_birth="1980-01-01", phone="+1 555 0100", emergency_contact_name="E",
+                emergency_contact_relationship="Friend", emergency_contact_phone="+1 555 0199",
+                therapist_id=ids["therapist"], status="active", created_at=now, updated_at=now, version=1,
+                home_site_id=ids["den"])
+        client = conn.execute(text("SELECT id FROM client")).scalar()
+        _insert(conn, "course", client_id=client, planned_route="im", planned_medicine_sessions=3, goals="G",
+                started_on="2026-11-01", created_by_id=ids["therapist"], created_at=now, updated_at=now,
+                version=1, phase="preparation", medicine_given=0)
+        course = conn.execute(text("SELECT id FROM course")).scalar()
+        for signed in (True, False):
+            _insert(conn, "clinical_session", course_id=course, kind="preparation", occurred_at=now,
+                    author_id=ids["therapist"], note="N", created_at=now, updated_at=now, version=1,
+                    signed_at=now if signed else None, signed_by_id=ids["therapist"] if signed else None)
+            session = conn.execute(text("SELECT max(id) FROM clinical_session")).scalar()
+            _insert(conn, "preparation_session", id=session, intentions="I", goals="G", fears="F",
+                    resources="R", medically_ready=True, psychologically_ready=True, readiness_notes="")
+            ids["signed" if signed else "draft"] = session
+    return ids
+
+
+def test_0013_puts_staff_at_every_site_and_each_session_at_its_clients_home(app):
+    """Upgrading a two-site clinic: every account but the administrator's works at both sites,
+    no one is a network lead, each session happened at its client's home site, and a signed
+    session's site is locked with the rest of it; down and up again keeps it so."""
+    import pytest
+    from sqlalchemy.exc import DatabaseError
+
+    ids = _clinic_at_0012()
+    for _ in range(2):
+        upgrade()
+        with db.engine.connect() as conn:
+            staff = set(conn.execute(text("SELECT user_id, count(*) FROM staff_site GROUP BY user_id")).all())
+            leads = conn.execute(text("SELECT count(*) FROM \"user\" WHERE network_lead")).scalar()
+            sites = set(conn.execute(text("SELECT site_id FROM clinical_session")).scalars())
+        assert staff == {(ids["therapist"], 2), (ids["medical"], 2)} and leads == 0
+        assert sites == {ids["den"]}
+        with pytest.raises(DatabaseError), db.engine.begin() as conn:
+            conn.execute(text("UPDATE clinical_session SET site_id = (SELECT min(id) FROM site) WHERE id = :id"),
+                         {"id": ids["signed"]})
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE clinical_session SET site_id = (SELECT min(id) FROM site) WHERE id = :id"),
+                         {"id": ids["draft"]})
+        downgrade(revision="0012")
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM clinical_session")).scalar() == 2
+        # The signed session is still locked after the downgrade (SQLite rebuilt the table).
+        with pytest.raises(DatabaseError), db.engine.begin() as conn:
+            conn.execute(text("UPDATE clinical_session SET note = 'rewritten' WHERE id = :id"), {"id": ids["signed"]})
+        with pytest.raises(DatabaseError), db.engine.begin() as conn:
+            conn.execute(text("DELETE FROM clinical_session WHERE id = :id"), {"id": ids["signed"]})
+    upgrade()
+    test_models_and_migrations_agree(app)

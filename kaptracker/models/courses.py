@@ -19,6 +19,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    select,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -29,6 +30,7 @@ from ..rules.phases import EndReason, Phase
 from ..rules.screening import Decision
 from .base import UTCDateTime, str_enum, utcnow
 from .clients import Client
+from .sites import Site
 from .users import User
 
 
@@ -120,6 +122,13 @@ class Course(db.Model):
         return self.end_reason is None
 
 
+def _client_home_site(context) -> int | None:
+    """Where a session happens unless it says otherwise: its client's home site."""
+    course_id = context.get_current_parameters().get("course_id")
+    return context.connection.scalar(
+        select(Client.home_site_id).join(Course, Course.client_id == Client.id).where(Course.id == course_id))
+
+
 class ClinicalSession(db.Model):
     """One encounter of a course, with its clinical note: a draft, then signed and locked."""
 
@@ -150,6 +159,8 @@ class ClinicalSession(db.Model):
     kind: Mapped[SessionKind] = mapped_column(str_enum(SessionKind, "session_kind"))
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     author_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    # Where it happens: the client's home site unless chosen otherwise; locked once signed.
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True, default=_client_home_site)
     note: Mapped[str] = mapped_column(Text, default="")
     signed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
@@ -163,6 +174,7 @@ class ClinicalSession(db.Model):
 
     course: Mapped[Course] = relationship(back_populates="sessions")
     author: Mapped[User] = relationship(foreign_keys=[author_id])
+    site: Mapped[Site] = relationship()
     signed_by: Mapped[User | None] = relationship(foreign_keys=[signed_by_id])
     cosigned_by: Mapped[User | None] = relationship(foreign_keys=[cosigned_by_id])
     addenda: Mapped[list[Addendum]] = relationship(

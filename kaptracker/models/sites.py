@@ -1,15 +1,27 @@
-"""Sites: the clinic's locations. Every client has a home site."""
+"""Sites: the clinic's locations. Every client has a home site, every session happens at a site,
+and staff work at one or more sites (``staff_site``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, String, Text
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 from ..rules.sites import DEFAULT_CRISIS_LINE
 from .base import UTCDateTime, utcnow
+
+
+# Which sites a member of staff works at (a supervisor: the sites they supervise). A network lead
+# (``user.network_lead``) reaches every site without rows here.
+staff_site = Table(
+    "staff_site",
+    db.metadata,
+    Column("user_id", ForeignKey("user.id"), primary_key=True),
+    Column("site_id", ForeignKey("site.id"), primary_key=True),
+    Index("ix_staff_site_site_id", "site_id"),
+)
 
 
 class Site(db.Model):
@@ -37,4 +49,4 @@ class Site(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
 
-__all__ = ["Site"]
+__all__ = ["Site", "staff_site"]

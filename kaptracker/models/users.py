@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..rules.access import Role
 from .base import UTCDateTime, str_enum, utcnow
+from .sites import Site
 
 
 class User(UserMixin, db.Model):
@@ -28,6 +29,11 @@ class User(UserMixin, db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # A supervisor of every site: sees the whole network and its rollups.
+    network_lead: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+    # The sites this member of staff works at (supervises, for a supervisor).
+    sites: Mapped[list[Site]] = relationship(secondary="staff_site", order_by="Site.name")
 
     # The signed-in session this object was loaded for (set by the user loader, not stored).
     current_session = None  # UserSession | None; plain attribute, not a column
@@ -60,6 +66,8 @@ class UserSession(db.Model):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     revoked_reason: Mapped[str | None] = mapped_column(String(40))
     ip: Mapped[str | None] = mapped_column(String(45))
+    # The site the lists of this signed-in session show (the site switcher); None: all the user's sites.
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"))
 
     user: Mapped[User] = relationship()
 
