@@ -8,15 +8,15 @@ from flask import g
 from sqlalchemy import ColumnElement, false, select, true
 
 from .extensions import db
-from .models import IN_TREATMENT_STATUSES, BreakGlassGrant, Client, ClinicalSession, Course, utcnow
-from .rules.access import ClientScope, Permission, client_scope, may
+from .models import IN_TREATMENT_STATUSES, BreakGlassGrant, Client, ClinicalSession, Course, User, staff_site, utcnow
+from .rules.access import ClientScope, Permission, client_scope, may, reaches_every_site
 
 
 def client_scope_clause(user) -> ColumnElement[bool]:
     """SQL condition on :class:`Client` that keeps the rows ``user`` may see: their role's scope,
     plus any client they hold unexpired emergency (break-glass) access to."""
     scope = client_scope(user.role)
-    if scope is ClientScope.ALL:
+    if scope is ClientScope.ALL and reaches_every_site(user.role, network_lead=user.network_lead):
         return true()
     if scope is ClientScope.NONE:
         return false()
@@ -61,16 +61,72 @@ def break_glass_for(user, client_id: int | None) -> BreakGlassGrant | None:
     return cache[client_id]
 
 
+def user_site_ids(user) -> tuple[int, ...]:
+    """The sites ``user`` works at (supervises): one indexed query per request."""
+    cache = g.setdefault("kap_user_sites", {})
+    if user.id not in cache:
+        with db.session.no_autoflush:
+            cache[user.id] = tuple(db.session.scalars(
+                select(staff_site.c.site_id).where(staff_site.c.user_id == user.id).order_by(staff_site.c.site_id)
+            ).all())
+    return cache[user.id]
+
+
+def listed_site_id(user) -> int | None:
+    """The one site the lists show (the site switcher's choice), None for all the user's sites."""
+    current = getattr(user, "current_session", None)
+    return current.site_id if current is not None else None
+
+
+def listed_sites(user) -> tuple[int, ...] | None:
+    """The sites whose clients and staff the lists show: the switcher's one site, else the user's
+    sites; None for every site (a network lead or a therapist who chose none)."""
+    chosen = listed_site_id(user)
+    if chosen is not None:
+        return (chosen,)
+    if reaches_every_site(user.role, network_lead=user.network_lead):
+        return None
+    return user_site_ids(user)
+
+
+def staff_clause(user) -> ColumnElement[bool]:
+    """SQL condition on :class:`User`: the staff of the sites the lists show."""
+    sites = listed_sites(user)
+    if sites is None:
+        return true()
+    return User.id.in_(select(staff_site.c.user_id).where(staff_site.c.site_id.in_(sites)))
+
+
+def lists_everyone(user) -> bool:
+    """True when the lists show every client the role reaches without a site cut (a network
+    lead with no site chosen): their queries need no list of client ids."""
+    return listed_site_id(user) is None and client_scope(user.role) is ClientScope.ALL \
+        and reaches_every_site(user.role, network_lead=user.network_lead)
+
+
+def listing_clause(user) -> ColumnElement[bool]:
+    """What lists, dashboards, worklists and exports of many clients show: the clients ``user``
+    may see, at the site the switcher chose (their home site) when one is chosen."""
+    site_id = listed_site_id(user)
+    clause = client_scope_clause(user)
+    return clause & (Client.home_site_id == site_id) if site_id is not None else clause
+
+
 def _own_scope_clause(user) -> ColumnElement[bool]:
-    """The role's own scope, without emergency access."""
+    """The role's own scope, without emergency access: cut to the user's sites (the clients whose
+    home they are) unless the role reaches every site."""
     scope = client_scope(user.role)
     if scope is ClientScope.OWN_CASELOAD:
         return Client.therapist_id == user.id
+    on_site = (true() if reaches_every_site(user.role, network_lead=user.network_lead)
+               else Client.home_site_id.in_(user_site_ids(user)))
+    if scope is ClientScope.ALL:
+        return on_site
     if scope is ClientScope.IN_TREATMENT:
         authored = (
             select(Course.client_id)
             .join(ClinicalSession, ClinicalSession.course_id == Course.id)
             .where(ClinicalSession.author_id == user.id)
         )
-        return Client.status.in_(IN_TREATMENT_STATUSES) | Client.id.in_(authored)
+        return (Client.status.in_(IN_TREATMENT_STATUSES) & on_site) | Client.id.in_(authored)
     return false()

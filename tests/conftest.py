@@ -343,12 +343,15 @@ _counter = itertools.count(1)
 
 @pytest.fixture
 def make_user(app):
-    """make_user(role="therapist", email=None, name=None, password=PASSWORD, active=True)."""
+    """make_user(role="therapist", email=None, name=None, password=PASSWORD, active=True, sites=None,
+    network_lead=False): staff work at ``sites`` (Site rows), by default at the database's first
+    site (the default site of migration 0012); administrators at none."""
     from kaptracker.auth.sessions import hash_password
 
     hashes: dict[str, str] = {}
 
-    def factory(role="therapist", *, email=None, name=None, password=PASSWORD, active=True):
+    def factory(role="therapist", *, email=None, name=None, password=PASSWORD, active=True, sites=None,
+                network_lead=False):
         n = next(_counter)
         if password not in hashes:
             hashes[password] = hash_password(password)
@@ -358,7 +361,11 @@ def make_user(app):
             role=Role(role),
             password_hash=hashes[password],
             active=active,
+            network_lead=network_lead,
         )
+        if sites is None and Role(role) != Role.ADMIN:
+            sites = db.session.scalars(sa.select(Site).order_by(Site.id).limit(1)).all()
+        user.sites = list(sites or ())
         db.session.add(user)
         db.session.commit()
         return user

@@ -54,7 +54,7 @@ ROUTES = {
     "reports.course_summary_pdf": ("GET", "/courses/{course}/summary.pdf", {T, M, S}),
     "disclosures.client_disclosures": ("GET", "/clients/{own}/disclosures", {T, S}),
     "disclosures.client_disclosures_csv": ("GET", "/clients/{own}/disclosures.csv", {T, S}),
-    "breakglass.request_access": ("GET", "/emergency-access", {T, M}),
+    "breakglass.request_access": ("GET", "/emergency-access", {T, M, S}),
     "dashboard.index": ("GET", "/dashboard/", {T, S}),
     "dashboard.outcomes": ("GET", "/dashboard/outcomes", {S}),
     "outcomes.new_score": ("GET", "/courses/{course}/scores/new/phq9", {T, M}),

@@ -43,7 +43,7 @@ EXPECTED = {
     Permission.REPLY_REVIEW: {T, S},
     Permission.REVIEW_OVERRIDE: {S},
     Permission.VIEW_OUTCOMES: {S},
-    Permission.BREAK_GLASS: {T, M},
+    Permission.BREAK_GLASS: {T, M, S},  # a supervisor: a client of a site they do not supervise
     Permission.EXPORT_RECORDS: {T, S},
     Permission.EXPORT_VITALS: {T, M, S},
     Permission.VIEW_AUDIT: {S, A},
@@ -87,6 +87,25 @@ def test_may_see_client(role, therapist_id, in_treatment, visible):
     in_treatment, authored = in_treatment if isinstance(in_treatment, tuple) else (in_treatment, False)
     assert may_see_client(role, user_id=7, therapist_id=therapist_id, in_treatment=in_treatment,
                           authored_sessions=authored) is visible
+
+
+@pytest.mark.parametrize(
+    "role, therapist_id, authored, network_lead, visible",
+    [
+        (T, 7, False, False, True),  # a therapist's own client, seen at another site
+        (T, 8, False, False, False),
+        (M, 8, False, False, False),  # medical staff: only clients of their sites...
+        (M, 8, True, False, True),  # ...or whose sessions they wrote
+        (S, 8, False, False, False),  # a supervisor: the sites they supervise
+        (S, 8, False, True, True),  # a network lead: every site
+        (M, 8, False, True, False),  # the flag means nothing for other roles
+        (A, 7, False, True, False),
+    ],
+)
+def test_may_see_client_at_another_site(role, therapist_id, authored, network_lead, visible):
+    """The site dimension: the client's home and sessions are at none of the user's sites."""
+    assert may_see_client(role, user_id=7, therapist_id=therapist_id, in_treatment=True,
+                          authored_sessions=authored, at_users_site=False, network_lead=network_lead) is visible
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,8 @@ from sqlalchemy.orm import joinedload, selectinload
 from . import listing
 from .listing import MAX_INT, positive_int
 from .. import paging
-from ..access import client_scope_clause, get_client_for, requires
+from ..access import get_client_for, requires
+from ..scope import listing_clause, user_site_ids
 from ..auditing import changed_fields, record, shown, listed
 from ..extensions import db
 from ..models import IN_TREATMENT_STATUSES, STATUS_LABELS, AuditAction, Client, Course
@@ -36,7 +37,7 @@ def index():
     page_number = (search.page.data if request.method == "POST" else None) or request.args.get(
         "page", 1, type=positive_int
     )
-    stmt = listing.statement(client_scope_clause(current_user), filters, query_text)
+    stmt = listing.statement(listing_clause(current_user), filters, query_text)
     page = paging.paginate(
         stmt, page=page_number if 1 <= page_number <= MAX_INT else 1,
         per_page=current_app.config["CLIENTS_PER_PAGE"], count_stmt=select(Client.id).where(stmt.whereclause),
@@ -81,7 +82,8 @@ def _visible(duplicates: list[Client]) -> set[int]:
     return {
         d.id for d in duplicates
         if may_see_client(current_user.role, user_id=current_user.id, therapist_id=d.therapist_id,
-                          in_treatment=d.status in IN_TREATMENT_STATUSES)
+                          in_treatment=d.status in IN_TREATMENT_STATUSES, network_lead=current_user.network_lead,
+                          at_users_site=d.home_site_id in user_site_ids(current_user))
     }
 
 

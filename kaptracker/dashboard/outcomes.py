@@ -15,7 +15,7 @@ from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
-from ..models import ClientIndication, Course, CourseOutcome
+from ..models import Client, ClientIndication, Course, CourseOutcome
 from ..rules.scales import OutcomeRules, Scale
 
 
@@ -36,7 +36,7 @@ class Figure:
         return round(count * 100 / self.measured) if self.shown_as_rate and self.measured else None
 
 
-def pairs(rules: OutcomeRules):
+def pairs(rules: OutcomeRules, sites: tuple[int, ...] | None = None):
     """One row per (course, scale) with a baseline and a later score (``course_outcome``, kept
     by kaptracker.rollup): totals and the verdicts under the settings in force."""
     o = CourseOutcome
@@ -52,13 +52,22 @@ def pairs(rules: OutcomeRules):
     return (
         select(o.course_id, o.scale, o.baseline_total.label("baseline"), o.latest_total.label("latest"),
                responded.label("responded"), remitted.label("remitted"))
-        .where(o.measured.is_(True))
+        .where(o.measured.is_(True), *_at_sites(o.course_id, sites))
         .subquery("pairs")
     )
 
 
-def figures(rules: OutcomeRules, minimum: int) -> dict[str, list[Figure]]:
-    p = pairs(rules)
+def _at_sites(course_id, sites: tuple[int, ...] | None) -> tuple:
+    """The condition keeping the courses of clients at ``sites`` (none for every site)."""
+    if sites is None:
+        return ()
+    return (course_id.in_(select(Course.id).join(Client, Client.id == Course.client_id)
+                          .where(Client.home_site_id.in_(sites))),)
+
+
+def figures(rules: OutcomeRules, minimum: int, sites: tuple[int, ...] | None = None) -> dict[str, list[Figure]]:
+    """Response and remission by route and indication, of the clients at ``sites`` (every site: None)."""
+    p = pairs(rules, sites)
     course = aliased(Course)
     out: dict[str, list[Figure]] = {"all": [], "route": [], "indication": []}
     groupings = {
@@ -80,8 +89,9 @@ def figures(rules: OutcomeRules, minimum: int) -> dict[str, list[Figure]]:
     return out
 
 
-def coverage() -> dict[str, int]:
-    """How many courses there are, and how many have any valid score."""
-    courses = db.session.scalar(select(func.count()).select_from(Course))
-    scored = db.session.scalar(select(func.count(func.distinct(CourseOutcome.course_id))))
+def coverage(sites: tuple[int, ...] | None = None) -> dict[str, int]:
+    """How many courses there are (of clients at ``sites``), and how many have any valid score."""
+    courses = db.session.scalar(select(func.count()).select_from(Course).where(*_at_sites(Course.id, sites)))
+    scored = db.session.scalar(select(func.count(func.distinct(CourseOutcome.course_id)))
+                               .where(*_at_sites(CourseOutcome.course_id, sites)))
     return {"courses": courses or 0, "scored": scored or 0}

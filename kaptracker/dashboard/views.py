@@ -12,12 +12,13 @@ from flask_login import current_user
 from sqlalchemy import case, func, select, union_all
 
 from .. import settings
-from ..access import client_scope_clause, requires
+from ..access import requires
+from ..scope import listed_sites, listing_clause, lists_everyone, staff_clause
 from ..auditing import record, listed
 from ..extensions import db
 from ..forms import positive_int
 from ..models import INDICATION_LABELS, AuditAction, Client, ClientStatus, Course, User, utcnow
-from ..rules.access import ClientScope, Permission, Role, client_scope
+from ..rules.access import Permission, Role
 from ..rules.dosing import Route
 from ..rules.phases import Phase
 from ..rules.scales import OutcomeRules
@@ -46,7 +47,7 @@ def _filters() -> dict:
 
 
 def _scoped(stmt, filters):
-    stmt = stmt.where(client_scope_clause(current_user))
+    stmt = stmt.where(listing_clause(current_user))
     if "therapist" in filters:
         stmt = stmt.where(Client.therapist_id == filters["therapist"])
     return stmt
@@ -55,7 +56,7 @@ def _scoped(stmt, filters):
 def phase_table(filters, page_number: int):
     """Therapists (a page of them) with their open courses by phase and clients with none."""
     supervisor = current_user.role == Role.SUPERVISOR
-    staff = select(User).where(User.role == Role.THERAPIST)
+    staff = select(User).where(User.role == Role.THERAPIST, staff_clause(current_user))
     if not supervisor:
         staff = staff.where(User.id == current_user.id)
     elif "therapist" in filters:
@@ -93,7 +94,7 @@ def worklist(filters, page_number: int):
     # A caseload's client ids are read first (one small query): as a list, each kind's query
     # starts from those clients' courses instead of testing every item against the scope.
     client_ids = None
-    if client_scope(current_user.role) is not ClientScope.ALL or "therapist" in filters:
+    if not lists_everyone(current_user) or "therapist" in filters:
         client_ids = list(db.session.scalars(_scoped(select(Client.id), filters)))
     queries = narrowed(item_queries(now, supervisor=supervisor), client_ids=client_ids,
                        phase=filters.get("phase"), route=filters.get("route"))
@@ -154,7 +155,8 @@ def index():
     if over and (filters.get("flag") in over or "flag" not in filters):
         total = f"{total - len(over):,}+"  # each capped kind counted COUNT_CAP + 1
     supervisor = current_user.role == Role.SUPERVISOR
-    therapists = (db.session.execute(select(User.id, User.name).where(User.role == Role.THERAPIST)
+    therapists = (db.session.execute(select(User.id, User.name).where(User.role == Role.THERAPIST,
+                                                                      staff_clause(current_user))
                                      .order_by(User.name)).all() if supervisor else [])
     record(AuditAction.VIEW, "dashboard", detail=f"worklist page {page_number}, {len(rows)} of {total} items")
     db.session.commit()
@@ -174,10 +176,10 @@ def outcomes():
     values = settings.current()
     rules = OutcomeRules.from_settings(values)
     minimum = values["outcomes.minimum_clients"]
-    result = figures(rules, minimum)
+    result = figures(rules, minimum, listed_sites(current_user))
     record(AuditAction.VIEW, "outcomes", detail="caseload outcomes")
     db.session.commit()
     labels = {r.value: r.label for r in Route} | {k.value: v for k, v in INDICATION_LABELS.items()}
     labels["all"] = "All courses"
     return render_template("dashboard/outcomes.html", result=result, rules=rules, minimum=minimum,
-                           labels=labels, coverage=coverage())
+                           labels=labels, coverage=coverage(listed_sites(current_user)))

@@ -11,7 +11,8 @@ from flask_login import current_user
 
 from . import bp, fhir, rows
 from .. import clock, disclosures
-from ..access import client_scope_clause, get_client_for, get_course_for, requires
+from ..access import get_client_for, get_course_for, requires
+from ..scope import listing_clause
 from ..models import utcnow
 from ..rules.access import Permission
 from ..services import exports
@@ -49,7 +50,7 @@ def caseload_csv():
         back_url=url_for("clients.index"))
     if page:
         return page
-    clients, table = rows.caseload(client_scope_clause(current_user))
+    clients, table = rows.caseload(listing_clause(current_user))
     exports.caseload(clients, purpose, current_user)
     return attachment(csv_text(rows.CASELOAD_HEADER, table), f"caseload-{clock.today().isoformat()}.csv",
                       "text/csv")

@@ -29,11 +29,12 @@ from .courses import (
 )
 from .outcomes import CourseOutcome, OutcomeScore, OverrideReview, ReviewComment
 from .settings import SettingChange, SettingRevision
-from .sites import Site
+from .sites import Site, staff_site
 from .vitals import OverrideKind, SafetyAlert, SafetyOverride, VitalSign
 from .users import LoginAttempt, User, UserSession, normalise_email
 
 __all__ = [
+    "staff_site",
     "CourseOutcome",
     "BreakGlassGrant",
     "OutcomeScore",

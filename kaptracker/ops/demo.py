@@ -1,7 +1,8 @@
 """An invented demo clinic. Every name, date and number here is made up.
 
-:func:`seed` creates two sites (New York and Denver, in their own time zones), seven staff
-accounts, 30 clients spread over the two sites and, for 20 of them, treatment courses with
+:func:`seed` creates two sites (New York and Denver, in their own time zones), eight staff
+accounts (the Denver supervisor and one nurse work in Denver only; the other supervisor is the
+network medical lead), 30 clients spread over the two sites and, for 20 of them, treatment courses with
 their screenings, preparation, medicine and integration sessions, so that the clinic shows a
 client in every phase: screening pending, not eligible, deferred, preparing, between medicine
 sessions by each route, integrating, integration overdue, completed and discontinued.
@@ -60,6 +61,8 @@ from ..rules.phases import EndReason
 from ..rules.screening import Decision
 from ..rules.vitals import Thresholds, Timepoint
 from .demo_data import (
+    NETWORK_LEADS,
+    STAFF_SITES,
     ALL_DISCHARGE,
     COURSES,
     ESCORT_FRIENDS,
@@ -105,6 +108,10 @@ def seed(password: str, *, clients: int = CLIENT_COUNT) -> list[tuple[str, str]]
     db.session.flush()
     therapists = [u for u in staff if u.role == Role.THERAPIST]
     sites = _sites()
+    for (local, _, role), user in zip(STAFF, staff):
+        codes = STAFF_SITES.get(local)
+        user.sites = [] if role == Role.ADMIN else [s for s in sites if codes is None or s.code in codes]
+        user.network_lead = local in NETWORK_LEADS
     records = []
     for i in range(clients):
         given, family = GIVEN[i % len(GIVEN)], FAMILY[(i * 7) % len(FAMILY)]

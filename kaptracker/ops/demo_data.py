@@ -30,8 +30,13 @@ STAFF = (
     ("medical", "Dr Ines Valdivia", Role.MEDICAL),
     ("medical2", "Tomasz Brennan, RN", Role.MEDICAL),
     ("supervisor", "Dr Maren Ellery", Role.SUPERVISOR),
+    ("supervisor2", "Dr Ayodele Finch", Role.SUPERVISOR),
     ("admin", "Casey Lindqvist", Role.ADMIN),
 )
+# Who works where (site codes); everyone else but the administrator works at every site. The
+# network medical lead supervises every site.
+STAFF_SITES = {"medical2": ("DEN",), "supervisor2": ("DEN",)}
+NETWORK_LEADS = ("supervisor",)
 
 GIVEN = (
     "Ada", "Bram", "Celine", "Dario", "Elif", "Fenna", "Gideon", "Halima", "Ivo", "Juno",

@@ -6,7 +6,8 @@ phase and route, 100,000 vitals readings, 6,000 outcome scores, alerts, override
 comments and the audit events all of those would have written. Every person is invented.
 
 The clients are spread over K sites (default 1) by therapist: a therapist's caseload is at one
-site, therapist n's at site n mod K. The database's own sites are used first (by id; every
+site, therapist n's at site n mod K; medical staff and supervisors work at the sites of the therapists
+they work with (``staff_site``). The database's own sites are used first (by id; every
 database has the default site of migration 0012), and sites are added, in US time zones in turn,
 until there are K.
 
@@ -283,7 +284,19 @@ class Generator:
         self.writer.write("user", ("id", "email", "name", "role", "password_hash", "active",
                                    "created_at", "password_changed_at"), rows)
         self.staff_ids = staff
+        self.staff_sites = self.writer.write("staff_site", ("user_id", "site_id"), sorted(self._staff_sites(staff)))
         return staff
+
+    def _staff_sites(self, staff: dict[str, list[int]]) -> set[tuple[int, int]]:
+        """Who works where: therapist n at site n mod K (their caseload's site); medical staff and
+        supervisors at the sites of the therapists they work with (see :meth:`_client`)."""
+        pairs = set()
+        for team, therapist in enumerate(staff["therapist"]):
+            site = self.site_ids[team % len(self.site_ids)]
+            pairs.add((therapist, site))
+            pairs.add((staff["medical"][(team // THERAPISTS_PER_MEDICAL) % len(staff["medical"])], site))
+            pairs.add((staff["supervisor"][(team // THERAPISTS_PER_SUPERVISOR) % len(staff["supervisor"])], site))
+        return pairs
 
     # --- clients and courses ------------------------------------------------------------------
 
@@ -346,10 +359,10 @@ class Generator:
             out.client_indication.append((client_id, indication))
         self._audit(out, created, therapist, "create", "client", client_id, client_id)
         if history:
-            self._course(out, client_id, indications, therapist, medical, supervisor, "completed",
+            self._course(out, client_id, site, indications, therapist, medical, supervisor, "completed",
                          start - dt.timedelta(days=420))
         if profile is not None:
-            self._course(out, client_id, indications, therapist, medical, supervisor, profile,
+            self._course(out, client_id, site, indications, therapist, medical, supervisor, profile,
                          start + dt.timedelta(days=0))
 
     def _at(self, day: dt.date, hour: int | None = None) -> dt.datetime:
@@ -361,7 +374,7 @@ class Generator:
         """``moment``, or ``before`` minutes before now if it is later (nothing is written ahead)."""
         return min(moment, self.now - dt.timedelta(minutes=before))
 
-    def _course(self, out, client_id, indications, therapist, medical, supervisor, profile, start):
+    def _course(self, out, client_id, site, indications, therapist, medical, supervisor, profile, start):
         rng = self.rng
         course_id = self.ids("course")
         out.course_ids.append(course_id)
@@ -442,7 +455,8 @@ class Generator:
         for session_id, kind, when, author, signed, signer in sessions:
             out.clinical_session.append((session_id, course_id, kind, when, author, NOTES[kind],
                                          when, when, 1) + ((None,) * 4 if kind in ("screening", "dosing") or not signed
-                                                          else self._signature(when, signer, supervisor)))
+                                                          else self._signature(when, signer, supervisor))
+                                        + (site,))
             self._audit(out, when, author, "create", kind, session_id, client_id)
             self._audit(out, self._past(when + dt.timedelta(minutes=5), 1), author, "view", kind, session_id, client_id)
             if signed:
@@ -611,7 +625,7 @@ class Generator:
                    "ended_on", "end_reason", "end_note", "created_by_id", "created_at", "updated_at", "version"),
         "clinical_session": ("id", "course_id", "kind", "occurred_at", "author_id", "note", "created_at",
                              "updated_at", "version", "signed_at", "signed_by_id", "cosigned_at",
-                             "cosigned_by_id"),
+                             "cosigned_by_id", "site_id"),
         "screening": ("id", "bp_history", "heart_history", "current_medications", "interacting_medications",
                       "psychiatric_diagnoses", "psychosis_history", "mania_history", "dissociative_history",
                       "substance_use", "pregnancy", "support_network", "transport_home", "contraindications",
@@ -665,7 +679,7 @@ def load(connection: Connection, clients: int, *, sites: int = 1, seed: int = 1,
     generator = Generator(writer, seed=seed, now=now, zone=zone, password_hash=password_hash)
     new_sites = generator.sites(sites)
     staff = generator.staff(clients)
-    totals = {"site": new_sites, "user": sum(len(v) for v in staff.values())}
+    totals = {"site": new_sites, "user": sum(len(v) for v in staff.values()), "staff_site": generator.staff_sites}
     for first in range(0, clients, CHUNK):
         count = min(CHUNK, clients - first)
         for table, n in generator.write(generator.chunk(first, count)).items():
@@ -678,7 +692,7 @@ def load(connection: Connection, clients: int, *, sites: int = 1, seed: int = 1,
 
 def count_rows(connection: Connection) -> dict[str, int]:
     return {table: connection.execute(select(func.count()).select_from(db.metadata.tables[table])).scalar()
-            for table in ("site", "user", *_Chunk.TABLES)}
+            for table in ("site", "user", "staff_site", *_Chunk.TABLES)}
 
 
 # --- the command ----------------------------------------------------------------------------

@@ -86,7 +86,7 @@ POLICY: dict[Permission, frozenset[Role]] = {
     Permission.REPLY_REVIEW: frozenset({T, S}),
     Permission.REVIEW_OVERRIDE: frozenset({S}),
     Permission.VIEW_OUTCOMES: frozenset({S}),
-    Permission.BREAK_GLASS: frozenset({T, M}),
+    Permission.BREAK_GLASS: frozenset({T, M, S}),  # supervisors: a client of a site they do not supervise
     Permission.EXPORT_RECORDS: frozenset({T, S}),
     Permission.EXPORT_VITALS: frozenset({T, M, S}),
     Permission.VIEW_AUDIT: frozenset({S, A}),
@@ -133,6 +133,15 @@ def client_scope(role: Role | str | None) -> ClientScope:
         return ClientScope.NONE
 
 
+def reaches_every_site(role: Role | str | None, *, network_lead: bool = False) -> bool:
+    """Whether a role's scope is cut to the user's sites. A therapist's caseload is theirs wherever
+    the client is seen; medical staff and supervisors work at (supervise) their sites; a network
+    lead is a supervisor of every site."""
+    if role == Role.THERAPIST:
+        return True
+    return role == Role.SUPERVISOR and network_lead
+
+
 def may_see_client(
     role: Role | str | None,
     *,
@@ -140,15 +149,20 @@ def may_see_client(
     therapist_id: int | None,
     in_treatment: bool,
     authored_sessions: bool = False,
+    at_users_site: bool = True,
+    network_lead: bool = False,
 ) -> bool:
-    """The record-level rule that :func:`kaptracker.access.client_scope_clause` applies in SQL."""
+    """The record-level rule that :func:`kaptracker.scope.client_scope_clause` applies in SQL.
+    ``at_users_site``: the client's home site, or a site of one of their sessions, is one of the
+    user's sites. What a member of staff wrote stays theirs to read wherever it was."""
     scope = client_scope(role)
-    if scope is ClientScope.ALL:
-        return True
     if scope is ClientScope.OWN_CASELOAD:
         return therapist_id is not None and therapist_id == user_id
+    on_site = at_users_site or reaches_every_site(role, network_lead=network_lead)
+    if scope is ClientScope.ALL:
+        return on_site
     if scope is ClientScope.IN_TREATMENT:
-        return in_treatment or authored_sessions
+        return (in_treatment and on_site) or authored_sessions
     return False
 
 

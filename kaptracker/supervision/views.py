@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload
 
 from ..courses.pages import render_course
 from ..access import get_course_for, get_session_for, requires
+from ..scope import listing_clause, staff_clause
 from ..auditing import record, shown, listed
 from ..courses import service as course_service
 from ..extensions import db
@@ -86,7 +87,8 @@ def reply(comment_id: int):
 def cosign_worklist():
     work = worklist(request.args.get("therapist", type=positive_int),
                     request.args.get("page", 1, type=positive_int) or 1,
-                    current_app.config.get("STAFF_PER_PAGE", 25), utcnow())
+                    current_app.config.get("STAFF_PER_PAGE", 25), utcnow(),
+                    staff=staff_clause(current_user), clients=listing_clause(current_user))
     chosen = work.chosen
     record(AuditAction.VIEW, "cosign_worklist", chosen.id if chosen else None,
            detail=f"{len(work.notes)} notes listed" if chosen else "figures")

@@ -6,12 +6,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, select, true
 from sqlalchemy.orm import joinedload
 
 from .. import settings
 from ..extensions import db
-from ..models import ClinicalSession, Course, User
+from ..models import Client, ClinicalSession, Course, User
 from ..rules.access import Role
 from .sql import plus_hours
 
@@ -43,10 +43,18 @@ def supervisee_figures(author_ids: list[int], now: dt.datetime) -> dict[int, dic
     return {row.author_id: row._asdict() for row in rows}
 
 
-def waiting_counts(author_ids: list[int]) -> dict[int, int]:
-    """Per author, signed notes not co-signed yet."""
+def _of_clients(stmt, clients):
+    """``stmt`` on ClinicalSession, kept to the sessions of clients matching ``clients``."""
+    if clients is None:
+        return stmt
+    return stmt.join(Course, Course.id == ClinicalSession.course_id).join(
+        Client, Client.id == Course.client_id).where(clients)
+
+
+def waiting_counts(author_ids: list[int], clients=None) -> dict[int, int]:
+    """Per author, signed notes not co-signed yet (of the clients matching ``clients``)."""
     return dict(db.session.execute(
-        select(ClinicalSession.author_id, func.count())
+        _of_clients(select(ClinicalSession.author_id, func.count()), clients)
         .where(ClinicalSession.signed_at.is_not(None), ClinicalSession.cosigned_at.is_(None),
                ClinicalSession.author_id.in_(author_ids))
         .group_by(ClinicalSession.author_id)
@@ -59,10 +67,11 @@ def supervisee(user_id: int | None) -> User | None:
     return chosen if chosen is not None and chosen.role in (Role.THERAPIST, Role.MEDICAL) else None
 
 
-def awaiting_cosign(author: User) -> list[ClinicalSession]:
-    """``author``'s signed notes awaiting a co-signature, oldest signature first."""
+def awaiting_cosign(author: User, clients=None) -> list[ClinicalSession]:
+    """``author``'s signed notes awaiting a co-signature (of the clients matching ``clients``),
+    oldest signature first."""
     return list(db.session.scalars(
-        select(ClinicalSession)
+        _of_clients(select(ClinicalSession), clients)
         .where(ClinicalSession.author_id == author.id, ClinicalSession.signed_at.is_not(None),
                ClinicalSession.cosigned_at.is_(None))
         .options(joinedload(ClinicalSession.course).joinedload(Course.client))
@@ -81,19 +90,22 @@ class Worklist:
     window_days: int
 
 
-def worklist(therapist_id: int | None, page_number: int, per_page: int, now: dt.datetime) -> Worklist:
+def worklist(therapist_id: int | None, page_number: int, per_page: int, now: dt.datetime, *,
+             staff=true(), clients=None) -> Worklist:
+    """``staff`` (on :class:`User`) and ``clients`` (on :class:`Client`): the conditions keeping
+    the staff and the clients of the sites the supervisor's lists show."""
     staff_page = db.paginate(
-        select(User).where(User.role.in_([Role.THERAPIST, Role.MEDICAL]), User.active.is_(True))
+        select(User).where(User.role.in_([Role.THERAPIST, Role.MEDICAL]), User.active.is_(True), staff)
         .order_by(User.name, User.id),
         page=page_number, per_page=per_page, error_out=False,
     )
     ids = [u.id for u in staff_page.items]
     figures = supervisee_figures(ids, now)
-    waiting = waiting_counts(ids)
+    waiting = waiting_counts(ids, clients)
     chosen = supervisee(therapist_id)
     values = settings.current()
     return Worklist(staff_page=staff_page, figures=figures, waiting=waiting, chosen=chosen,
-                    notes=awaiting_cosign(chosen) if chosen is not None else [],
+                    notes=awaiting_cosign(chosen, clients) if chosen is not None else [],
                     hours=values["review.unsigned_after_hours"], window_days=values["review.cosign_window_days"])
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select, union
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..access import client_scope_clause
+from ..scope import listing_clause
 from ..extensions import db
 from ..models import (
     Client,
@@ -117,7 +117,7 @@ def todays_sessions(user, limit: int) -> tuple[list[DosingSession], bool]:
         select(DosingSession)
         .join(Course, DosingSession.course_id == Course.id)
         .join(Client, Course.client_id == Client.id)
-        .where(client_scope_clause(user), Course.end_reason.is_(None),
+        .where(listing_clause(user), Course.end_reason.is_(None),
                DosingSession.id.in_(union(  # two indexed paths rather than an OR across tables
                    select(ClinicalSession.id).where(ClinicalSession.kind == SessionKind.DOSING,
                                                     ClinicalSession.occurred_at >= start),
