@@ -17,12 +17,12 @@ from ..extensions import db
 from ..forms import Form, choices, max_length, no_control_characters, strong_password, stripped
 from ..models import User, normalise_email
 from ..rules import settings as registry
-from ..rules.access import ROLE_LABELS
+from ..rules.access import Role
 from ..rules.passwords import password_problems
 
 
 def role_choices():
-    return choices((role.value, label) for role, label in ROLE_LABELS.items())
+    return choices((role.value, role.label) for role in Role)
 
 
 class NewUserForm(Form):

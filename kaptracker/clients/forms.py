@@ -22,7 +22,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from .. import clock, settings
 from ..extensions import db
 from ..forms import Form, choices, max_length, no_control_characters, stripped
-from ..models import INDICATION_LABELS, STATUS_LABELS, Client, Site, User
+from ..models import Client, ClientStatus, Indication, Site, User
 from ..rules import clients as rules
 from ..rules.access import Role
 from ..services import clients as client_commands
@@ -108,7 +108,7 @@ class ClientForm(Form):
     )
     indications = MultiCheckboxField(
         "Indications",
-        choices=choices((k.value, v) for k, v in INDICATION_LABELS.items()),
+        choices=choices((i.value, i.label) for i in Indication),
         validators=[DataRequired("Choose at least one indication.")],
     )
     # No Optional(): it would stop the chain on an empty value before validate_indication_other.
@@ -122,7 +122,7 @@ class ClientForm(Form):
                                description="The site where the client is usually seen.")
     status = SelectField(
         "Status",
-        choices=choices((k.value, v) for k, v in STATUS_LABELS.items()),
+        choices=choices((s.value, s.label) for s in ClientStatus),
         default="referred",
     )
     version = HiddenField()

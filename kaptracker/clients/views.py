@@ -14,7 +14,7 @@ from ..access import get_client_for, requires
 from ..scope import listing_clause, user_site_ids
 from ..auditing import changed_fields, record, shown, listed
 from ..extensions import db
-from ..models import IN_TREATMENT_STATUSES, STATUS_LABELS, AuditAction, Client, Course
+from ..models import IN_TREATMENT_STATUSES, AuditAction, Client, ClientStatus, Course
 from ..outcomes import service as outcome_service
 from ..outcomes.panel import medicine_dates, panel
 from ..services import apply_problems
@@ -51,7 +51,7 @@ def index():
     return render_template(
         "clients/index.html", page=page, search=search, query_text=query_text, filters=filters,
         therapists=active_therapists() if current_user.role != Role.THERAPIST else [],
-        statuses=STATUS_LABELS, alert_counts=open_alert_counts_by_client(c.id for c in page.items),
+        statuses=ClientStatus, alert_counts=open_alert_counts_by_client(c.id for c in page.items),
         several_sites=listing.several_sites(),
     )
 

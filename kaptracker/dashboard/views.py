@@ -17,7 +17,7 @@ from ..scope import listed_sites, listing_clause, lists_everyone, staff_clause
 from ..auditing import record, listed
 from ..extensions import db
 from ..forms import positive_int
-from ..models import INDICATION_LABELS, AuditAction, Client, ClientStatus, Course, User, utcnow
+from ..models import AuditAction, Client, ClientStatus, Course, Indication, User, utcnow
 from ..rules.access import Permission, Role
 from ..rules.dosing import Route
 from ..rules.phases import Phase
@@ -179,7 +179,7 @@ def outcomes():
     result = figures(rules, minimum, listed_sites(current_user))
     record(AuditAction.VIEW, "outcomes", detail="caseload outcomes")
     db.session.commit()
-    labels = {r.value: r.label for r in Route} | {k.value: v for k, v in INDICATION_LABELS.items()}
+    labels = {r.value: r.label for r in Route} | {i.value: i.label for i in Indication}
     labels["all"] = "All courses"
     return render_template("dashboard/outcomes.html", result=result, rules=rules, minimum=minimum,
                            labels=labels, coverage=coverage(listed_sites(current_user)))

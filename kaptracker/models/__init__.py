@@ -5,9 +5,7 @@ from .disclosures import Disclosure
 from .base import UTCDateTime, utcnow
 from .break_glass import BreakGlassGrant
 from .clients import (
-    INDICATION_LABELS,
     IN_TREATMENT_STATUSES,
-    STATUS_LABELS,
     Client,
     ClientIndication,
     ClientStatus,
@@ -56,9 +54,7 @@ __all__ = [
     "Pregnancy",
     "Screening",
     "SessionKind",
-    "INDICATION_LABELS",
     "IN_TREATMENT_STATUSES",
-    "STATUS_LABELS",
     "AuditAction",
     "AuditEvent",
     "Disclosure",

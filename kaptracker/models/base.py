@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import DateTime, Enum, TypeDecorator
+from sqlalchemy import CheckConstraint, DateTime, Enum, ForeignKey, String, TypeDecorator
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from .. import clock
 
@@ -58,3 +59,38 @@ def str_enum(enum_cls: type[enum.Enum], name: str) -> Enum:
         values_callable=lambda cls: [m.value for m in cls],
         validate_strings=True,
     )
+
+
+def set_together(name: str, *columns: str) -> CheckConstraint:
+    """A CHECK that ``columns`` are either all NULL or all set (a step recorded with its who, when
+    and why, or not at all)."""
+    unset = " AND ".join(f"{column} IS NULL" for column in columns)
+    done = " AND ".join(f"{column} IS NOT NULL" for column in columns)
+    return CheckConstraint(f"({unset}) OR ({done})", name=name)
+
+
+def not_empty(column: str) -> CheckConstraint:
+    """A CHECK that the text ``column`` is not the empty string."""
+    return CheckConstraint(f"length({column}) > 0", name=f"{column}_not_empty")
+
+
+ERROR_MARK = ("entered_in_error_at", "entered_in_error_by_id", "error_reason")
+
+
+class EnteredInError:
+    """A record that is never edited: a wrong one is marked entered in error (when, by whom, why),
+    stays in the history, and is typed in again. The table checks the three are set together:
+    ``set_together("error_marked_together", *ERROR_MARK)``."""
+
+    entered_in_error_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    entered_in_error_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    error_reason: Mapped[str | None] = mapped_column(String(200))
+
+    @declared_attr
+    def entered_in_error_by(cls):
+        """The User who marked it (named as a string: base.py imports no model)."""
+        return relationship("User", foreign_keys=lambda: [cls.entered_in_error_by_id])
+
+    @property
+    def in_error(self) -> bool:
+        return self.entered_in_error_at is not None

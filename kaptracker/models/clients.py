@@ -3,59 +3,33 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, func
+from sqlalchemy import ForeignKey, Index, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .base import UTCDateTime, str_enum, utcnow
+from ..rules.labels import LabelledEnum
+from .base import UTCDateTime, not_empty, str_enum, utcnow
 from .sites import Site
 from .users import User
 
 
-class Indication(enum.StrEnum):
-    DEPRESSION = "depression"
-    PTSD = "ptsd"
-    ANXIETY = "anxiety"
-    BURNOUT = "burnout"
-    GRIEF = "grief"
-    EXISTENTIAL = "existential"
-    OTHER = "other"
-
-    @property
-    def label(self) -> str:
-        return INDICATION_LABELS[self]
+class Indication(LabelledEnum):
+    DEPRESSION = "depression", "Treatment-resistant depression"
+    PTSD = "ptsd", "PTSD / trauma"
+    ANXIETY = "anxiety", "Anxiety"
+    BURNOUT = "burnout", "Burnout"
+    GRIEF = "grief", "Prolonged grief"
+    EXISTENTIAL = "existential", "Existential distress"
+    OTHER = "other", "Other"
 
 
-INDICATION_LABELS = {
-    Indication.DEPRESSION: "Treatment-resistant depression",
-    Indication.PTSD: "PTSD / trauma",
-    Indication.ANXIETY: "Anxiety",
-    Indication.BURNOUT: "Burnout",
-    Indication.GRIEF: "Prolonged grief",
-    Indication.EXISTENTIAL: "Existential distress",
-    Indication.OTHER: "Other",
-}
+class ClientStatus(LabelledEnum):
+    REFERRED = "referred", "Referred"  # registered, awaiting screening
+    ACTIVE = "active", "In treatment"  # in a treatment course
+    ON_HOLD = "on_hold", "On hold"
+    DISCHARGED = "discharged", "Discharged"
 
-
-class ClientStatus(enum.StrEnum):
-    REFERRED = "referred"  # registered, awaiting screening
-    ACTIVE = "active"  # in a treatment course
-    ON_HOLD = "on_hold"
-    DISCHARGED = "discharged"
-
-    @property
-    def label(self) -> str:
-        return STATUS_LABELS[self]
-
-
-STATUS_LABELS = {
-    ClientStatus.REFERRED: "Referred",
-    ClientStatus.ACTIVE: "In treatment",
-    ClientStatus.ON_HOLD: "On hold",
-    ClientStatus.DISCHARGED: "Discharged",
-}
 
 # Medical staff screen referred clients and dose active ones.
 IN_TREATMENT_STATUSES = (ClientStatus.REFERRED, ClientStatus.ACTIVE)
@@ -63,10 +37,7 @@ IN_TREATMENT_STATUSES = (ClientStatus.REFERRED, ClientStatus.ACTIVE)
 
 class Client(db.Model):
     __tablename__ = "client"
-    __table_args__ = (
-        CheckConstraint("length(record_number) > 0", name="record_number_not_empty"),
-        CheckConstraint("length(family_name) > 0", name="family_name_not_empty"),
-    )
+    __table_args__ = (not_empty("record_number"), not_empty("family_name"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     record_number: Mapped[str] = mapped_column(String(32), unique=True)

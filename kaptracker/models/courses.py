@@ -26,28 +26,20 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..rules.dosing import MAX_ADMINISTRATION_MG, Route
+from ..rules.labels import LabelledEnum
 from ..rules.phases import EndReason, Phase
 from ..rules.screening import Decision
-from .base import UTCDateTime, str_enum, utcnow
+from .base import UTCDateTime, set_together, str_enum, utcnow
 from .clients import Client
 from .sites import Site
 from .users import User
 
 
-class SessionKind(enum.StrEnum):
-    SCREENING = "screening"
-    PREPARATION = "preparation"
-    DOSING = "dosing"
-    INTEGRATION = "integration"
-
-    @property
-    def label(self) -> str:
-        return {
-            "screening": "Screening",
-            "preparation": "Preparation session",
-            "dosing": "Medicine session",
-            "integration": "Integration session",
-        }[self.value]
+class SessionKind(LabelledEnum):
+    SCREENING = "screening", "Screening"
+    PREPARATION = "preparation", "Preparation session"
+    DOSING = "dosing", "Medicine session"
+    INTEGRATION = "integration", "Integration session"
 
 
 class History(enum.StrEnum):
@@ -71,10 +63,7 @@ class Course(db.Model):
         CheckConstraint(
             "planned_medicine_sessions BETWEEN 1 AND 24", name="planned_sessions_range"
         ),
-        CheckConstraint(
-            "(end_reason IS NULL AND ended_on IS NULL) OR (end_reason IS NOT NULL AND ended_on IS NOT NULL)",
-            name="ended_together",
-        ),
+        set_together("ended_together", "end_reason", "ended_on"),
         # One open course per client.
         Index(
             "uq_course_one_open_per_client", "client_id", unique=True,
@@ -147,10 +136,7 @@ class ClinicalSession(db.Model):
         Index("ix_clinical_session_to_cosign", "author_id", "signed_at",
               sqlite_where=text("signed_at IS NOT NULL AND cosigned_at IS NULL"),
               postgresql_where=text("signed_at IS NOT NULL AND cosigned_at IS NULL")),
-        CheckConstraint(
-            "(signed_at IS NULL AND signed_by_id IS NULL) OR (signed_at IS NOT NULL AND signed_by_id IS NOT NULL)",
-            name="signed_together",
-        ),
+        set_together("signed_together", "signed_at", "signed_by_id"),
         CheckConstraint("cosigned_at IS NULL OR signed_at IS NOT NULL", name="cosign_after_sign"),
     )
 

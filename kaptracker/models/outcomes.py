@@ -13,13 +13,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..rules.scales import Occasion, Scale
-from .base import UTCDateTime, str_enum, utcnow
+from .base import ERROR_MARK, EnteredInError, UTCDateTime, set_together, str_enum, utcnow
 from .courses import Course
 from .users import User
 from .vitals import SafetyOverride
 
 
-class OutcomeScore(db.Model):
+class OutcomeScore(EnteredInError, db.Model):
     __tablename__ = "outcome_score"
     __table_args__ = (
         CheckConstraint("total >= 0 AND total <= 80", name="total_range"),
@@ -29,18 +29,9 @@ class OutcomeScore(db.Model):
             name="session_number_for_pre_session",
         ),
         CheckConstraint("self_harm_flag OR flag_acknowledged_at IS NULL", name="ack_needs_flag"),
-        CheckConstraint(
-            "(flag_acknowledged_at IS NULL AND flag_acknowledged_by_id IS NULL AND flag_action IS NULL)"
-            " OR (flag_acknowledged_at IS NOT NULL AND flag_acknowledged_by_id IS NOT NULL"
-            " AND flag_action IS NOT NULL)",
-            name="flag_acknowledged_together",
-        ),
-        CheckConstraint(
-            "(entered_in_error_at IS NULL AND entered_in_error_by_id IS NULL AND error_reason IS NULL)"
-            " OR (entered_in_error_at IS NOT NULL AND entered_in_error_by_id IS NOT NULL"
-            " AND error_reason IS NOT NULL)",
-            name="error_marked_together",
-        ),
+        set_together("flag_acknowledged_together", "flag_acknowledged_at", "flag_acknowledged_by_id",
+                     "flag_action"),
+        set_together("error_marked_together", *ERROR_MARK),
         Index("ix_outcome_score_course_scale", "course_id", "scale", "completed_on"),
         # The worklist: self-harm flags not yet acknowledged.
         Index("ix_outcome_score_open_flag", "course_id",
@@ -63,18 +54,10 @@ class OutcomeScore(db.Model):
     flag_acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     flag_acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     flag_action: Mapped[str | None] = mapped_column(Text)
-    entered_in_error_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    entered_in_error_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    error_reason: Mapped[str | None] = mapped_column(String(200))
 
     course: Mapped[Course] = relationship()
     recorded_by: Mapped[User] = relationship(foreign_keys=[recorded_by_id])
     flag_acknowledged_by: Mapped[User | None] = relationship(foreign_keys=[flag_acknowledged_by_id])
-    entered_in_error_by: Mapped[User | None] = relationship(foreign_keys=[entered_in_error_by_id])
-
-    @property
-    def in_error(self) -> bool:
-        return self.entered_in_error_at is not None
 
     @property
     def flag_open(self) -> bool:

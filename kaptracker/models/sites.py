@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 from ..rules.sites import DEFAULT_CRISIS_LINE
-from .base import UTCDateTime, utcnow
+from .base import UTCDateTime, not_empty, utcnow
 
 
 # Which sites a member of staff works at (a supervisor: the sites they supervise). A network lead
@@ -31,7 +31,7 @@ class Site(db.Model):
     __tablename__ = "site"
     __table_args__ = (
         CheckConstraint("length(code) >= 2", name="code_not_short"),
-        CheckConstraint("length(name) > 0", name="name_not_empty"),
+        not_empty("name"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, and_, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from ..rules.labels import LabelledEnum
 from ..rules.vitals import Level, Timepoint
-from .base import UTCDateTime, str_enum, utcnow
+from .base import ERROR_MARK, EnteredInError, UTCDateTime, set_together, str_enum, utcnow
 from .courses import ClinicalSession
 from .users import User
 
 
-class VitalSign(db.Model):
+class VitalSign(EnteredInError, db.Model):
     """One set of readings. Never edited: a wrong one is marked entered in error (who, when,
     why) and a new reading is entered; the database refuses any other change."""
 
@@ -26,11 +26,7 @@ class VitalSign(db.Model):
         CheckConstraint("systolic > diastolic", name="systolic_above_diastolic"),
         CheckConstraint("heart_rate BETWEEN 30 AND 220", name="heart_rate_plausible"),
         CheckConstraint("spo2 IS NULL OR spo2 BETWEEN 50 AND 100", name="spo2_plausible"),
-        CheckConstraint(
-            "(entered_in_error_at IS NULL AND entered_in_error_by_id IS NULL AND error_reason IS NULL)"
-            " OR (entered_in_error_at IS NOT NULL AND entered_in_error_by_id IS NOT NULL AND error_reason IS NOT NULL)",
-            name="error_marked_together",
-        ),
+        set_together("error_marked_together", *ERROR_MARK),
         Index("ix_vital_sign_session_taken", "session_id", "taken_at"),
     )
 
@@ -45,17 +41,9 @@ class VitalSign(db.Model):
     note: Mapped[str | None] = mapped_column(Text)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    entered_in_error_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    entered_in_error_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    error_reason: Mapped[str | None] = mapped_column(String(200))
 
     session: Mapped[ClinicalSession] = relationship()
     recorded_by: Mapped[User] = relationship(foreign_keys=[recorded_by_id])
-    entered_in_error_by: Mapped[User | None] = relationship(foreign_keys=[entered_in_error_by_id])
-
-    @property
-    def in_error(self) -> bool:
-        return self.entered_in_error_at is not None
 
 
 class SafetyAlert(db.Model):
@@ -68,16 +56,8 @@ class SafetyAlert(db.Model):
         # Raised once per rule and reading, among the alerts not withdrawn (migration 0009).
         Index("uq_safety_alert_once", "session_id", "rule", "vital_sign_id", unique=True,
               sqlite_where=text("withdrawn_at IS NULL"), postgresql_where=text("withdrawn_at IS NULL")),
-        CheckConstraint(
-            "(acknowledged_at IS NULL AND acknowledged_by_id IS NULL)"
-            " OR (acknowledged_at IS NOT NULL AND acknowledged_by_id IS NOT NULL)",
-            name="acknowledged_together",
-        ),
-        CheckConstraint(
-            "(withdrawn_at IS NULL AND withdrawn_reason IS NULL)"
-            " OR (withdrawn_at IS NOT NULL AND withdrawn_reason IS NOT NULL)",
-            name="withdrawn_together",
-        ),
+        set_together("acknowledged_together", "acknowledged_at", "acknowledged_by_id"),
+        set_together("withdrawn_together", "withdrawn_at", "withdrawn_reason"),
         Index("ix_safety_alert_open", "session_id", "acknowledged_at"),
     )
 
@@ -109,14 +89,11 @@ class SafetyAlert(db.Model):
         return and_(cls.acknowledged_at.is_(None), cls.withdrawn_at.is_(None))
 
 
-class OverrideKind(enum.StrEnum):
-    DOSE_HOLD = "dose_hold"  # dose given although the baseline met the hold threshold
-    DISCHARGE = "discharge"  # discharged although a discharge rule was not met
-
-    @property
-    def label(self) -> str:
-        return {"dose_hold": "Dose given despite a held baseline",
-                "discharge": "Discharged despite a discharge rule"}[self.value]
+class OverrideKind(LabelledEnum):
+    # Dose given although the baseline met the hold threshold.
+    DOSE_HOLD = "dose_hold", "Dose given despite a held baseline"
+    # Discharged although a discharge rule was not met.
+    DISCHARGE = "discharge", "Discharged despite a discharge rule"
 
 
 class SafetyOverride(db.Model):

@@ -66,40 +66,53 @@ def _vitals_form(ctx):
             "timepoint": "during", "taken_at": ctx["local_now"], "note": ""}
 
 
+def get(url: str) -> Callable[[dict], tuple[str, str, None]]:
+    """A GET of ``url``, its ``{placeholders}`` filled from the context (``{ids[medical]}``)."""
+    return lambda c: ("GET", url.format(**c), None)
+
+
+def post(url: str, form: Callable[[dict], dict]) -> Callable[[dict], tuple[str, str, dict]]:
+    """A POST of ``form(context)`` to ``url`` (placeholders as for :func:`get`)."""
+    return lambda c: ("POST", url.format(**c), form(c))
+
+
+def _export(c):
+    return EXPORT_FORM
+
+
+def _login(c):
+    return {"email": c["emails"]["therapist"], "password": c["password"]}
+
+
 # The pages, in the order printed. Adding a page is one line.
 PAGES = [
-    Page("floor (Fortunes)", "anonymous", "floor", "bench_floor", lambda c: ("GET", "/bench/floor", None)),
-    Page("login (scrypt)", "anonymous", "other", "auth.login",
-         lambda c: ("POST", "/login", {"email": c["emails"]["therapist"], "password": c["password"]})),
-    Page("dashboard (therapist)", "therapist", "list", "dashboard.index", lambda c: ("GET", "/dashboard/", None)),
-    Page("dashboard (supervisor)", "supervisor", "list", "dashboard.index", lambda c: ("GET", "/dashboard/", None)),
-    Page("today (medical)", "medical", "list", "vitals.today", lambda c: ("GET", "/today", None)),
-    Page("client list (therapist)", "therapist", "list", "clients.index", lambda c: ("GET", "/clients/", None)),
-    Page("client list (supervisor)", "supervisor", "list", "clients.index", lambda c: ("GET", "/clients/", None)),
+    Page("floor (Fortunes)", "anonymous", "floor", "bench_floor", get("/bench/floor")),
+    Page("login (scrypt)", "anonymous", "other", "auth.login", post("/login", _login)),
+    Page("dashboard (therapist)", "therapist", "list", "dashboard.index", get("/dashboard/")),
+    Page("dashboard (supervisor)", "supervisor", "list", "dashboard.index", get("/dashboard/")),
+    Page("today (medical)", "medical", "list", "vitals.today", get("/today")),
+    Page("client list (therapist)", "therapist", "list", "clients.index", get("/clients/")),
+    Page("client list (supervisor)", "supervisor", "list", "clients.index", get("/clients/")),
     Page("client search (supervisor)", "supervisor", "list", "clients.index",
-         lambda c: ("POST", "/clients/", {"q": c["search"]})),
-    Page("client page", "therapist", "record", "clients.show", lambda c: ("GET", f"/clients/{c['client']}", None)),
-    Page("course timeline", "therapist", "record", "courses.show", lambda c: ("GET", f"/courses/{c['course']}", None)),
-    Page("medicine session note", "therapist", "record", "courses.show_session",
-         lambda c: ("GET", f"/sessions/{c['dosing']}", None)),
-    Page("session vitals + chart", "medical", "record", "vitals.session_vitals",
-         lambda c: ("GET", f"/sessions/{c['dosing']}/vitals", None)),
+         post("/clients/", lambda c: {"q": c["search"]})),
+    Page("client page", "therapist", "record", "clients.show", get("/clients/{client}")),
+    Page("course timeline", "therapist", "record", "courses.show", get("/courses/{course}")),
+    Page("medicine session note", "therapist", "record", "courses.show_session", get("/sessions/{dosing}")),
+    Page("session vitals + chart", "medical", "record", "vitals.session_vitals", get("/sessions/{dosing}/vitals")),
     Page("vitals entry POST", "medical", "write", "vitals.record_vitals",
-         lambda c: ("POST", f"/sessions/{c['open_dosing']}/vitals", _vitals_form(c))),
-    Page("audit search (latest)", "supervisor", "list", "audit.index", lambda c: ("GET", "/audit/", None)),
-    Page("audit search (client)", "supervisor", "list", "audit.index",
-         lambda c: ("GET", f"/audit/?client={c['client']}", None)),
+         post("/sessions/{open_dosing}/vitals", _vitals_form)),
+    Page("audit search (latest)", "supervisor", "list", "audit.index", get("/audit/")),
+    Page("audit search (client)", "supervisor", "list", "audit.index", get("/audit/?client={client}")),
     Page("audit search (user, action)", "supervisor", "list", "audit.index",
-         lambda c: ("GET", f"/audit/?user={c['ids']['medical']}&action=create", None)),
-    Page("co-sign worklist", "supervisor", "list", "supervision.cosign_worklist", lambda c: ("GET", "/supervision/", None)),
-    Page("outcomes dashboard", "supervisor", "list", "dashboard.outcomes", lambda c: ("GET", "/dashboard/outcomes", None)),
-    Page("report: course summary", "therapist", "report", "reports.course_summary",
-         lambda c: ("GET", f"/courses/{c['course']}/summary", None)),
+         get("/audit/?user={ids[medical]}&action=create")),
+    Page("co-sign worklist", "supervisor", "list", "supervision.cosign_worklist", get("/supervision/")),
+    Page("outcomes dashboard", "supervisor", "list", "dashboard.outcomes", get("/dashboard/outcomes")),
+    Page("report: course summary", "therapist", "report", "reports.course_summary", get("/courses/{course}/summary")),
     Page("accounting of disclosures", "therapist", "record", "disclosures.client_disclosures",
-         lambda c: ("GET", f"/clients/{c['client']}/disclosures", None)),
-    Page("report: caseload CSV", "therapist", "report", "exports.caseload_csv", lambda c: ("POST", "/exports/caseload.csv", EXPORT_FORM)),
+         get("/clients/{client}/disclosures")),
+    Page("report: caseload CSV", "therapist", "report", "exports.caseload_csv", post("/exports/caseload.csv", _export)),
     Page("report: course vitals CSV", "therapist", "report", "exports.course_vitals_csv",
-         lambda c: ("POST", f"/courses/{c['course']}/vitals.csv", EXPORT_FORM)),
+         post("/courses/{course}/vitals.csv", _export)),
 ]
 
 TARGETS = {"record": 3.0, "list": 5.0}

@@ -80,6 +80,7 @@ from .demo_data import (
     READINESS,
     RELATIONSHIPS,
     REVIEWS,
+    SIDE_EFFECT_NOTES,
     SIDE_EFFECT_POOL,
     SITE_WORDS,
     SITES,
@@ -500,21 +501,8 @@ class _Builder:
             effects += (" Nausea from about 25 min; ondansetron 4 mg ODT given" +
                         (", vomited once at 50 min, settled by discharge." if "vomiting" in side_effects
                          else ", settled within 20 min."))
-        if "dizziness" in side_effects or "balance" in side_effects:
-            effects += " Dizzy on first standing; walked steadily with support, then unaided."
-        if "elevated_bp" in side_effects:
-            effects += " The high reading was repeated and observed; no treatment needed."
-        if "vision" in side_effects:
-            effects += " Blurred vision at the peak, cleared by 60 min."
-        if "headache" in side_effects:
-            effects += " Mild headache near the end; paracetamol 1 g by mouth."
-        if "numbness" in side_effects:
-            effects += " Numb lips and fingertips at the peak, resolved."
-        if "drowsiness" in side_effects:
-            effects += " Drowsy for about half an hour after the peak; roused easily."
-        if "dysphoria" in side_effects:
-            effects += " Distressed and tearful in the second half (\"I hated not being in control\"); " \
-                       "reassurance and grounding; no lasting distress at discharge."
+        effects += "".join(text for effects_named, text in SIDE_EFFECT_NOTES
+                           if any(name in side_effects for name in effects_named))
         # The note quotes the readings: the baseline, the highest after the dose, the discharge set.
         kept = [r for r in rows if r["error"] is None]
         top = max((r for r in kept if r["taken_at"] > given), key=lambda r: (r["s"], r["d"]))

@@ -321,6 +321,18 @@ EXPERIENCE = {
     ),
 }
 SIDE_EFFECT_POOL = ("nausea", "dizziness", "drowsiness", "vision", "headache", "numbness", "balance")
+# What a medicine session's note says of its side effects, in this order, after nausea (which the
+# builder writes, as it depends on vomiting): the side effects each sentence is for, the sentence.
+SIDE_EFFECT_NOTES = (
+    (("dizziness", "balance"), " Dizzy on first standing; walked steadily with support, then unaided."),
+    (("elevated_bp",), " The high reading was repeated and observed; no treatment needed."),
+    (("vision",), " Blurred vision at the peak, cleared by 60 min."),
+    (("headache",), " Mild headache near the end; paracetamol 1 g by mouth."),
+    (("numbness",), " Numb lips and fingertips at the peak, resolved."),
+    (("drowsiness",), " Drowsy for about half an hour after the peak; roused easily."),
+    (("dysphoria",), " Distressed and tearful in the second half (\"I hated not being in control\"); "
+                     "reassurance and grounding; no lasting distress at discharge."),
+)
 ALL_DISCHARGE = ["vitals_baseline", "oriented", "walking", "nausea_settled", "escort", "no_driving"]
 SITE_WORDS = {
     InjectionSite.DELTOID_LEFT: "left deltoid", InjectionSite.DELTOID_RIGHT: "right deltoid",

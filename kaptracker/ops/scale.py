@@ -43,6 +43,7 @@ from sqlalchemy.engine import Connection
 from .. import clock, rollup
 from ..extensions import db
 from ..rules import scales
+from . import demo_data
 
 DOMAIN = "scale.example.org"
 DEFAULT_PASSWORD = "scale-clinic-2026"
@@ -51,22 +52,16 @@ THERAPISTS_PER_MEDICAL = 4
 THERAPISTS_PER_SUPERVISOR = 10
 CHUNK = 500  # clients written per batch (bounded memory, a progress step)
 
-GIVEN = (
-    "Ada", "Bram", "Celine", "Dario", "Elif", "Fenna", "Gideon", "Halima", "Ivo", "Juno",
-    "Kasimir", "Lior", "Mirela", "Nadim", "Oona", "Piet", "Quinn", "Rosalind", "Soren", "Talia",
-    "Ugo", "Vesna", "Wren", "Xavi", "Yara", "Zeno", "Anouk", "Beatrix", "Cosmo", "Delphine",
+# The demo clinic's names (kaptracker/ops/demo_data.py), and more, for a larger clinic.
+GIVEN = demo_data.GIVEN + (
     "Emeric", "Florin", "Greta", "Hamid", "Isaura", "Jovan", "Kalinda", "Lysander", "Marit", "Nilo",
 )
-FAMILY = (
-    "Abernethy", "Baptiste", "Castellanos", "Drummond", "Eskildsen", "Fairweather", "Galloway",
-    "Holmqvist", "Ilunga", "Jaramillo", "Kettering", "Lindgren", "Moreau", "Nakashima", "Oyelaran",
-    "Pemberton", "Quaresma", "Rasmussen", "Saarinen", "Thistlewood", "Umberfield", "Vasquez-Rowe",
-    "Whitcombe", "Yilmazer", "Zellweger", "Albescu", "Brightwater", "Corcoran", "Devereux", "Erskine",
+FAMILY = demo_data.FAMILY + (
     "Fitzallan", "Grimaldi", "Hargreave", "Isenberg", "Jessup", "Kowalczyk", "Larrabee", "Mbeki-Hart",
     "Northcott", "Okonkwo", "Pellegrino", "Quillfeather", "Rothwell", "Sandoval", "Trelawney",
     "Ulvaeus", "Valcourt", "Wexford", "Yarborough", "Zabriskie",
 )
-RELATIONSHIPS = ("Partner", "Sister", "Brother", "Friend", "Mother", "Father", "Spouse", "Adult child")
+RELATIONSHIPS = demo_data.RELATIONSHIPS
 INDICATION_SETS = (
     ("depression",), ("ptsd",), ("anxiety", "depression"), ("burnout",), ("grief",),
     ("existential",), ("depression", "ptsd"), ("anxiety",),

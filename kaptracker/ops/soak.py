@@ -410,34 +410,28 @@ class Work:
 def write_once(browser: Browser, clinician: Clinician, target: int, marker: str, rng: random.Random,
                work: Work, stats: Stats) -> str:
     """Open the form, fill it in, save; returns the CSRF token seen (for signing out)."""
-    if clinician.role == "medical":
-        page_path = f"/sessions/{target}/vitals"
-        page = browser.get(page_path)
-        if page.status != 200:
-            stats.error(f"GET vitals page: {page.status}")
-            return ""
-        fields = form_fields(page.body)
+    medical = clinician.role == "medical"
+    kind = "vitals" if medical else "note"
+    path = f"/sessions/{target}/vitals" if medical else f"/courses/{target}/sessions/new/preparation"
+    page = browser.get(path)
+    if page.status != 200:
+        stats.error(f"GET {'vitals page' if medical else 'note form'}: {page.status}")
+        return ""
+    fields = form_fields(page.body)
+    if medical:
         systolic = rng.randint(105, 138)
         values = {"systolic": systolic, "diastolic": rng.randint(62, min(88, systolic - 25)),
                   "heart_rate": rng.randint(58, 92), "spo2": rng.randint(95, 99)}
         form = {"csrf_token": fields.get("csrf_token", ""), "taken_at": fields.get("taken_at", ""),
                 "timepoint": "baseline", "note": marker, **{k: str(v) for k, v in values.items()}}
-        kind, post_path = "vitals", page_path
     else:
-        page_path = f"/courses/{target}/sessions/new/preparation"
-        page = browser.get(page_path)
-        if page.status != 200:
-            stats.error(f"GET note form: {page.status}")
-            return ""
-        fields = form_fields(page.body)
         values = {"intentions": f"To notice {rng.choice(['breath', 'anger', 'grief', 'hope'])}.",
                   "note": f"{marker}\nClient arrived on time; intentions reviewed. " * rng.randint(1, 8)}
         form = {"csrf_token": fields.get("csrf_token", ""), "occurred_at": fields.get("occurred_at", ""),
                 **values}
-        kind, post_path = "note", page_path
     with work.lock:
         work.attempted += 1
-    reply = browser.post(post_path, form)
+    reply = browser.post(path, form)
     if reply.status != 302:
         stats.error(f"POST {kind}: {reply.status}")
         return fields.get("csrf_token", "")

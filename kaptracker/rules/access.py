@@ -8,24 +8,14 @@ from __future__ import annotations
 
 import enum
 
-
-class Role(enum.StrEnum):
-    THERAPIST = "therapist"
-    MEDICAL = "medical"
-    SUPERVISOR = "supervisor"
-    ADMIN = "admin"
-
-    @property
-    def label(self) -> str:
-        return ROLE_LABELS[self]
+from .labels import LabelledEnum
 
 
-ROLE_LABELS = {
-    Role.THERAPIST: "Therapist",
-    Role.MEDICAL: "Medical staff",
-    Role.SUPERVISOR: "Supervisor",
-    Role.ADMIN: "Administrator",
-}
+class Role(LabelledEnum):
+    THERAPIST = "therapist", "Therapist"
+    MEDICAL = "medical", "Medical staff"
+    SUPERVISOR = "supervisor", "Supervisor"
+    ADMIN = "admin", "Administrator"
 
 
 class Permission(enum.StrEnum):

@@ -31,13 +31,19 @@ def date_of_birth_problem(date_of_birth: dt.date, today: dt.date, minimum_age: i
     return None
 
 
-def phone_problem(phone: str) -> str | None:
-    digits = sum(ch.isdigit() for ch in phone)
-    if not PHONE.match(phone):
-        return "Use digits, spaces and + - ( ) only, for example +1 555 010 0199."
-    if not 6 <= digits <= 15:
-        return "A phone number has 6 to 15 digits."
+def dialable_problem(number: str, *, example: str, digits: range, wrong_count: str) -> str | None:
+    """Why ``number`` is not a number to dial: characters other than digits, spaces and + - ( ) . /,
+    or a count of digits outside ``digits`` (``wrong_count`` says so). None when it is."""
+    if not PHONE.match(number):
+        return f"Use digits, spaces and + - ( ) only, for example {example}."
+    if sum(ch.isdigit() for ch in number) not in digits:
+        return wrong_count
     return None
+
+
+def phone_problem(phone: str) -> str | None:
+    return dialable_problem(phone, example="+1 555 010 0199", digits=range(6, 16),
+                            wrong_count="A phone number has 6 to 15 digits.")
 
 
 def record_number_problem(record_number: str) -> str | None:

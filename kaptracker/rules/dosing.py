@@ -17,25 +17,16 @@ to 0.01 (and, when outside the range, the limit in mg at this weight).
 from __future__ import annotations
 
 import dataclasses
-import enum
 from decimal import ROUND_HALF_UP, Decimal
 
-
-class Route(enum.StrEnum):
-    LOZENGE = "lozenge"
-    IM = "im"
-    IV = "iv"
-
-    @property
-    def label(self) -> str:
-        return ROUTE_LABELS[self]
+from .labels import LabelledEnum
 
 
-ROUTE_LABELS = {
-    Route.LOZENGE: "Lozenge / troche (sublingual)",
-    Route.IM: "Intramuscular (IM) injection",
-    Route.IV: "Intravenous (IV) infusion",
-}
+class Route(LabelledEnum):
+    LOZENGE = "lozenge", "Lozenge / troche (sublingual)"
+    IM = "im", "Intramuscular (IM) injection"
+    IV = "iv", "Intravenous (IV) infusion"
+
 
 MG = Decimal("0.1")  # doses are recorded to 0.1 mg
 # The most one administration records; the administration table's check dose_positive is built

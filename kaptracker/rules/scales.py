@@ -13,6 +13,8 @@ import datetime as dt
 import enum
 from collections.abc import Iterable, Sequence
 
+from .labels import LabelledEnum
+
 
 class Scale(enum.StrEnum):
     PHQ9 = "phq9"
@@ -28,15 +30,10 @@ class Scale(enum.StrEnum):
         return SCALES[self].label
 
 
-class Occasion(enum.StrEnum):
-    BASELINE = "baseline"  # at screening, before any medicine session
-    PRE_SESSION = "pre_session"  # before medicine session n
-    FOLLOW_UP = "follow_up"  # after the last medicine session
-
-    @property
-    def label(self) -> str:
-        return {"baseline": "Baseline (screening)", "pre_session": "Before a medicine session",
-                "follow_up": "Follow-up"}[self.value]
+class Occasion(LabelledEnum):
+    BASELINE = "baseline", "Baseline (screening)"  # at screening, before any medicine session
+    PRE_SESSION = "pre_session", "Before a medicine session"  # before medicine session n
+    FOLLOW_UP = "follow_up", "Follow-up"  # after the last medicine session
 
 
 @dataclasses.dataclass(frozen=True)

@@ -5,20 +5,18 @@ from __future__ import annotations
 import dataclasses
 import enum
 
+from .labels import LabelledEnum
+
 
 class Severity(enum.StrEnum):
     ABSOLUTE = "absolute"  # eligible only with a recorded medical clearance
     RELATIVE = "relative"  # eligible only with a documented rationale
 
 
-class Decision(enum.StrEnum):
-    ELIGIBLE = "eligible"
-    NOT_ELIGIBLE = "not_eligible"
-    DEFERRED = "deferred"
-
-    @property
-    def label(self) -> str:
-        return {"eligible": "Eligible", "not_eligible": "Not eligible", "deferred": "Deferred"}[self.value]
+class Decision(LabelledEnum):
+    ELIGIBLE = "eligible", "Eligible"
+    NOT_ELIGIBLE = "not_eligible", "Not eligible"
+    DEFERRED = "deferred", "Deferred"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,35 +28,30 @@ class Contraindication:
     configurable: bool = False  # "relative / absolute per clinic setting"
 
 
+def _absolute(key: str, label: str, *, configurable: bool = False) -> Contraindication:
+    return Contraindication(key, label, Severity.ABSOLUTE, "medical clearance", configurable)
+
+
+def _relative(key: str, label: str, *, needs: str = "a documented rationale",
+              configurable: bool = False) -> Contraindication:
+    return Contraindication(key, label, Severity.RELATIVE, needs, configurable)
+
+
 CONTRAINDICATIONS: tuple[Contraindication, ...] = (
-    Contraindication("uncontrolled_hypertension", "Uncontrolled hypertension", Severity.ABSOLUTE,
-                     "medical clearance"),
-    Contraindication("cardiac", "Angina, heart disease or arrhythmia", Severity.ABSOLUTE,
-                     "medical clearance"),
-    Contraindication("vascular", "Aneurysm, AVM or intracerebral haemorrhage history",
-                     Severity.ABSOLUTE, "medical clearance"),
-    Contraindication("psychosis", "Active psychosis or schizophrenia", Severity.ABSOLUTE,
-                     "medical clearance"),
-    Contraindication("mania", "Current mania or mixed episode", Severity.ABSOLUTE,
-                     "medical clearance"),
-    Contraindication("pregnancy", "Pregnancy or breastfeeding", Severity.ABSOLUTE,
-                     "medical clearance"),
-    Contraindication("substance_use", "Active severe substance use disorder", Severity.RELATIVE,
-                     "a documented rationale"),
-    Contraindication("suicide_risk", "Acute suicide risk", Severity.RELATIVE,
-                     "a safety plan and a documented rationale"),
-    Contraindication("hyperthyroidism", "Uncontrolled hyperthyroidism", Severity.RELATIVE,
-                     "a documented rationale", configurable=True),
-    Contraindication("intracranial_pressure", "Raised intracranial pressure", Severity.ABSOLUTE,
-                     "medical clearance", configurable=True),
-    Contraindication("liver_disease", "Liver disease", Severity.RELATIVE, "a documented rationale",
-                     configurable=True),
-    Contraindication("cystitis", "Cystitis / bladder problems", Severity.RELATIVE,
-                     "a documented rationale", configurable=True),
-    Contraindication("ketamine_allergy", "Ketamine allergy", Severity.ABSOLUTE,
-                     "medical clearance", configurable=True),
-    Contraindication("under_18", "Age under 18", Severity.ABSOLUTE, "medical clearance",
-                     configurable=True),
+    _absolute("uncontrolled_hypertension", "Uncontrolled hypertension"),
+    _absolute("cardiac", "Angina, heart disease or arrhythmia"),
+    _absolute("vascular", "Aneurysm, AVM or intracerebral haemorrhage history"),
+    _absolute("psychosis", "Active psychosis or schizophrenia"),
+    _absolute("mania", "Current mania or mixed episode"),
+    _absolute("pregnancy", "Pregnancy or breastfeeding"),
+    _relative("substance_use", "Active severe substance use disorder"),
+    _relative("suicide_risk", "Acute suicide risk", needs="a safety plan and a documented rationale"),
+    _relative("hyperthyroidism", "Uncontrolled hyperthyroidism", configurable=True),
+    _absolute("intracranial_pressure", "Raised intracranial pressure", configurable=True),
+    _relative("liver_disease", "Liver disease", configurable=True),
+    _relative("cystitis", "Cystitis / bladder problems", configurable=True),
+    _absolute("ketamine_allergy", "Ketamine allergy", configurable=True),
+    _absolute("under_18", "Age under 18", configurable=True),
 )
 BY_KEY = {c.key: c for c in CONTRAINDICATIONS}
 

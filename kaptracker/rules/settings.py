@@ -121,38 +121,28 @@ SPECS: tuple[SettingSpec, ...] = (
 )
 
 _DOSE_SOURCE = "CLINICAL.md, Routes and doses (typical ranges; outside them a reason is required)."
+
+
+def _dose(key, label, default, low, high, unit, help=""):
+    """A ``dose.*`` setting: one end of a route's usual range, a Decimal (numbers as Decimal() takes them)."""
+    return SettingSpec(f"dose.{key}", label, "Dose ranges", Decimal, Decimal(default), Decimal(low),
+                       Decimal(high), unit, help=help, source=_DOSE_SOURCE)
+
+
 _COURSE_SPECS = (
     SettingSpec(
         "integration.due_days", "Integration session due within", "Treatment course", int, 7, 1,
         60, "days", help="After each medicine session; later, the integration shows as overdue.",
         source="CLINICAL.md, Integration: one is expected within 7 days.",
     ),
-    SettingSpec(
-        "dose.lozenge.low_mg", "Lozenge: usual session total from", "Dose ranges", Decimal,
-        Decimal(50), Decimal(1), Decimal(1000), "mg", source=_DOSE_SOURCE,
-    ),
-    SettingSpec(
-        "dose.lozenge.high_mg", "Lozenge: usual session total up to", "Dose ranges", Decimal,
-        Decimal(400), Decimal(1), Decimal(1000), "mg", source=_DOSE_SOURCE,
-    ),
-    SettingSpec(
-        "dose.im.low_mg_per_kg", "IM: usual session total from", "Dose ranges", Decimal,
-        Decimal("0.5"), Decimal("0.05"), Decimal(5), "mg/kg", source=_DOSE_SOURCE,
-    ),
-    SettingSpec(
-        "dose.im.high_mg_per_kg", "IM: usual session total up to", "Dose ranges", Decimal,
-        Decimal("1.0"), Decimal("0.05"), Decimal(5), "mg/kg",
-        help="0.5-0.75 mg/kg is typical; some KAP clinics go to 1 mg/kg.", source=_DOSE_SOURCE,
-    ),
-    SettingSpec(
-        "dose.iv.low_mg_per_kg", "IV: usual session total from", "Dose ranges", Decimal,
-        Decimal("0.5"), Decimal("0.05"), Decimal(5), "mg/kg", source=_DOSE_SOURCE,
-    ),
-    SettingSpec(
-        "dose.iv.high_mg_per_kg", "IV: usual session total up to", "Dose ranges", Decimal,
-        Decimal("1.0"), Decimal("0.05"), Decimal(5), "mg/kg",
-        help="0.5 mg/kg over 40 minutes is the most studied.", source=_DOSE_SOURCE,
-    ),
+    _dose("lozenge.low_mg", "Lozenge: usual session total from", 50, 1, 1000, "mg"),
+    _dose("lozenge.high_mg", "Lozenge: usual session total up to", 400, 1, 1000, "mg"),
+    _dose("im.low_mg_per_kg", "IM: usual session total from", "0.5", "0.05", 5, "mg/kg"),
+    _dose("im.high_mg_per_kg", "IM: usual session total up to", "1.0", "0.05", 5, "mg/kg",
+          help="0.5-0.75 mg/kg is typical; some KAP clinics go to 1 mg/kg."),
+    _dose("iv.low_mg_per_kg", "IV: usual session total from", "0.5", "0.05", 5, "mg/kg"),
+    _dose("iv.high_mg_per_kg", "IV: usual session total up to", "1.0", "0.05", 5, "mg/kg",
+          help="0.5 mg/kg over 40 minutes is the most studied."),
 )
 
 

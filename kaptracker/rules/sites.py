@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from .clients import dialable_problem
 from .settings import is_timezone
 
 CODE = re.compile(r"^[A-Z0-9]{2,8}$")
@@ -12,7 +13,6 @@ DEA = re.compile(r"^[A-Z]{2}[0-9]{7}$")
 # A/B/F/G practitioners, M mid-level practitioners, P-U distributors and manufacturers, X
 # suboxone/subutex prescribing practitioners, and so on. I, N, O, Q, V, W, Y, Z are not used.
 DEA_REGISTRANT_TYPES = frozenset("ABCDEFGHJKLMPRSTUX")
-CRISIS_LINE = re.compile(r"^\+?[0-9 ()./-]+$")
 DEFAULT_CRISIS_LINE = "988"  # the US Suicide & Crisis Lifeline (CLINICAL.md)
 
 
@@ -47,12 +47,8 @@ def time_zone_problem(name: str) -> str | None:
 
 
 def crisis_line_problem(number: str) -> str | None:
-    digits = sum(ch.isdigit() for ch in number)
-    if not CRISIS_LINE.match(number):
-        return "Use digits, spaces and + - ( ) only, for example 988."
-    if not 3 <= digits <= 15:
-        return "A crisis line has 3 to 15 digits (988 in the US)."
-    return None
+    return dialable_problem(number, example="988", digits=range(3, 16),
+                            wrong_count="A crisis line has 3 to 15 digits (988 in the US).")
 
 
 def deactivation_problem(*, open_clients: int, other_active_sites: int) -> str | None:

@@ -22,25 +22,14 @@ from collections.abc import Sequence
 
 from .. import clock
 from .dosing import Route
+from .labels import LabelledEnum
 
 
-class Timepoint(enum.StrEnum):
-    BASELINE = "baseline"
-    DURING = "during"
-    POST = "post"
-    DISCHARGE = "discharge"
-
-    @property
-    def label(self) -> str:
-        return TIMEPOINT_LABELS[self]
-
-
-TIMEPOINT_LABELS = {
-    Timepoint.BASELINE: "Baseline (before the dose)",
-    Timepoint.DURING: "During the session",
-    Timepoint.POST: "After the session",
-    Timepoint.DISCHARGE: "Before discharge",
-}
+class Timepoint(LabelledEnum):
+    BASELINE = "baseline", "Baseline (before the dose)"
+    DURING = "during", "During the session"
+    POST = "post", "After the session"
+    DISCHARGE = "discharge", "Before discharge"
 
 
 class Level(enum.StrEnum):
@@ -230,6 +219,18 @@ def _most_severe_first(findings: list[Finding]) -> list[Finding]:
 # --- baseline ---------------------------------------------------------------------------------
 
 
+def _pressures_met(b: Reading, t: Thresholds, band: str) -> tuple[list[str], list[str]]:
+    """Which of the baseline's pressures are at or above the ``band`` ("hold" or "caution")
+    thresholds, in words, and the names of the settings those thresholds come from."""
+    met, names = [], []
+    for pressure in ("systolic", "diastolic"):
+        value, limit = getattr(b, pressure), getattr(t, f"{band}_{pressure}")
+        if value >= limit:
+            met.append(f"{pressure} {value} is {limit} or more")
+            names.append(f"{band}_{pressure}")
+    return met, names
+
+
 def baseline_findings(baseline: Reading | None, t: Thresholds) -> list[Finding]:
     """Whether the baseline allows the dose: a hold, a caution, or nothing.
 
@@ -242,13 +243,7 @@ def baseline_findings(baseline: Reading | None, t: Thresholds) -> list[Finding]:
                         "No baseline reading: the dose cannot be recorded.")]
     b = baseline
     reading = f"Baseline {_bp(b)}, heart rate {b.heart_rate} at {_hhmm(b.taken_at)}"
-    met, names = [], []
-    if b.systolic >= t.hold_systolic:
-        met.append(f"systolic {b.systolic} is {t.hold_systolic} or more")
-        names.append("hold_systolic")
-    if b.diastolic >= t.hold_diastolic:
-        met.append(f"diastolic {b.diastolic} is {t.hold_diastolic} or more")
-        names.append("hold_diastolic")
+    met, names = _pressures_met(b, t, "hold")
     if b.heart_rate > t.hold_heart_rate:
         met.append(f"heart rate {b.heart_rate} is above {t.hold_heart_rate}")
         names.append("hold_heart_rate")
@@ -260,13 +255,7 @@ def baseline_findings(baseline: Reading | None, t: Thresholds) -> list[Finding]:
             f"medical staff record an override with a reason.{_settings(*names)}",
             b.id,
         )]
-    met, names = [], []
-    if b.systolic >= t.caution_systolic:
-        met.append(f"systolic {b.systolic} is {t.caution_systolic} or more")
-        names.append("caution_systolic")
-    if b.diastolic >= t.caution_diastolic:
-        met.append(f"diastolic {b.diastolic} is {t.caution_diastolic} or more")
-        names.append("caution_diastolic")
+    met, names = _pressures_met(b, t, "caution")
     if met:
         return [Finding(
             "baseline_caution", Level.CAUTION,
@@ -386,7 +375,7 @@ def _during_infusion(route: str, infusion_ends_at: dt.datetime | None, now: dt.d
     return infusion_ends_at is None or now < infusion_ends_at
 
 
-def next_due(
+def reading_schedule(
     readings: Sequence[Reading],
     *,
     route: str,
@@ -395,37 +384,37 @@ def next_due(
     discharged_at: dt.datetime | None,
     now: dt.datetime,
     t: Thresholds,
-) -> dt.datetime | None:
-    """When the next reading is due: the later of the last reading and the dose, plus the interval.
+) -> tuple[dt.datetime | None, Finding | None]:
+    """When the next reading is due, and a "reading_overdue" finding once ``now`` is past it.
 
-    None before the first dose (the baseline is asked for by ``baseline_findings``) and once a
-    discharge is recorded.
+    Due: the later of the last reading and the dose, plus the interval. None before the first dose
+    (the baseline is asked for by ``baseline_findings``) and once a discharge is recorded.
     """
     if dosed_at is None or discharged_at is not None:
-        return None
+        return None, None
     last = max([r.taken_at for r in readings] + [dosed_at])
     during = _during_infusion(route, infusion_ends_at, now)
-    return last + dt.timedelta(minutes=due_minutes(route, during_infusion=during, t=t))
+    due = last + dt.timedelta(minutes=due_minutes(route, during_infusion=during, t=t))
+    return due, _overdue(due, during=during, now=now, t=t)
 
 
-def overdue_finding(
-    readings: Sequence[Reading],
-    *,
-    route: str,
-    dosed_at: dt.datetime | None,
-    infusion_ends_at: dt.datetime | None,
-    discharged_at: dt.datetime | None,
-    now: dt.datetime,
-    t: Thresholds,
-) -> Finding | None:
-    """A "reading_overdue" finding once ``now`` is past the due time, naming the interval."""
-    due = next_due(readings, route=route, dosed_at=dosed_at, infusion_ends_at=infusion_ends_at,
-                   discharged_at=discharged_at, now=now, t=t)
-    if due is None or now <= due:
+def next_due(readings: Sequence[Reading], **schedule) -> dt.datetime | None:
+    """When the next reading is due; takes ``reading_schedule``'s arguments."""
+    return reading_schedule(readings, **schedule)[0]
+
+
+def overdue_finding(readings: Sequence[Reading], **schedule) -> Finding | None:
+    """The "reading_overdue" finding, or None; takes ``reading_schedule``'s arguments."""
+    return reading_schedule(readings, **schedule)[1]
+
+
+def _overdue(due: dt.datetime, *, during: bool, now: dt.datetime, t: Thresholds) -> Finding | None:
+    """A "reading_overdue" finding once ``now`` is past ``due``, naming the interval."""
+    if now <= due:
         return None
     late_minutes = int((now - due).total_seconds() // 60)
     late = "less than a minute" if late_minutes < 1 else _minutes(late_minutes)
-    if _during_infusion(route, infusion_ends_at, now):
+    if during:
         interval = f"every {t.due_minutes_iv} minutes during the IV infusion"
         setting = "due_minutes_iv"
     else:

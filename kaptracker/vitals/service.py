@@ -242,13 +242,12 @@ def discharge_gate(session: DosingSession, vitals: list[VitalSign], overrides: l
 
 def schedule(session: DosingSession, vitals: list[VitalSign], now: dt.datetime | None = None):
     """(next reading due, overdue finding or None) for a medicine session."""
-    now = now or utcnow()
     times = dose_times(session)
-    kwargs = dict(route=session.route.value, dosed_at=times.first_dose_at,
-                  infusion_ends_at=times.infusion_ends_at, discharged_at=session.discharged_at,
-                  now=now, t=thresholds_now())
-    readings = as_rule_readings(vitals)
-    return rules.next_due(readings, **kwargs), rules.overdue_finding(readings, **kwargs)
+    return rules.reading_schedule(
+        as_rule_readings(vitals), route=session.route.value, dosed_at=times.first_dose_at,
+        infusion_ends_at=times.infusion_ends_at, discharged_at=session.discharged_at,
+        now=now or utcnow(), t=thresholds_now(),
+    )
 
 
 def suggested_timepoint(session: ClinicalSession, vitals: list[VitalSign]) -> Timepoint:
