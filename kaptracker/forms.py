@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from enum import Enum
+from typing import TypeVar
+
+from flask import abort, flash, redirect
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, ValidationError
 from wtforms.validators import Length
 from wtforms.widgets import HiddenInput, SubmitInput
 
 from .rules.passwords import password_problems
+from .services import Outcome, apply_problems
 
 
 class Form(FlaskForm):
@@ -25,6 +32,22 @@ class Form(FlaskForm):
             if unnamed and "id" not in render_kw and "id" not in (field.render_kw or {}):
                 render_kw = {**render_kw, "id": False}
             return super().render_field(field, render_kw)
+
+
+def submitted(form, command: Callable[[Mapping, object], Outcome], to: str):
+    """A valid submit of ``form`` runs ``command(form.data, current_user)``: when it goes through,
+    its message is flashed and the answer is the redirect to ``to``. Otherwise None, for the view
+    to show the form again: the command's problems beside their fields, those of the form as a
+    whole flashed."""
+    if not form.validate_on_submit():
+        return None
+    outcome = command(form.data, current_user)
+    if outcome.ok:
+        flash(outcome.message, outcome.category)
+        return redirect(to)
+    for message in apply_problems(form, outcome):
+        flash(message, "error")
+    return None
 
 
 def stripped(value):
@@ -71,6 +94,17 @@ def max_length(n: int) -> Length:
 
 # Ids and page numbers in the query string stay within the database's integer range.
 MAX_INT = 2**31 - 1
+
+
+E = TypeVar("E", bound=Enum)
+
+
+def member_or_404(enum: type[E], value: str) -> E:
+    """The member of ``enum`` a URL segment names (a session kind, a scale); any other is a 404."""
+    try:
+        return enum(value)
+    except ValueError:
+        abort(404)
 
 
 def positive_int(value: str) -> int:

@@ -50,7 +50,8 @@ from kaptracker.rules.phases import EndReason
 from kaptracker.rules.screening import Decision
 from kaptracker.rules.vitals import Timepoint
 from kaptracker.services import clients as client_commands
-from kaptracker.vitals import service as vitals
+from kaptracker.services import courses as course_commands
+from kaptracker.services import vitals as vital_commands
 
 # A medicine session opens two hours before the clock's now and its dose is given 110 minutes
 # before: discharge now meets the minimum observation time (60 minutes by default).
@@ -106,25 +107,20 @@ def course(clinic, record=None, *, user=None, planned_route="im", planned_medici
            goals="Lift the depression; return to work.", started_on=None) -> Course:
     """An open course of ``record`` (the clinic's client unless given; a new client of the
     therapist when ``record`` is "new"), started by ``user`` (the therapist) on the clinic's
-    today unless ``started_on`` (a date or its ISO text, as typed into the course form). The
-    client is in treatment from then, as when a course starts."""
+    today unless ``started_on`` (a date or its ISO text, as typed into the course form), by
+    services.courses.start: the client is in treatment from then."""
     user = user or clinic.therapist
     if record == "new":
         record = client(clinic.therapist)
     record = record or clinic.record
     if isinstance(started_on, str):
         started_on = dt.date.fromisoformat(started_on)
-    # service: courses.start
-    started = Course(client_id=record.id, planned_route=dosing.Route(planned_route),
-                     planned_medicine_sessions=int(planned_medicine_sessions), goals=goals,
-                     started_on=started_on or clock.today(), created_by_id=user.id)
-    db.session.add(started)
-    if record.status in (ClientStatus.REFERRED, ClientStatus.ON_HOLD, ClientStatus.DISCHARGED):
-        record.status = ClientStatus.ACTIVE
-    db.session.flush()
-    record_audit(AuditAction.CREATE, "course", started.id, client_id=record.id, user=user)
-    db.session.commit()
-    return started
+    outcome = course_commands.start(record, {
+        "planned_route": dosing.Route(planned_route).value, "planned_medicine_sessions": int(planned_medicine_sessions),
+        "goals": goals, "started_on": started_on or clock.today(),
+    }, user)
+    assert outcome.ok, outcome.problems
+    return outcome.record
 
 
 def end_course(course_, user, *, reason="discontinued", note="Client withdrew.", ended_on=None) -> Course:
@@ -235,21 +231,17 @@ def ready(clinic, record=None, **fields) -> Course:
 
 def reading(clinical, user, bp="118/76", heart_rate=70, spo2=98, *, at=None, timepoint="during",
             note="") -> VitalSign:
-    """A vital-sign reading taken ``at`` (the clock's now unless given), with the safety alerts
-    the vitals rules raise on it (vitals.service.record_alerts) and its audit event."""
+    """A vital-sign reading taken ``at`` (the clock's now unless given) recorded by
+    services.vitals.record_reading: with the safety alerts the vitals rules raise on it and its
+    audit event."""
     clinical = _get(ClinicalSession, clinical)
     systolic, diastolic = (int(v) for v in bp.split("/"))
-    # service: vitals.record
-    taken = VitalSign(session_id=clinical.id, taken_at=at or clock.now(), timepoint=Timepoint(timepoint),
-                      systolic=systolic, diastolic=diastolic, heart_rate=heart_rate, spo2=spo2, note=note,
-                      recorded_by_id=user.id)
-    db.session.add(taken)
-    db.session.flush()
-    alerts = vitals.record_alerts(clinical, vitals.readings_of(clinical))
-    record_audit(AuditAction.CREATE, "vitals", taken.id, client_id=clinical.course.client_id, user=user,
-                 detail=f"session {clinical.id}" + (f"; {len(alerts)} alert(s) raised" if alerts else ""))
-    db.session.commit()
-    return taken
+    outcome = vital_commands.record_reading(clinical, {
+        "taken_at": at or clock.now(), "timepoint": Timepoint(timepoint).value, "systolic": systolic,
+        "diastolic": diastolic, "heart_rate": heart_rate, "spo2": spo2, "note": note,
+    }, user)
+    assert outcome.ok, outcome.problems
+    return outcome.record
 
 
 def dose(clinical, user, *, at=None, **fields) -> Administration:

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from ..access import requires
 from ..extensions import db
+from ..forms import submitted
 from ..main import conflicts
 from ..models import Client, ClientStatus, Site
 from ..rules.access import Permission
@@ -40,13 +41,8 @@ def sites():
 @requires(Permission.MANAGE_SITES)
 def site_new():
     form = SiteForm()
-    if form.validate_on_submit():
-        outcome = site_commands.create(form.data, current_user)
-        if outcome.ok:
-            flash(outcome.message, outcome.category)
-            return redirect(url_for("admin.sites"))
-        apply_problems(form, outcome)
-    return render_template("admin/sites_form.html", form=form, site=None), 422 if form.errors else 200
+    return submitted(form, site_commands.create, url_for("admin.sites")) or (
+        render_template("admin/sites_form.html", form=form, site=None), 422 if form.errors else 200)
 
 
 @bp.route("/sites/<int:site_id>", methods=["GET", "POST"])

@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 from .. import settings as clinic_settings
 from ..access import requires
 from ..extensions import db
+from ..forms import submitted
 from ..main import conflicts
 from ..models import LoginAttempt, SettingChange, User, utcnow
 from ..rules import settings as registry
@@ -60,14 +61,8 @@ def users():
 @requires(Permission.MANAGE_USERS)
 def user_new():
     form = NewUserForm()
-    if form.validate_on_submit():
-        outcome = staff_commands.create_user(form.data, current_user)
-        if outcome.ok:
-            flash(outcome.message, outcome.category)
-            return redirect(url_for("admin.users"))
-        for message in apply_problems(form, outcome):
-            flash(message, "error")
-    return render_template("admin/user_new.html", form=form)
+    return submitted(form, staff_commands.create_user, url_for("admin.users")) or render_template(
+        "admin/user_new.html", form=form)
 
 
 def _saved_form(user: User) -> EditUserForm:

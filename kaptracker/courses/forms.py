@@ -79,12 +79,23 @@ def when(label="Date and time", description="In the clinic's time zone."):
     )
 
 
-def not_far_future(form, field):
-    """Sessions are recorded as they happen: at most a day ahead of the clinic's clock."""
-    if field.data and clock.is_after(field.data, dt.timedelta(days=1)):
-        raise ValidationError("This is more than a day in the future. Record sessions as they happen.")
-    if field.data and field.data.year < 2000:
-        raise ValidationError("Enter a date after 2000.")
+def at_most_ahead(delta: dt.timedelta, message: str):
+    """A date-time field's check: at most ``delta`` ahead of the clinic's clock (else ``message``),
+    and after 2000, which also keeps the time within what a date-time can hold once converted to
+    UTC from a zone east of it."""
+
+    def check(form, field):
+        if field.data and clock.is_after(field.data, delta):
+            raise ValidationError(message)
+        if field.data and field.data.year < 2000:
+            raise ValidationError("Enter a date after 2000.")
+
+    return check
+
+
+# Sessions are recorded as they happen: at most a day ahead of the clinic's clock.
+not_far_future = at_most_ahead(dt.timedelta(days=1),
+                               "This is more than a day in the future. Record sessions as they happen.")
 
 
 class CourseForm(Form):
@@ -151,7 +162,16 @@ HISTORY_CHOICES = choices([
 ])
 
 
-class ScreeningForm(Form):
+class SessionForm(Form):
+    """What the form of every kind of session has: the version it was read at, its save button
+    and the check of when it took place (each kind's own ``occurred_at``)."""
+
+    version = HiddenField()
+    submit = SubmitField("Save draft")
+    validate_occurred_at = not_far_future
+
+
+class ScreeningForm(SessionForm):
     occurred_at = when("Screened on")
     bp_history = text_area("Blood pressure history", description="Known hypertension, treatment, recent readings.")
     heart_history = text_area("Heart history", description="Angina, heart disease, arrhythmia, aneurysm, stroke.")
@@ -188,14 +208,10 @@ class ScreeningForm(Form):
         "Medical clearance", description="Required to find a client eligible despite an absolute contraindication."
     )
     safety_plan = text_area("Safety plan", description="Required when acute suicide risk is found.")
-    version = HiddenField()
     submit = SubmitField("Save screening")
 
-    def validate_occurred_at(self, field):
-        not_far_future(self, field)
 
-
-class PreparationForm(Form):
+class PreparationForm(SessionForm):
     occurred_at = when("Session date and time")
     intentions = text_area("Intentions, in the client's words", description="Quote the client where you can.")
     goals = text_area("Goals")
@@ -205,14 +221,9 @@ class PreparationForm(Form):
     psychologically_ready = BooleanField("Psychologically ready")
     readiness_notes = text_area("Readiness notes")
     note = text_area("Clinical note", n=20000)
-    version = HiddenField()
-    submit = SubmitField("Save draft")
-
-    def validate_occurred_at(self, field):
-        not_far_future(self, field)
 
 
-class DosingForm(Form):
+class DosingForm(SessionForm):
     occurred_at = when("Session started")
     ended_at = DateTimeLocalField("Session ended", format=DATETIME_FORMAT, validators=[Optional()])
     weight_kg = DecimalField(
@@ -239,11 +250,6 @@ class DosingForm(Form):
     escort_name = StringField("Escort home", validators=[Optional(), max_length(120), no_control_characters], filters=[stripped],
                               description="The responsible adult who takes the client home.")
     note = text_area("Session note", n=20000)
-    version = HiddenField()
-    submit = SubmitField("Save draft")
-
-    def validate_occurred_at(self, field):
-        not_far_future(self, field)
 
     def validate_ended_at(self, field):
         if field.data and self.occurred_at.data and field.data < self.occurred_at.data:
@@ -278,7 +284,7 @@ class NewDosingForm(DosingForm):
     submit = SubmitField("Open medicine session")
 
 
-class IntegrationForm(Form):
+class IntegrationForm(SessionForm):
     occurred_at = when("Session date and time")
     dosing_session_id = SelectField("Integrates the medicine session of", coerce=int, validate_choice=True)
     what_felt_different = text_area("What felt different")
@@ -290,11 +296,6 @@ class IntegrationForm(Form):
     support_safety = text_area("Support and safety")
     follow_up_on = DateField("Follow-up date", validators=[Optional()])
     note = text_area("Clinical note", n=20000)
-    version = HiddenField()
-    submit = SubmitField("Save draft")
-
-    def validate_occurred_at(self, field):
-        not_far_future(self, field)
 
 
 class AdministrationForm(Form):
@@ -303,9 +304,7 @@ class AdministrationForm(Form):
     previewed_mg = HiddenField()
     calculate = SubmitField("Calculate dose")
     submit = SubmitField("Save dose")
-
-    def validate_given_at(self, field):
-        not_far_future(self, field)
+    validate_given_at = not_far_future
 
 
 class LozengeAdministrationForm(AdministrationForm):

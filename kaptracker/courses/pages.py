@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from flask import abort, render_template, request, url_for
+from flask import render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -104,13 +104,6 @@ def refused(course: Course, title: str, reasons: list[str], status: int = 409):
     """A refusal with its reasons in plain words, and the way back."""
     return render_template("sessions/refused.html", course=course, client=course.client,
                            title=title, reasons=reasons), status
-
-
-def session_kind(value: str) -> SessionKind:
-    try:
-        return SessionKind(value)
-    except ValueError:
-        abort(404)
 
 
 def load_session(session_id: int) -> ClinicalSession:

@@ -157,22 +157,24 @@ def signable_reason(session: ClinicalSession, user) -> str | None:
     return None
 
 
+def _first_reason(*checks: tuple[bool, str]) -> str | None:
+    """The reason of the first (refused, reason) check that refuses; None when none does."""
+    return next((reason for refused, reason in checks if refused), None)
+
+
 def cosignable_reason(session: ClinicalSession, user) -> str | None:
-    if not may(user.role, Permission.COSIGN):
-        return "Only supervisors co-sign."
-    if not session.is_signed:
-        return "A note is co-signed after its author has signed it."
-    if session.cosigned_at is not None:
-        return "This note is already co-signed."
-    return None
+    return _first_reason(
+        (not may(user.role, Permission.COSIGN), "Only supervisors co-sign."),
+        (not session.is_signed, "A note is co-signed after its author has signed it."),
+        (session.cosigned_at is not None, "This note is already co-signed."),
+    )
 
 
 def addendum_reason(session: ClinicalSession, user) -> str | None:
-    if not may(user.role, Permission.ADD_ADDENDUM):
-        return "Your role does not add addenda."
-    if not session.is_signed:
-        return "A draft is edited directly; addenda follow signing."
-    return None
+    return _first_reason(
+        (not may(user.role, Permission.ADD_ADDENDUM), "Your role does not add addenda."),
+        (not session.is_signed, "A draft is edited directly; addenda follow signing."),
+    )
 
 
 def sign(session: ClinicalSession, user) -> None:

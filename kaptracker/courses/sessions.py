@@ -8,6 +8,7 @@ from sqlalchemy.orm import joinedload
 
 from ..access import deny, get_course_for, requires
 from ..auditing import changed_fields
+from ..forms import member_or_404
 from ..models import Course, DosingSession, SessionKind
 from ..rules import phases
 from ..rules.access import Permission, may_write_session
@@ -24,7 +25,7 @@ def _to_session(session_id: int, anchor: str = ""):
 @bp.route("/courses/<int:course_id>/sessions/new/<kind>", methods=["GET", "POST"])
 @requires(Permission.VIEW_COURSES)
 def new_session(course_id: int, kind: str):
-    kind = pages.session_kind(kind)
+    kind = member_or_404(SessionKind, kind)
     course = get_course_for(current_user, course_id, options=(joinedload(Course.client),))
     if not may_write_session(current_user.role, kind.value):
         deny(403, "course", course.id, detail=f"may not write {kind.label.lower()}s")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 from ..courses.pages import render_course
 from ..access import get_course_for, requires
 from ..extensions import db
+from ..forms import member_or_404
 from ..models import Client, Course, OutcomeScore
 from ..rules.access import Permission
 from ..rules.scales import Scale
@@ -26,13 +27,6 @@ from .forms import FlagAcknowledgeForm, ScoreErrorForm, ScoreFormBase, score_for
 def _load_course(course_id: int) -> Course:
     return get_course_for(current_user, course_id, options=(
         joinedload(Course.client).selectinload(Client.indication_rows),))
-
-
-def _scale(value: str) -> Scale:
-    try:
-        return Scale(value)
-    except ValueError:
-        abort(404)
 
 
 def _outcomes_of(course: Course) -> str:
@@ -52,7 +46,7 @@ def _first_due(form: ScoreFormBase, course: Course, scores, scale: Scale) -> Non
 @bp.route("/courses/<int:course_id>/scores/new/<scale>", methods=["GET", "POST"])
 @requires(Permission.ENTER_SCORES)
 def new_score(course_id: int, scale: str):
-    scale_ = _scale(scale)
+    scale_ = member_or_404(Scale, scale)
     course = _load_course(course_id)
     if not service.may_enter(course, current_user):
         abort(403)

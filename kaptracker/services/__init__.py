@@ -29,6 +29,12 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..auditing import record as audit
+from ..extensions import db
+from ..models import AuditAction
+
 FORM = ""  # the problems key of the form as a whole
 
 
@@ -69,6 +75,34 @@ def apply_problems(form, outcome: Outcome) -> list[str]:
             field.errors = list(field.errors)
         field.errors.extend(m for m in messages if m not in field.errors)
     return rest
+
+
+def created(row, user, *, audit_as: str, message: str, client_id: int | None = None,
+            detail: str | None = None) -> Outcome:
+    """Add ``row``, audit its creation (as an ``audit_as`` record) and commit: the outcome of a
+    command that creates one record."""
+    db.session.add(row)
+    db.session.flush()
+    audit(AuditAction.CREATE, audit_as, row.id, client_id=client_id, detail=detail, user=user)
+    db.session.commit()
+    return Outcome(record=row, message=message)
+
+
+def changes_saved(row, fields: list[str], user, *, audit_as: str, message: str, client_id: int | None = None,
+                  also: str = "") -> Outcome:
+    """Audit the changed ``fields`` of ``row`` (``also`` added to the detail) and commit; no field
+    changed is said, nothing written. A save of ``row`` by someone else that won the race by a
+    moment (its version no longer matches) is a conflict: rolled back."""
+    if not fields:
+        return Outcome(record=row, message="Nothing was changed.", category="info")
+    audit(AuditAction.UPDATE, audit_as, row.id, client_id=client_id,
+          detail="changed: " + ", ".join(fields) + also, user=user)
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        return Outcome(record=row, conflict=True)
+    return Outcome(record=row, message=message)
 
 
 def data_of(data: Mapping, *names: str) -> dict:

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from sqlalchemy import func, select
-from sqlalchemy.orm.exc import StaleDataError
 
 from ..auditing import changed_fields, record
 from ..extensions import db
 from ..forms import MAX_INT
 from ..models import AuditAction, Client, ClientStatus, Site
 from ..rules.access import Role, may_write
-from . import FORM, Outcome
+from . import FORM, Outcome, changes_saved
 
 PLAIN_FIELDS = (
     "record_number", "given_name", "family_name", "preferred_name", "pronouns",
@@ -93,17 +92,8 @@ def edit(client: Client, data: Mapping, user, *, changes=changed_fields) -> Outc
     if site_problem:
         return Outcome.refused("home_site_id", site_problem, record=client)
     _apply(data, client)
-    fields = changes(client)
-    if not fields:
-        return Outcome(record=client, message="Nothing was changed.", category="info")
-    record(AuditAction.UPDATE, "client", client.id, client_id=client.id,
-           detail="changed: " + ", ".join(fields), user=user)
-    try:
-        db.session.commit()
-    except StaleDataError:  # another save of this client won the race by a moment
-        db.session.rollback()
-        return Outcome(record=client, conflict=True)
-    return Outcome(record=client, message="Changes saved.")
+    return changes_saved(client, changes(client), user, audit_as="client", client_id=client.id,
+                         message="Changes saved.")
 
 
 def reassign(client: Client, data: Mapping, user) -> Outcome:

@@ -14,7 +14,7 @@ from ..rules import phases
 from ..rules.access import Permission, may_write
 from ..rules.dosing import Route
 from ..rules.phases import EndReason
-from . import Outcome, refusal
+from . import Outcome, created, refusal
 
 
 def _manages(client: Client, user) -> bool:
@@ -39,23 +39,15 @@ def start(client: Client, data: Mapping, user) -> Outcome:
     """Start a course for ``client`` (one open course at a time); the client is in treatment."""
     if refused := start_refusal(client, user):
         return refused
-    course = Course(
-        client_id=client.id,
-        planned_route=Route(data["planned_route"]),
-        planned_medicine_sessions=data["planned_medicine_sessions"],
-        goals=data["goals"],
-        started_on=data["started_on"],
-        created_by_id=user.id,
-    )
-    db.session.add(course)
+    course = Course(client_id=client.id, planned_route=Route(data["planned_route"]),
+                    planned_medicine_sessions=data["planned_medicine_sessions"], goals=data["goals"],
+                    started_on=data["started_on"], created_by_id=user.id)
     # In treatment again, also after an earlier course ended (which discharged the client):
     # otherwise medical staff could not see the new course to screen and dose.
     if client.status in (ClientStatus.REFERRED, ClientStatus.ON_HOLD, ClientStatus.DISCHARGED):
         client.status = ClientStatus.ACTIVE
-    db.session.flush()
-    record(AuditAction.CREATE, "course", course.id, client_id=client.id, user=user)
-    db.session.commit()
-    return Outcome(record=course, message="Course started. Next: the screening.")
+    return created(course, user, audit_as="course", client_id=client.id,
+                   message="Course started. Next: the screening.")
 
 
 def end_refusal(course: Course, user) -> Outcome | None:

@@ -11,7 +11,8 @@ tells the same things in the same order:
 
 Beside it, the small pieces the commands that tell their outcome as a flash share:
 :func:`refusal` (a refused outcome with its flash category), :func:`told` (the outcome in one
-line) and :func:`form_problems` (the form's own errors as problems).
+line), :func:`form_problems` (the form's own errors as problems) and :func:`in_error` (the values
+that mark a record entered in error).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from ..auditing import set_once
 from ..extensions import db
+from ..models import utcnow
 from . import FORM, Outcome
 
 NO_ERRORS: Mapping[str, Sequence[str]] = {}
@@ -37,6 +39,11 @@ def told(outcome: Outcome, default: str = "") -> str:
 
 def form_problems(form_errors: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
     return {name: list(messages) for name, messages in form_errors.items() if messages}
+
+
+def in_error(data: Mapping, user) -> dict:
+    """What marks a reading or a score entered in error by ``user``, for ``data["error_reason"]``."""
+    return dict(entered_in_error_at=utcnow(), entered_in_error_by_id=user.id, error_reason=data.get("error_reason"))
 
 
 def do_once(row, done, values: Mapping, *, already: str, lost: str | Callable[[object], str],
@@ -58,4 +65,4 @@ def do_once(row, done, values: Mapping, *, already: str, lost: str | Callable[[o
     return outcome
 
 
-__all__ = ["NO_ERRORS", "do_once", "form_problems", "refusal", "told"]
+__all__ = ["NO_ERRORS", "do_once", "form_problems", "in_error", "refusal", "told"]

@@ -16,7 +16,7 @@ from ..rules import scales
 from ..rules.access import Permission, may
 from ..rules.scales import Occasion, Scale
 from . import Outcome
-from .once import NO_ERRORS, do_once, refusal
+from .once import NO_ERRORS, do_once, in_error, refusal
 
 Errors = Mapping[str, Sequence[str]]
 
@@ -101,7 +101,7 @@ def mark_in_error(score: OutcomeScore, data: Mapping, user, *, form_errors: Erro
 
     return do_once(
         score, OutcomeScore.entered_in_error_at,
-        dict(entered_in_error_at=utcnow(), entered_in_error_by_id=user.id, error_reason=data.get("error_reason")),
+        in_error(data, user),
         already="This score is already marked entered in error.",
         lost="Someone else marked this score entered in error a moment before you; your reason was not saved.",
         form_errors=form_errors, then=marked,

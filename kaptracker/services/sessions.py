@@ -9,7 +9,6 @@ from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
 from .. import clock
 from ..auditing import changed_fields, record
@@ -30,7 +29,7 @@ from ..rules import dosing, phases
 from ..rules import screening as screening_rules
 from ..rules.access import Permission, may, may_write, may_write_session
 from ..vitals import service as vitals_service
-from . import FORM, Outcome, refusal
+from . import FORM, Outcome, changes_saved, created, refusal
 
 DECISION_FIELDS = ("decision", "decision_rationale", "medical_clearance", "safety_plan")
 TIME_FIELDS = ("occurred_at", "ended_at", "discharged_at")
@@ -184,17 +183,8 @@ def save_draft(clinical: ClinicalSession, data: Mapping, user, *, changes=change
         clinical.decision = screening_rules.Decision(decision) if decision else None
         for name in DECISION_FIELDS[1:]:
             setattr(clinical, name, data.get(name))
-    fields = changes(clinical)
-    if not fields:
-        return Outcome(record=clinical, message="Nothing was changed.", category="info")
-    record(AuditAction.UPDATE, clinical.kind.value, clinical.id, client_id=clinical.course.client_id,
-           detail="changed: " + ", ".join(fields), user=user)
-    try:
-        db.session.commit()
-    except StaleDataError:  # another save of this session won the race by a moment
-        db.session.rollback()
-        return Outcome(record=clinical, conflict=True)
-    return Outcome(record=clinical, message="Draft saved.")
+    return changes_saved(clinical, changes(clinical), user, audit_as=clinical.kind.value,
+                         client_id=clinical.course.client_id, message="Draft saved.")
 
 
 def _medicine_draft_problem(clinical: DosingSession, data: Mapping) -> Outcome | None:
@@ -305,12 +295,8 @@ def add_addendum(clinical: ClinicalSession, data: Mapping, user) -> Outcome:
     if reason := course_service.addendum_reason(clinical, user):
         return refusal(reason, record=clinical)
     addendum = Addendum(session_id=clinical.id, author_id=user.id, reason=data["reason"], text=data["text"])
-    db.session.add(addendum)
-    db.session.flush()
-    record(AuditAction.CREATE, "addendum", addendum.id, client_id=clinical.course.client_id,
-           detail=f"to {clinical.kind.label.lower()} {clinical.id}", user=user)
-    db.session.commit()
-    return Outcome(record=addendum, message="Addendum added.")
+    return created(addendum, user, audit_as="addendum", client_id=clinical.course.client_id,
+                   detail=f"to {clinical.kind.label.lower()} {clinical.id}", message="Addendum added.")
 
 
 # --- doses --------------------------------------------------------------------------------------
@@ -377,12 +363,9 @@ def record_dose(clinical: DosingSession, data: Mapping, user) -> Outcome:
     _copy_dose(data, clinical, administration)
     if data.get("range_reason"):
         clinical.dose_reason = "\n".join(filter(None, [clinical.dose_reason, data["range_reason"]]))
-    db.session.add(administration)
-    db.session.flush()
-    record(AuditAction.CREATE, "administration", administration.id, client_id=clinical.course.client_id,
-           detail=f"{preview.dose_mg} mg in medicine session {clinical.id}", user=user)
-    db.session.commit()
-    return Outcome(record=administration, message=f"Dose of {preview.dose_mg} mg recorded.")
+    return created(administration, user, audit_as="administration", client_id=clinical.course.client_id,
+                   detail=f"{preview.dose_mg} mg in medicine session {clinical.id}",
+                   message=f"Dose of {preview.dose_mg} mg recorded.")
 
 
 def _copy_dose(data: Mapping, clinical: DosingSession, administration: Administration) -> None:

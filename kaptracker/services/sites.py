@@ -7,13 +7,12 @@ from collections.abc import Mapping
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
 from ..auditing import changed_fields, record
 from ..extensions import db
 from ..models import AuditAction, Client, ClientStatus, Site
 from ..rules import sites as rules
-from . import Outcome
+from . import Outcome, changes_saved
 
 FIELDS = ("code", "name", "address", "time_zone", "phone", "dea_registration", "crisis_line")
 TAKEN = {"code": "Another site already has this code.", "name": "Another site already has this name."}
@@ -87,20 +86,11 @@ def edit(site: Site, data: Mapping, user) -> Outcome:
         setattr(site, name, data.get(name))
     site.active = bool(data.get("active"))
     fields = changed_fields(site)
-    if not fields:
-        return Outcome(record=site, message="Nothing was changed.", category="info")
-    detail = "changed: " + ", ".join(fields)
-    if "active" in fields:
-        detail += "; " + ("reactivated" if site.active else "deactivated")
-    record(AuditAction.UPDATE, "site", site.id, detail=detail, user=user)
+    also = ("; " + ("reactivated" if site.active else "deactivated")) if "active" in fields else ""
     try:
-        db.session.commit()
-    except StaleDataError:  # another save of this site won the race by a moment
-        db.session.rollback()
-        return Outcome(record=site, conflict=True)
+        return changes_saved(site, fields, user, audit_as="site", also=also, message="Changes saved.")
     except IntegrityError:
         return _taken_a_moment_ago(data, site)
-    return Outcome(record=site, message="Changes saved.")
 
 
 __all__ = ["create", "edit", "open_clients", "taken"]

@@ -18,7 +18,7 @@ from ..main.conflicts import fingerprint
 from ..models import AuditAction, User, normalise_email, utcnow
 from ..rules import settings as registry
 from ..rules.access import Permission, Role, may
-from . import Outcome
+from . import Outcome, created
 from .once import NO_ERRORS, form_problems, refusal
 
 Errors = Mapping[str, Sequence[str]]
@@ -48,12 +48,8 @@ def create_user(data: Mapping, user) -> Outcome:
         return refusal(NOT_ADMIN)
     account = User(name=data["name"], email=normalise_email(data["email"]), role=Role(data["role"]),
                    password_hash=sessions.hash_password(data["password"]))
-    db.session.add(account)
-    db.session.flush()
-    record(AuditAction.CREATE, "user", account.id, detail=f"role {account.role.value}", user=user)
-    message = f"Account created for {account.name}."
-    db.session.commit()
-    return Outcome(record=account, message=message)
+    return created(account, user, audit_as="user", detail=f"role {account.role.value}",
+                   message=f"Account created for {account.name}.")
 
 
 def edit_user(account: User, data: Mapping, user) -> Outcome:
@@ -82,9 +78,7 @@ def edit_user(account: User, data: Mapping, user) -> Outcome:
     db.session.expire(account)
     if "role" in changed:  # a new role means new permissions: end the sessions that hold the old ones
         sessions.revoke_all(account, "role changed")
-    record(AuditAction.UPDATE, "user", account.id, detail="changed: " + ", ".join(changed), user=user)
-    db.session.commit()
-    return Outcome(record=account, message="Account updated.")
+    return _updated(account, user, "changed: " + ", ".join(changed), "Account updated.")
 
 
 def reset_password(account: User, data: Mapping, user) -> Outcome:
@@ -95,10 +89,8 @@ def reset_password(account: User, data: Mapping, user) -> Outcome:
     account.password_changed_at = utcnow()
     sessions.revoke_all(account, "password reset")
     sessions.clear_failures(account.email)
-    record(AuditAction.UPDATE, "user", account.id, detail="password reset by administrator", user=user)
-    message = f"Password reset for {account.name}; their open sessions were ended."
-    db.session.commit()
-    return Outcome(record=account, message=message)
+    return _updated(account, user, "password reset by administrator",
+                    f"Password reset for {account.name}; their open sessions were ended.")
 
 
 def unlock(account: User, data: Mapping, user) -> Outcome:
@@ -106,10 +98,7 @@ def unlock(account: User, data: Mapping, user) -> Outcome:
     if not may(user.role, Permission.MANAGE_USERS):
         return refusal(NOT_ADMIN)
     sessions.clear_failures(account.email)
-    record(AuditAction.UPDATE, "user", account.id, detail="sign-in lockout cleared", user=user)
-    message = f"{account.name} can sign in again."
-    db.session.commit()
-    return Outcome(record=account, message=message)
+    return _updated(account, user, "sign-in lockout cleared", f"{account.name} can sign in again.")
 
 
 def toggle_active(account: User, data: Mapping, user) -> Outcome:
@@ -124,12 +113,15 @@ def toggle_active(account: User, data: Mapping, user) -> Outcome:
             return refusal("This is the last active administrator and cannot be deactivated.", record=account)
         account.active = False
         ended = sessions.revoke_all(account, "deactivated")
-        record(AuditAction.UPDATE, "user", account.id, detail="deactivated", user=user)
-        message = f"{account.name} is deactivated; {ended} open session(s) ended."
-    else:
-        account.active = True
-        record(AuditAction.UPDATE, "user", account.id, detail="reactivated", user=user)
-        message = f"{account.name} is active again."
+        return _updated(account, user, "deactivated", f"{account.name} is deactivated; {ended} open session(s) ended.")
+    account.active = True
+    return _updated(account, user, "reactivated", f"{account.name} is active again.")
+
+
+def _updated(account: User, user, detail: str, message: str) -> Outcome:
+    """Audit the change to ``account`` (``detail``) and commit; ``message`` is read before the
+    commit expires the account."""
+    record(AuditAction.UPDATE, "user", account.id, detail=detail, user=user)
     db.session.commit()
     return Outcome(record=account, message=message)
 

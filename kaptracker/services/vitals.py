@@ -9,23 +9,15 @@ from collections.abc import Mapping, Sequence
 
 from ..auditing import record
 from ..extensions import db
-from ..models import (
-    AuditAction,
-    ClinicalSession,
-    DosingSession,
-    OverrideKind,
-    SafetyAlert,
-    SafetyOverride,
-    VitalSign,
-    utcnow,
-)
+from ..models import (AuditAction, ClinicalSession, DosingSession, OverrideKind, SafetyAlert, SafetyOverride,
+                      VitalSign, utcnow)
 from ..rules import vitals as rules
 from ..rules.access import Permission, may_write
 from ..vitals import service
 from ..vitals.service import writable
 from .. import clock
-from . import Outcome
-from .once import NO_ERRORS, do_once, form_problems, refusal
+from . import Outcome, created
+from .once import NO_ERRORS, do_once, form_problems, in_error, refusal
 
 # A reading typed in later may be from before the session's recorded start, not from another day.
 READING_WINDOW = dt.timedelta(hours=2)
@@ -40,6 +32,13 @@ def _may(user, clinical: ClinicalSession, permission: Permission) -> bool:
                      permission=permission)
 
 
+def taken_at(data: Mapping) -> dt.datetime:
+    """The instant ``data["taken_at"]`` names: clinic wall time as typed into the form, or (from a
+    script or a test) an aware instant, taken as it is."""
+    value = data["taken_at"]
+    return value.astimezone(dt.UTC) if value.tzinfo is not None else clock.local_to_utc(value)
+
+
 def reading_problems(clinical: ClinicalSession, data: Mapping, form_errors: Errors = NO_ERRORS) -> dict[str, list[str]]:
     """The form's problems, then what the rules find in the values it accepted: an implausible
     number (a typing error) and a time more than :data:`READING_WINDOW` before the session."""
@@ -48,15 +47,14 @@ def reading_problems(clinical: ClinicalSession, data: Mapping, form_errors: Erro
                                         data.get("spo2"))
     for name, message in found.items():
         problems.setdefault(name, [message])  # "enter a whole number" already says it
-    taken_at = data.get("taken_at")
-    if taken_at and "taken_at" not in problems and (
-            clock.local_to_utc(taken_at) < clinical.occurred_at - READING_WINDOW):
+    if (data.get("taken_at") and "taken_at" not in problems
+            and taken_at(data) < clinical.occurred_at - READING_WINDOW):
         problems["taken_at"] = [TOO_EARLY]
     return problems
 
 
 def record_reading(clinical: ClinicalSession, data: Mapping, user, *, form_errors: Errors = NO_ERRORS) -> Outcome:
-    """Record a reading (taken at ``data["taken_at"]``, clinic wall time) and raise an alert for
+    """Record a reading (taken at ``data["taken_at"]``: :func:`taken_at`) and raise an alert for
     every finding the session's readings now justify. ``form_errors``: the form's own problems,
     sent back with the rules' (and nothing written)."""
     if not _may(user, clinical, Permission.RECORD_VITALS):
@@ -67,7 +65,7 @@ def record_reading(clinical: ClinicalSession, data: Mapping, user, *, form_error
     if problems:
         return Outcome(problems=problems, record=clinical, category="error")
     reading = VitalSign(
-        session_id=clinical.id, taken_at=clock.local_to_utc(data["taken_at"]),
+        session_id=clinical.id, taken_at=taken_at(data),
         timepoint=rules.Timepoint(data["timepoint"]), systolic=data["systolic"], diastolic=data["diastolic"],
         heart_rate=data["heart_rate"], spo2=data.get("spo2"), note=data.get("note"), recorded_by_id=user.id,
     )
@@ -95,7 +93,7 @@ def mark_in_error(reading: VitalSign, data: Mapping, user, *, form_errors: Error
         return refusal(f"{CLOSED}: its readings can no longer change.")
     return do_once(
         reading, VitalSign.entered_in_error_at,
-        dict(entered_in_error_at=utcnow(), entered_in_error_by_id=user.id, error_reason=data.get("error_reason")),
+        in_error(data, user),
         already="This reading is already marked entered in error.",
         lost="Someone else marked this reading entered in error a moment before you; your reason was not saved.",
         form_errors=form_errors, then=lambda: _after_in_error(clinical, reading, user),
@@ -179,12 +177,8 @@ def add_override(clinical: DosingSession, data: Mapping, user, *, form_errors: E
         return refusal(problem, field="kind", record=clinical)
     override = SafetyOverride(session_id=clinical.id, kind=kind, reason=data["reason"],
                               rules=",".join(f.rule for f in findings), created_by_id=user.id)
-    db.session.add(override)
-    db.session.flush()
-    record(AuditAction.CREATE, "override", override.id, client_id=clinical.course.client_id,
-           detail=f"{kind.value}: {override.rules}", user=user)
-    db.session.commit()
-    return Outcome(record=override, message=f"Override recorded: {kind.label.lower()}.")
+    return created(override, user, audit_as="override", client_id=clinical.course.client_id,
+                   detail=f"{kind.value}: {override.rules}", message=f"Override recorded: {kind.label.lower()}.")
 
 
 __all__ = ["READING_WINDOW", "acknowledge", "add_override", "mark_in_error", "record_reading"]

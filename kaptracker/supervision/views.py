@@ -44,18 +44,24 @@ def _reviews_of(course):
     return redirect(url_for("courses.show", course_id=course.id) + "#reviews")
 
 
+def _posted(course, command, record, form, **forms):
+    """Run ``command`` on ``record`` with a valid posted ``form``: to the course's reviews, told
+    the outcome; else the course page again with the form (``forms``: its name on the page)."""
+    outcome = None
+    if form.validate_on_submit():
+        outcome = command(record, form.data, current_user)
+        if outcome.ok:
+            flash(outcome.message, outcome.category)
+            return _reviews_of(course)
+    return _course_page(course, form, outcome, **forms)
+
+
 @bp.route("/courses/<int:course_id>/reviews", methods=["POST"])
 @requires(Permission.COMMENT_REVIEW)
 def add_comment(course_id: int):
     course = get_course_for(current_user, course_id, options=_COURSE_PAGE)
     form = CommentForm()
-    outcome = None
-    if form.validate_on_submit():
-        outcome = supervision_commands.add_comment(course, form.data, current_user)
-        if outcome.ok:
-            flash(outcome.message, outcome.category)
-            return _reviews_of(course)
-    return _course_page(course, form, outcome, comment_form=form)
+    return _posted(course, supervision_commands.add_comment, course, form, comment_form=form)
 
 
 @bp.route("/reviews/<int:comment_id>/reply", methods=["POST"])
@@ -70,13 +76,7 @@ def reply(comment_id: int):
         abort(403)
     root_id = comment.reply_to_id or comment.id
     form = ReplyForm(prefix=f"reply{root_id}")
-    outcome = None
-    if form.validate_on_submit():
-        outcome = supervision_commands.reply(comment, form.data, current_user)
-        if outcome.ok:
-            flash(outcome.message, outcome.category)
-            return _reviews_of(course)
-    return _course_page(course, form, outcome, reply_form=form, reply_to_id=root_id)
+    return _posted(course, supervision_commands.reply, comment, form, reply_form=form, reply_to_id=root_id)
 
 
 # --- co-sign worklist ----------------------------------------------------------------------------

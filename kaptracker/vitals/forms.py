@@ -3,15 +3,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from wtforms import IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField, ValidationError
+from wtforms import IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Optional
 from wtforms.widgets import TextInput
 
-from ..courses.forms import DATETIME_FORMAT, when
+from ..courses.forms import DATETIME_FORMAT, at_most_ahead, when
 from ..forms import Form, choices, max_length, no_control_characters, stripped
 from ..models import OverrideKind
 from ..rules.vitals import Timepoint
-from .. import clock
 
 
 class WholeNumberField(IntegerField):
@@ -49,14 +48,7 @@ class VitalsForm(Form):
     taken_at = when("Taken at", description="Now, unless you type the reading in later.")
     note = StringField("Note", validators=[Optional(), max_length(300), no_control_characters], filters=[stripped])
     submit = SubmitField("Save reading")
-
-    def validate_taken_at(self, field):
-        if field.data and clock.is_after(field.data, dt.timedelta(minutes=2)):
-            raise ValidationError("A reading cannot be in the future.")
-        if field.data and field.data.year < 2000:
-            # As for sessions (courses.forms.not_far_future); also keeps the time within what a
-            # date-time can hold once converted to UTC from a zone east of it.
-            raise ValidationError("Enter a date after 2000.")
+    validate_taken_at = at_most_ahead(dt.timedelta(minutes=2), "A reading cannot be in the future.")
 
 
 class EnteredInErrorForm(Form):

@@ -44,6 +44,18 @@ def _back(clinical, outcome=None, default: str = ""):
     return redirect(url_for("vitals.session_vitals", session_id=clinical.id))
 
 
+def _posted(clinical, command, record, form, *, shown_as: str | None = None, default: str = ""):
+    """Run ``command`` on ``record`` with the posted ``form`` (its own problems too), and go back to
+    the session's vitals page telling the outcome; with ``shown_as`` (the page's name for the
+    form), a refusal for the form's fields shows the page again with the messages beside them."""
+    form.validate_on_submit()
+    outcome = command(record, form.data, current_user, form_errors=form.errors)
+    if shown_as is None or outcome.ok or FORM in outcome.problems:
+        return _back(clinical, outcome, default)
+    apply_problems(form, outcome)
+    return _page(clinical, **{shown_as: form}, status=400)
+
+
 @bp.route("/sessions/<int:session_id>/vitals")
 @requires(Permission.VIEW_COURSES)
 def session_vitals(session_id: int):
@@ -55,40 +67,24 @@ def session_vitals(session_id: int):
 @requires(Permission.RECORD_VITALS)
 def record_vitals(session_id: int):
     clinical = _load(session_id)
-    form = VitalsForm()
-    form.validate_on_submit()
-    outcome = vital_commands.record_reading(clinical, form.data, current_user, form_errors=form.errors)
-    if outcome.ok or FORM in outcome.problems:
-        return _back(clinical, outcome)
-    apply_problems(form, outcome)
-    return _page(clinical, form=form, status=400)
+    return _posted(clinical, vital_commands.record_reading, clinical, VitalsForm(), shown_as="form")
 
 
 @bp.route("/vitals/<int:vital_id>/error", methods=["POST"])
 @requires(Permission.RECORD_VITALS)
 def mark_in_error(vital_id: int):
-    reading = db.session.get(VitalSign, vital_id)
-    if reading is None:
-        abort(404)
-    clinical = _load(reading.session_id)
-    form = EnteredInErrorForm()
-    form.validate_on_submit()
-    outcome = vital_commands.mark_in_error(reading, form.data, current_user, form_errors=form.errors)
-    return _back(clinical, outcome, "Say why this reading is wrong.")
+    reading = db.get_or_404(VitalSign, vital_id)
+    return _posted(_load(reading.session_id), vital_commands.mark_in_error, reading, EnteredInErrorForm(),
+                   default="Say why this reading is wrong.")
 
 
 @bp.route("/alerts/<int:alert_id>/acknowledge", methods=["POST"])
 @requires(Permission.ACKNOWLEDGE_ALERT)
 def acknowledge(alert_id: int):
-    alert = db.session.get(SafetyAlert, alert_id)
-    if alert is None:
-        abort(404)
+    alert = db.get_or_404(SafetyAlert, alert_id)
     clinical = get_session_for(current_user, alert.session_id, options=(
         joinedload(ClinicalSession.course).joinedload(Course.client),))
-    form = AcknowledgeForm()
-    form.validate_on_submit()
-    outcome = vital_commands.acknowledge(alert, form.data, current_user, form_errors=form.errors)
-    return _back(clinical, outcome)
+    return _posted(clinical, vital_commands.acknowledge, alert, AcknowledgeForm())
 
 
 @bp.route("/sessions/<int:session_id>/overrides", methods=["POST"])
@@ -97,13 +93,7 @@ def add_override(session_id: int):
     clinical = _load(session_id)
     if not isinstance(clinical, DosingSession):
         abort(404)
-    form = OverrideForm()
-    form.validate_on_submit()
-    outcome = vital_commands.add_override(clinical, form.data, current_user, form_errors=form.errors)
-    if outcome.ok or FORM in outcome.problems:
-        return _back(clinical, outcome)
-    apply_problems(form, outcome)
-    return _page(clinical, override_form=form, status=400)
+    return _posted(clinical, vital_commands.add_override, clinical, OverrideForm(), shown_as="override_form")
 
 
 @bp.route("/today")
