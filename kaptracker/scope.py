@@ -8,8 +8,8 @@ from flask import g
 from sqlalchemy import ColumnElement, false, select, true
 
 from .extensions import db
-from .models import IN_TREATMENT_STATUSES, BreakGlassGrant, Client, ClinicalSession, Course, User, staff_site, utcnow
-from .rules.access import ClientScope, Permission, client_scope, may, reaches_every_site
+from .models import IN_TREATMENT_STATUSES, BreakGlassGrant, Client, ClinicalSession, Course, Site, User, staff_site, utcnow
+from .rules.access import ClientScope, Permission, Role, client_scope, may, reaches_every_site
 
 
 def client_scope_clause(user) -> ColumnElement[bool]:
@@ -69,6 +69,19 @@ def user_site_ids(user) -> tuple[int, ...]:
             cache[user.id] = tuple(db.session.scalars(
                 select(staff_site.c.site_id).where(staff_site.c.user_id == user.id).order_by(staff_site.c.site_id)
             ).all())
+    return cache[user.id]
+
+
+def switchable_sites(user) -> list[Site]:
+    """The active sites whose lists ``user`` may choose between (the site switcher): every site
+    for a network lead, else the sites they work at; cached per request."""
+    cache = g.setdefault("kap_switchable_sites", {})
+    if user.id not in cache:
+        stmt = select(Site).where(Site.active.is_(True)).order_by(Site.name)
+        if not (user.role == Role.SUPERVISOR and user.network_lead):
+            stmt = stmt.where(Site.id.in_(user_site_ids(user)))
+        with db.session.no_autoflush:
+            cache[user.id] = list(db.session.scalars(stmt)) if client_scope(user.role) is not ClientScope.NONE else []
     return cache[user.id]
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from . import clock, settings
 from .extensions import db
 from .models import SessionKind
+from .scope import listed_site_id, switchable_sites
 from .rules.access import Permission, may
 
 # (endpoint, label, permission or None for any signed-in user), in the order shown.
@@ -81,8 +82,12 @@ def init_app(app: Flask) -> None:
         if getattr(request, "kap_bare", False):
             return bare
         try:
-            nav = navigation_for(current_user.role) if current_user.is_authenticated else []
-            return {"navigation": nav, "clinic_name": settings.get("clinic.name"), "bare": False}
+            signed_in = current_user.is_authenticated
+            nav = navigation_for(current_user.role) if signed_in else []
+            sites = switchable_sites(current_user) if signed_in else []
+            return {"navigation": nav, "clinic_name": settings.get("clinic.name"), "bare": False,
+                    "switchable_sites": sites if len(sites) > 1 else [],
+                    "listed_site_id": listed_site_id(current_user) if signed_in else None}
         except SQLAlchemyError:
             # The database failed while rendering (often an error page): render without it.
             db.session.rollback()

@@ -24,6 +24,7 @@ ROUTES = {
     "main.healthz": ("GET", "/healthz", PUBLIC),
     "auth.login": ("GET", "/login", PUBLIC),
     "main.index": ("GET", "/", ANYONE),
+    "main.choose_site": ("POST", "/site", ANYONE),
     "auth.account": ("GET", "/account", ANYONE),
     "auth.logout": ("POST", "/logout", ANYONE),
     "clients.index": ("GET", "/clients/", {T, M, S}),

@@ -93,4 +93,20 @@ def edit(site: Site, data: Mapping, user) -> Outcome:
         return _taken_a_moment_ago(data, site)
 
 
-__all__ = ["create", "edit", "open_clients", "taken"]
+CHOOSE_ONE_OF_YOURS = "Choose one of the sites you work at, or all of them."
+
+
+def choose(signed_in, data: Mapping, user, *, choices: list[Site]) -> Outcome:
+    """Which site the lists of ``signed_in`` (the user's signed-in session) show: one of
+    ``choices`` (the sites the user may list), or all of them when ``data["site"]`` is empty.
+    A preference of the session, not a clinical record: nothing is audited."""
+    value = (data.get("site") or "").strip()
+    chosen = next((s for s in choices if str(s.id) == value), None)
+    if value and chosen is None:
+        return Outcome.refused("site", CHOOSE_ONE_OF_YOURS)
+    signed_in.site_id = chosen.id if chosen else None
+    db.session.commit()
+    return Outcome(record=chosen, message=f"Showing {chosen.name}." if chosen else "Showing all your sites.")
+
+
+__all__ = ["choose", "create", "edit", "open_clients", "taken"]
