@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from .auth.sessions import hash_password
 from .extensions import db
-from .models import User, normalise_email
+from .models import Site, User, normalise_email
 from .rules.access import Role
 from .rules.passwords import password_problems
 
@@ -23,8 +23,11 @@ def init_app(app: Flask) -> None:
 
 
 def _add_user(email: str, name: str, role: Role, password: str) -> User:
+    """The account; staff but administrators work at every active site (an administrator
+    narrows that on the account's page)."""
+    sites = [] if role == Role.ADMIN else list(db.session.scalars(select(Site).where(Site.active.is_(True))))
     user = User(email=normalise_email(email), name=name.strip(), role=role,
-                password_hash=hash_password(password))
+                password_hash=hash_password(password), sites=sites)
     db.session.add(user)
     return user
 
@@ -36,7 +39,7 @@ def _add_user(email: str, name: str, role: Role, password: str) -> User:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
               help="At least 12 characters; prompted for (hidden) when left out.")
 def create_user(email: str, name: str, role: str, password: str) -> None:
-    """Create a staff account."""
+    """Create a staff account (at every active site, unless an administrator's)."""
     email = normalise_email(email)
     if "@" not in email or len(email) > 254:
         raise click.BadParameter("not an email address", param_hint="--email")

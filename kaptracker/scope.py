@@ -61,34 +61,46 @@ def break_glass_for(user, client_id: int | None) -> BreakGlassGrant | None:
     return cache[client_id]
 
 
-def user_site_ids(user) -> tuple[int, ...]:
-    """The sites ``user`` works at (supervises): one indexed query per request."""
+def _sites_of(user) -> list[Site]:
+    """The sites ``user`` works at (supervises), active or not, by name: one indexed query per
+    request, which both the access clauses and the site switcher read."""
     cache = g.setdefault("kap_user_sites", {})
     if user.id not in cache:
         with db.session.no_autoflush:
-            cache[user.id] = tuple(db.session.scalars(
-                select(staff_site.c.site_id).where(staff_site.c.user_id == user.id).order_by(staff_site.c.site_id)
-            ).all())
+            cache[user.id] = list(db.session.scalars(
+                select(Site).join(staff_site, staff_site.c.site_id == Site.id)
+                .where(staff_site.c.user_id == user.id).order_by(Site.name)))
     return cache[user.id]
+
+
+def user_site_ids(user) -> tuple[int, ...]:
+    """The ids of the sites ``user`` works at (supervises)."""
+    return tuple(sorted(site.id for site in _sites_of(user)))
 
 
 def switchable_sites(user) -> list[Site]:
     """The active sites whose lists ``user`` may choose between (the site switcher): every site
     for a network lead, else the sites they work at; cached per request."""
+    if client_scope(user.role) is ClientScope.NONE:
+        return []
+    if not (user.role == Role.SUPERVISOR and user.network_lead):
+        return [site for site in _sites_of(user) if site.active]
     cache = g.setdefault("kap_switchable_sites", {})
     if user.id not in cache:
-        stmt = select(Site).where(Site.active.is_(True)).order_by(Site.name)
-        if not (user.role == Role.SUPERVISOR and user.network_lead):
-            stmt = stmt.where(Site.id.in_(user_site_ids(user)))
         with db.session.no_autoflush:
-            cache[user.id] = list(db.session.scalars(stmt)) if client_scope(user.role) is not ClientScope.NONE else []
+            cache[user.id] = list(db.session.scalars(
+                select(Site).where(Site.active.is_(True)).order_by(Site.name)))
     return cache[user.id]
 
 
 def listed_site_id(user) -> int | None:
-    """The one site the lists show (the site switcher's choice), None for all the user's sites."""
+    """The one site the lists show (the site switcher's choice), None for all the user's sites;
+    a choice the user may no longer make (moved to other sites, the site deactivated) lapses."""
     current = getattr(user, "current_session", None)
-    return current.site_id if current is not None else None
+    chosen = current.site_id if current is not None else None
+    if chosen is None or not any(site.id == chosen for site in switchable_sites(user)):
+        return None
+    return chosen
 
 
 def listed_sites(user) -> tuple[int, ...] | None:

@@ -71,6 +71,7 @@ ROUTES = {
     "admin.user_edit": ("GET", "/admin/users/{target}", {A}),
     "admin.user_reset_password": ("POST", "/admin/users/{target}/reset-password", {A}),
     "admin.user_unlock": ("POST", "/admin/users/{target}/unlock", {A}),
+    "admin.user_sites": ("POST", "/admin/users/{target}/sites", {A}),
     "admin.user_toggle_active": ("POST", "/admin/users/{target}/active", {A}),
     "admin.settings": ("GET", "/admin/settings", {A}),
     "admin.sites": ("GET", "/admin/sites", {A}),

@@ -16,11 +16,13 @@ from kaptracker.models import (
     AuditAction,
     AuditEvent,
     SettingChange,
+    Site,
     User,
     UserSession,
     utcnow,
 )
 from kaptracker.rules.access import Role
+from tests.course_support import error_beside as message_beside
 from kaptracker.rules.settings import SPECS
 
 NEW_PASSWORD = "purple otter kettle mountain"
@@ -195,6 +197,7 @@ def new_user_data(**overrides) -> dict:
         "role": "therapist",
         "password": NEW_PASSWORD,
         "confirm": NEW_PASSWORD,
+        "sites": [str(db.session.scalar(select(Site.id).order_by(Site.id).limit(1)))],  # the default site
     }
     data.update(overrides)
     return data
@@ -267,7 +270,8 @@ def test_create_account(admin_client, app, admin):
     assert user.role is Role.MEDICAL and user.active
     assert NEW_PASSWORD not in user.password_hash
     event = events(action=AuditAction.CREATE)[0]
-    assert (event.user_id, event.record_type, event.record_id, event.detail) == (admin.id, "user", user.id, "role medical")
+    assert (event.user_id, event.record_type, event.record_id, event.detail) == (admin.id, "user", user.id,
+                                                                                 "role medical; sites MAIN")
     assert "Jordan Smithson" in parse(admin_client.get("/admin/users")).text
 
     assert can_sign_in(app, "JORDAN.SMITHSON@clinic.example.org", NEW_PASSWORD)
@@ -644,3 +648,52 @@ def test_a_new_minimum_age_applies_to_registration(admin_client, app, login, mak
     })
     assert response.status_code == 200
     assert "at least 25 years old" in error_beside(parse(response), "date_of_birth")
+
+
+# --- where staff work ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("overrides, field, message", [
+    ({"sites": []}, "sites", "Choose at least one site this person works at."),
+    ({"role": "admin"}, "sites", "Administrators work at no site"),
+    ({"network_lead": "y"}, "network_lead", "Only a supervisor can be the network medical lead."),
+    ({"sites": ["x"]}, "sites", "Choose among the active sites listed."),
+    ({"sites": ["99999"]}, "sites", "Choose among the active sites listed."),
+])
+def test_a_new_account_works_at_a_site(admin_client, overrides, field, message):
+    response = admin_client.post("/admin/users/new", data=new_user_data(**overrides))
+    assert response.status_code == 200
+    assert message.lower() in message_beside(response, field).lower()
+    assert db.session.scalar(select(func.count()).select_from(User).where(User.name == "Jordan Smithson")) == 0
+
+
+def test_a_network_lead_needs_no_site_chosen(admin_client):
+    response = admin_client.post("/admin/users/new", data=new_user_data(role="supervisor", sites=[], network_lead="y"))
+    assert response.status_code == 302
+    lead = db.session.scalar(select(User).where(User.name == "Jordan Smithson"))
+    assert lead.network_lead and lead.role is Role.SUPERVISOR
+
+
+def test_an_administrator_moves_a_nurse_to_another_site(admin_client, admin, make_user):
+    main = db.session.scalar(select(Site).order_by(Site.id).limit(1))
+    den = Site(code="DEN", name="Denver", time_zone="America/Denver")
+    db.session.add(den)
+    db.session.commit()
+    nurse = make_user("medical")
+    page = parse(admin_client.get(f"/admin/users/{nurse.id}"))
+    checked = {i.attrs["value"] for i in page.find_all("input", name="sites") if "checked" in i.attrs}
+    assert checked == {str(main.id)}
+    assert page.find_all("input", name="network_lead") == []  # a nurse cannot lead the network
+
+    response = admin_client.post(f"/admin/users/{nurse.id}/sites", data={"sites": [str(den.id)]})
+    assert response.status_code == 302
+    assert "now works at: Denver." in flashes(admin_client.get(response.headers["Location"]))
+    assert [s.code for s in db.session.scalar(select(User).where(User.id == nurse.id)).sites] == ["DEN"]
+    event = events(action=AuditAction.UPDATE, record_id=nurse.id)[-1]
+    assert (event.user_id, event.detail) == (admin.id, "sites MAIN -> sites DEN")
+
+    response = admin_client.post(f"/admin/users/{nurse.id}/sites", data={"sites": []})
+    assert response.status_code == 422
+    assert "Choose at least one site" in message_beside(response, "sites")
+    assert "now works at" not in response.get_data(as_text=True)
+    assert response.status_code == 422 and len(events(action=AuditAction.UPDATE, record_id=nurse.id)) == 1

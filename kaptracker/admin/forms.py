@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from wtforms import (
+    BooleanField,
     EmailField,
     HiddenField,
     PasswordField,
@@ -15,7 +16,8 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from ..extensions import db
 from ..forms import Form, choices, max_length, no_control_characters, strong_password, stripped
-from ..models import User, normalise_email
+from ..clients.forms import MultiCheckboxField
+from ..models import Site, User, normalise_email
 from ..rules import settings as registry
 from ..rules.access import Role
 from ..rules.passwords import password_problems
@@ -25,7 +27,39 @@ def role_choices():
     return choices((role.value, role.label) for role in Role)
 
 
-class NewUserForm(Form):
+def site_choices():
+    """Every active site, by name, as checkbox choices (id, "Name (CODE)")."""
+    return [(str(site.id), f"{site.name} ({site.code})")
+            for site in db.session.scalars(select(Site).where(Site.active.is_(True)).order_by(Site.name))]
+
+
+class _WorksAt:
+    """The sites a member of staff works at, and whether they lead the network."""
+
+    sites = MultiCheckboxField(
+        "Works at", validate_choice=False,
+        description="The sites whose clients this person sees (a supervisor: supervises). "
+                    "Administrators work at none.")
+    network_lead = BooleanField("Network medical lead: a supervisor of every site")
+
+    def _choose_sites(self):
+        self.sites.choices = site_choices()
+
+    def validate_sites(self, field):
+        offered = {value for value, _ in field.choices}
+        if any(value not in offered for value in field.data or ()):
+            raise ValidationError("Choose among the active sites listed.")
+
+
+class StaffSitesForm(_WorksAt, Form):
+    submit = SubmitField("Save sites")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._choose_sites()
+
+
+class NewUserForm(_WorksAt, Form):
     name = StringField(
         "Full name", validators=[DataRequired("Enter the person's name."), max_length(120),
                                  no_control_characters], filters=[stripped],
@@ -51,6 +85,10 @@ class NewUserForm(Form):
         render_kw={"autocomplete": "new-password"},
     )
     submit = SubmitField("Create account")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._choose_sites()
 
     def validate_email(self, field):
         # An address already refused (say, with a NUL byte PostgreSQL cannot take) is not looked up.

@@ -16,12 +16,12 @@ from ..forms import submitted
 from ..main import conflicts
 from ..models import LoginAttempt, SettingChange, User, utcnow
 from ..rules import settings as registry
-from ..rules.access import Permission
+from ..rules.access import Permission, Role
 from ..services import apply_problems
 from ..services import staff as staff_commands
 from ..services.once import told
 from . import bp
-from .forms import EditUserForm, NewUserForm, ResetPasswordForm, grouped_fields, settings_form
+from .forms import EditUserForm, NewUserForm, ResetPasswordForm, StaffSitesForm, grouped_fields, settings_form
 
 
 def _get_user(user_id: int) -> User:
@@ -73,8 +73,19 @@ def _saved_form(user: User) -> EditUserForm:
     return form
 
 
-def _account_page(user: User, form: EditUserForm, reset: ResetPasswordForm, status: int = 200):
+def _sites_form(user: User) -> StaffSitesForm | None:
+    """Where the account works, as saved; administrators work at no site (no form)."""
+    if user.role == Role.ADMIN:
+        return None
+    form = StaffSitesForm(formdata=None, network_lead=user.network_lead)
+    form.sites.data = [str(site.id) for site in staff_commands.sites_of(user)]
+    return form
+
+
+def _account_page(user: User, form: EditUserForm, reset: ResetPasswordForm, status: int = 200, *,
+                  sites_form: StaffSitesForm | None = None):
     return render_template("admin/user_edit.html", user=user, form=form, reset=reset,
+                           sites_form=sites_form or _sites_form(user),
                            locked=user.email in _locked_emails()), status
 
 
@@ -116,6 +127,19 @@ def user_reset_password(user_id: int):
     if not reset.validate_on_submit():
         return _account_page(user, _saved_form(user), reset, 400)
     return _to_account(user, staff_commands.reset_password(user, reset.data, current_user))
+
+
+@bp.route("/users/<int:user_id>/sites", methods=["POST"])
+@requires(Permission.MANAGE_USERS)
+def user_sites(user_id: int):
+    user = _get_user(user_id)
+    form = StaffSitesForm()
+    if form.validate_on_submit():
+        outcome = staff_commands.set_sites(user, form.data, current_user)
+        if outcome.ok:
+            return _to_account(user, outcome)
+        apply_problems(form, outcome)
+    return _account_page(user, _saved_form(user), ResetPasswordForm(prefix="reset"), 422, sites_form=form)
 
 
 @bp.route("/users/<int:user_id>/unlock", methods=["POST"])

@@ -300,21 +300,22 @@ def prepare_clinic(database_url: str, *, medical: int = 2, therapists: int = 2, 
         if demo_clinic:
             demo.seed(PASSWORD)
         hashed = hash_password(PASSWORD)
+        home = db.session.scalars(select(Site).order_by(Site.id).limit(1)).all()  # every database has one
         staff = {}
         for role, count in ((Role.MEDICAL, medical), (Role.THERAPIST, therapists)):
             for i in range(1, count + 1):
                 local = f"soak-{role.value}-{i}"
                 user = User(email=f"{local}@{DOMAIN}", name=f"Soak {role.label} {i}", role=role,
-                            password_hash=hashed)
+                            password_hash=hashed, sites=list(home))
                 db.session.add(user)
                 staff[local] = user
         # The therapist who writes the screenings and preparation notes of the medical targets.
         lead = User(email=f"soak-lead-therapist@{DOMAIN}", name="Soak Lead Therapist",
-                    role=Role.THERAPIST, password_hash=hashed)
+                    role=Role.THERAPIST, password_hash=hashed, sites=list(home))
         db.session.add(lead)
         db.session.flush()
         numbers = itertools.count(1)
-        site_id = db.session.scalar(select(Site.id).order_by(Site.id).limit(1))  # every database has one
+        site_id = home[0].id
 
         def new_client(therapist: User) -> Client:
             n = next(numbers)

@@ -62,3 +62,22 @@ def deactivation_problem(*, open_clients: int, other_active_sites: int) -> str |
     if not other_active_sites:
         return "This is the only active site: every new client needs a home site. Keep it active."
     return None
+
+
+NO_SITE = "Choose at least one site this person works at."
+ADMIN_AT_NO_SITE = "Administrators work at no site: they open no clinical record."
+LEAD_IS_A_SUPERVISOR = "Only a supervisor can be the network medical lead."
+
+
+def staff_site_problems(role: str, *, sites: int, network_lead: bool) -> dict[str, str]:
+    """Problems, by field, of where a member of staff works: everyone but an administrator works
+    at a site at least (a network lead supervises every site, so needs none chosen); the network
+    lead is a supervisor; an administrator works at none."""
+    problems = {}
+    if role == "admin" and sites:
+        problems["sites"] = ADMIN_AT_NO_SITE
+    if network_lead and role != "supervisor":
+        problems["network_lead"] = LEAD_IS_A_SUPERVISOR
+    if role != "admin" and not sites and not (network_lead and role == "supervisor"):
+        problems["sites"] = NO_SITE
+    return problems

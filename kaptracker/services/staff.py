@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import settings as clinic_settings
@@ -15,8 +16,9 @@ from ..auditing import record
 from ..auth import sessions
 from ..extensions import db
 from ..main.conflicts import fingerprint
-from ..models import AuditAction, User, normalise_email, utcnow
+from ..models import AuditAction, Site, User, normalise_email, utcnow
 from ..rules import settings as registry
+from ..rules import sites as site_rules
 from ..rules.access import Permission, Role, may
 from . import Outcome, created
 from .once import NO_ERRORS, form_problems, refusal
@@ -42,14 +44,58 @@ def would_remove_last_admin(user: User, *, new_role: str | None = None, deactiva
     return others == 0
 
 
+def _chosen_sites(data: Mapping, role: str) -> list[Site]:
+    """The active sites ``data["sites"]`` names (ids); without the key (the create-user command),
+    every active site for anyone but an administrator."""
+    stmt = select(Site).where(Site.active.is_(True)).order_by(Site.name)
+    if "sites" not in data:
+        return [] if role == Role.ADMIN.value else list(db.session.scalars(stmt))
+    ids = {int(i) for i in data.get("sites") or () if str(i).isdigit()}
+    return list(db.session.scalars(stmt.where(Site.id.in_(ids)))) if ids else []
+
+
+def sites_of(account: User) -> list[Site]:
+    """``account.sites``, loaded (relationships load only when asked for: kaptracker.lazyload)."""
+    db.session.scalars(select(User).where(User.id == account.id).options(selectinload(User.sites))).one()
+    return account.sites
+
+
+def _where(sites: list[Site], network_lead: bool) -> str:
+    where = ", ".join(s.code for s in sorted(sites, key=lambda s: s.code)) or "no site"
+    return f"sites {where}" + ("; network lead" if network_lead else "")
+
+
 def create_user(data: Mapping, user) -> Outcome:
-    """An account with ``data``'s name, email, role and initial password."""
+    """An account with ``data``'s name, email, role, initial password and the sites the person
+    works at (``sites``, ``network_lead``)."""
     if not may(user.role, Permission.MANAGE_USERS):
         return refusal(NOT_ADMIN)
+    sites, lead = _chosen_sites(data, data["role"]), bool(data.get("network_lead"))
+    problems = site_rules.staff_site_problems(data["role"], sites=len(sites), network_lead=lead)
+    if problems:
+        return Outcome(problems={field: [message] for field, message in problems.items()})
     account = User(name=data["name"], email=normalise_email(data["email"]), role=Role(data["role"]),
-                   password_hash=sessions.hash_password(data["password"]))
-    return created(account, user, audit_as="user", detail=f"role {account.role.value}",
+                   password_hash=sessions.hash_password(data["password"]), sites=sites, network_lead=lead)
+    return created(account, user, audit_as="user", detail=f"role {account.role.value}; {_where(sites, lead)}",
                    message=f"Account created for {account.name}.")
+
+
+def set_sites(account: User, data: Mapping, user) -> Outcome:
+    """Where ``account`` works: ``data["sites"]`` (site ids) and ``data["network_lead"]``. Takes
+    effect at the person's next page: every list reads their sites as it is drawn."""
+    if not may(user.role, Permission.MANAGE_USERS):
+        return refusal(NOT_ADMIN)
+    sites, lead = _chosen_sites(data, account.role.value), bool(data.get("network_lead"))
+    problems = site_rules.staff_site_problems(account.role.value, sites=len(sites), network_lead=lead)
+    if problems:
+        return Outcome(problems={field: [message] for field, message in problems.items()}, record=account)
+    before = _where(sites_of(account), account.network_lead)
+    after = _where(sites, lead)
+    if before == after:
+        return Outcome(record=account, message="Nothing was changed.", category="info")
+    account.sites, account.network_lead = sites, lead
+    return _updated(account, user, f"{before} -> {after}", f"{account.name} now works at: "
+                    + (", ".join(s.name for s in sites) or "no site") + ("; network medical lead" if lead else "") + ".")
 
 
 def edit_user(account: User, data: Mapping, user) -> Outcome:
