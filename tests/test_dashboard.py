@@ -442,7 +442,8 @@ def test_the_demo_clinic_shows_every_kind_of_item(runner, client, login):
     from kaptracker.models import User
     from kaptracker.rules.access import Role
 
-    supervisor = db.session.scalars(select(User).where(User.role == Role.SUPERVISOR)).first()
+    # The network lead (supervisor@): the Denver supervisor sees only Denver's items.
+    supervisor = db.session.scalars(select(User).where(User.role == Role.SUPERVISOR, User.network_lead)).one()
     client.post("/login", data={"email": supervisor.email, "password": "demo passphrase 1"})
     chips = _chips(client.get("/dashboard/"))
     assert set(chips) == ALL_KINDS
