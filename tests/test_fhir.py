@@ -376,7 +376,7 @@ def test_a_demo_client_exports_completely(runner, client, login):
     from kaptracker.models import User
     from kaptracker.rules.access import Role
 
-    supervisor = db.session.scalars(select(User).where(User.role == Role.SUPERVISOR)).first()
+    supervisor = db.session.scalars(select(User).where(User.role == Role.SUPERVISOR, User.network_lead)).one()
     # The demo client with the most medicine sessions.
     client_id = db.session.scalar(
         select(Course.client_id).join(ClinicalSession, ClinicalSession.course_id == Course.id)
