@@ -12,7 +12,7 @@ from sqlalchemy import event
 from werkzeug.routing import IntegerConverter
 from sqlalchemy.engine import Engine
 
-from . import access, auditing, clock, cli, lazyload, rollup, security, settings, templating
+from . import access, auditing, clock, cli, lazyload, rollup, scope, security, settings, templating
 from .admin import bp as admin_bp
 from .audit import bp as audit_bp
 from .auth import bp as auth_bp
@@ -88,6 +88,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     rollup.init_app()
     clock.read_zone_from(settings.clinic_zone_name)
+    settings.zone_of_lists_from(scope.request_zone_name)
     if app.config.get("RAISE_ON_LAZY_LOAD"):
         lazyload.init_app()  # tests: a lazy load during a request raises
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)

@@ -16,9 +16,10 @@ from sqlalchemy import select
 
 from .auditing import record, shown
 from .extensions import db, login_manager
-from .models import AuditAction, Client, ClinicalSession, Course
+from .models import AuditAction, Client, ClinicalSession, Course, Site
 from .rules.access import Permission, may
 from .scope import client_scope_clause
+from .settings import use_zone
 
 ACCESS_ATTR = "_kap_access"
 
@@ -73,6 +74,7 @@ def forget_cached_user() -> None:
     """
     g.pop("_login_user", None)
     g.pop("kap_settings", None)
+    g.pop("kap_zone_name", None)
 
 
 def enforce_declared_access() -> None:
@@ -97,10 +99,16 @@ def deny(status: int, record_type: str, record_id: int | None = None, *, detail:
 def get_client_for(user, client_id: int, *, options=()) -> Client:
     """The client ``client_id`` if ``user`` may see it; otherwise 404, whether the record exists
     or not (so ids cannot be probed), and the attempt is audited."""
-    stmt = select(Client).where(Client.id == client_id, client_scope_clause(user)).options(*options)
-    client = db.session.scalars(stmt).first()
-    if client is None:
+    stmt = (
+        select(Client, Site.time_zone)  # the home site's zone too: its times are shown in it
+        .join(Site, Client.home_site_id == Site.id)
+        .where(Client.id == client_id, client_scope_clause(user)).options(*options)
+    )
+    row = db.session.execute(stmt).unique().first()
+    if row is None:
         deny(404, "client", client_id, detail="outside the user's scope or no such record")
+    client, zone = row
+    use_zone(zone)
     shown("client", client.id, client_id=client.id, default=True)  # audited after the response
     return client
 
@@ -108,14 +116,17 @@ def get_client_for(user, client_id: int, *, options=()) -> Client:
 def get_course_for(user, course_id: int, *, options=()) -> Course:
     """The course ``course_id`` if its client is in ``user``'s scope; otherwise an audited 404."""
     stmt = (
-        select(Course)
+        select(Course, Site.time_zone)
         .join(Client, Course.client_id == Client.id)
+        .join(Site, Client.home_site_id == Site.id)
         .where(Course.id == course_id, client_scope_clause(user))
         .options(*options)
     )
-    course = db.session.scalars(stmt).first()
-    if course is None:
+    row = db.session.execute(stmt).unique().first()
+    if row is None:
         deny(404, "course", course_id, detail="outside the user's scope or no such record")
+    course, zone = row
+    use_zone(zone)  # a course is shown in its client's home site's zone
     shown("course", course.id, client_id=course.client_id, default=True)
     return course
 
@@ -123,15 +134,18 @@ def get_course_for(user, course_id: int, *, options=()) -> Course:
 def get_session_for(user, session_id: int, *, options=()) -> ClinicalSession:
     """The session ``session_id`` if its client is in ``user``'s scope; otherwise an audited 404."""
     stmt = (
-        select(ClinicalSession, Course.client_id)  # the client too, for the audit: no extra query
+        # the client too, for the audit, and the zone of the site it happens at: no extra query
+        select(ClinicalSession, Course.client_id, Site.time_zone)
         .join(Course, ClinicalSession.course_id == Course.id)
         .join(Client, Course.client_id == Client.id)
+        .join(Site, ClinicalSession.site_id == Site.id)
         .where(ClinicalSession.id == session_id, client_scope_clause(user))
         .options(*options)
     )
     row = db.session.execute(stmt).unique().first()
     if row is None:
         deny(404, "session", session_id, detail="outside the user's scope or no such record")
-    session, client_id = row
+    session, client_id, zone = row
+    use_zone(zone)  # its times, typed and shown, are on its site's wall
     shown(session.kind.value, session.id, client_id=client_id, default=True)
     return session

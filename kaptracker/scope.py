@@ -114,6 +114,25 @@ def listed_sites(user) -> tuple[int, ...] | None:
     return user_site_ids(user)
 
 
+def listing_zone_name(user) -> str | None:
+    """The time zone of ``user``'s lists: the chosen site's, else the zone all their sites share;
+    None (the network's zone) across sites in several zones, where each row says its own."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    chosen = listed_site_id(user)
+    sites = [site for site in switchable_sites(user) if chosen is None or site.id == chosen]
+    if chosen is None and reaches_every_site(user.role, network_lead=user.network_lead):
+        return None
+    zones = {site.time_zone for site in sites or _sites_of(user)}
+    return zones.pop() if len(zones) == 1 else None
+
+
+def request_zone_name() -> str | None:
+    """The zone of this request's lists (kaptracker.settings asks for it): only once the request
+    has authenticated its user, so that loading the user never asks for the time zone."""
+    return listing_zone_name(g.get("_login_user"))
+
+
 def staff_clause(user) -> ColumnElement[bool]:
     """SQL condition on :class:`User`: the staff of the sites the lists show."""
     sites = listed_sites(user)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from flask import g, has_request_context
@@ -41,8 +42,44 @@ def get(key: str) -> Any:
     return current()[key]
 
 
+# The zone of a request's lists when no record page chose one (kaptracker.scope registers it:
+# the settings sit below the access rules, so they cannot import them).
+_listing_zone: Callable[[], str | None] | None = None
+
+
+def zone_of_lists_from(reader: Callable[[], str | None]) -> None:
+    global _listing_zone
+    _listing_zone = reader
+
+
+def use_zone(name: str | None) -> None:
+    """Show this request's times, and read its "today", in ``name`` (a site's zone): a record's
+    page calls it with the site of the record it shows (kaptracker.access loaders)."""
+    g.kap_zone_name = name
+
+
 def clinic_zone_name() -> str:
-    """The clinic's time zone name, for kaptracker.clock (read without flushing the session)."""
+    """The time zone of "now" and "today" for kaptracker.clock (read without flushing the
+    session): in a request, the site of the record shown, else the site the lists show (the
+    switcher's choice, or the user's one site); otherwise the network's zone, setting
+    ``clinic.timezone`` (network-wide pages, commands)."""
+    return page_zone_name() or network_zone_name()
+
+
+def page_zone_name() -> str | None:
+    """The one site zone this request's page is in; None outside a request, or on a page across
+    sites in several zones (which labels each time with its own)."""
+    if not has_request_context():
+        return None
+    if "kap_zone_name" not in g:
+        if "_login_user" not in g:  # asked while the user is being loaded: not settled yet
+            return None
+        g.kap_zone_name = _listing_zone() if _listing_zone is not None else None
+    return g.kap_zone_name
+
+
+def network_zone_name() -> str:
+    """The network's zone (setting ``clinic.timezone``), read without flushing the session."""
     with db.session.no_autoflush:
         return get("clinic.timezone")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 
 from flask import Flask, request
 from flask_login import current_user
@@ -43,6 +44,18 @@ def localtime(value: dt.datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
     return clock.local(value).strftime(fmt)
 
 
+def site_time(value: dt.datetime | None, site, fmt: str = "%d %b %Y %H:%M") -> str:
+    """A stored UTC time on ``site``'s wall, labelled with its zone ("08:00 MST") where the page
+    is in another zone or spans sites in several (a network lead's lists)."""
+    if value is None:
+        return ""
+    shown = clock.local(value, zoneinfo.ZoneInfo(site.time_zone))
+    text = shown.strftime(fmt)
+    if settings.page_zone_name() != site.time_zone:
+        text += f" {shown.tzname()}"
+    return text
+
+
 def quantity(value) -> str:
     """A measured quantity without trailing zeros: 1.0 -> 1, 0.50 -> 0.5, 52.5 -> 52.5."""
     if value is None:
@@ -69,6 +82,7 @@ def record_label(record_type: str) -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.filters["site_time"] = site_time
     app.jinja_env.filters["date"] = date_format
     app.jinja_env.filters["qty"] = quantity
     app.jinja_env.filters["record_label"] = record_label

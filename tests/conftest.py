@@ -196,6 +196,8 @@ def _migrate(url: str) -> None:
             with db.engine.begin() as conn:
                 conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         upgrade()
+        with db.engine.begin() as conn:  # the default site is where the test clinic is
+            conn.execute(sa.text("UPDATE site SET time_zone = :zone"), {"zone": test_zone()})
         db.engine.dispose()
 
 
@@ -219,13 +221,23 @@ _EMPTIERS: dict[str, sa.engine.Engine] = {}
 MIGRATED_ROWS = (
     "INSERT INTO setting_revision (id, version) VALUES (1, 1)",
     "INSERT INTO site (code, name, time_zone, crisis_line, active, created_at, version)"
-    " VALUES ('MAIN', 'KAP Clinic', 'America/New_York', '988', true, CURRENT_TIMESTAMP, 1)",
+    " VALUES ('MAIN', 'KAP Clinic', :zone, '988', true, CURRENT_TIMESTAMP, 1)",
 )
+
+
+def test_zone() -> str:
+    """The test clinic's zone: its default site's, and the network's default (clinic.timezone)."""
+    from kaptracker.rules import settings as registry
+
+    return registry.SPECS_BY_KEY["clinic.timezone"].default
+
+
+test_zone.__test__ = False  # not a test for pytest to collect
 
 
 def _put_back_migrated_rows(conn) -> None:
     for statement in MIGRATED_ROWS:
-        conn.execute(sa.text(statement))
+        conn.execute(sa.text(statement), {"zone": test_zone()})
 
 
 def _empty_postgres(url: str) -> None:

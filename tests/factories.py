@@ -137,6 +137,18 @@ def end_course(course_, user, *, reason="discontinued", note="Client withdrew.",
     return ended
 
 
+def move_clinic(zone: str, admin) -> None:
+    """The whole network moves to ``zone``: the network's zone (setting clinic.timezone) and
+    every site's (whose times their records and lists show)."""
+    from kaptracker import settings
+    from kaptracker.models import Site
+
+    settings.change("clinic.timezone", zone, user=admin, reason="The clinic moved")
+    for site in db.session.scalars(select(Site)):
+        site.time_zone = zone
+    db.session.commit()
+
+
 def record_audit(action, record_type, record_id, *, client_id, user, detail=None):
     """The change event a command writes (kaptracker.auditing.record, with its user)."""
     return record(action, record_type, record_id, client_id=client_id, detail=detail, user=user)

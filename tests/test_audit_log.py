@@ -11,7 +11,7 @@ from html_support import Node, parse
 from sqlalchemy import select
 
 from kaptracker import clock
-from kaptracker import settings
+from tests import factories
 from kaptracker.extensions import db
 from kaptracker.models import AuditAction, AuditEvent
 
@@ -259,8 +259,7 @@ def test_date_range_in_the_clinic_time_zone(client, login, supervisor, dated, qu
 
 
 def test_date_range_follows_the_clinic_time_zone_setting(client, login, supervisor, admin, dated):
-    settings.change("clinic.timezone", "UTC", user=admin, reason="Server time")
-    db.session.commit()
+    factories.move_clinic("UTC", admin)
     login(supervisor)
     assert markers(client.get("/audit/?from=2024-03-10&to=2024-03-10")) == [
         "evt-10th-midday", "evt-10th-start", "evt-9th-late"]

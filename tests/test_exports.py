@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from kaptracker import clock
-from kaptracker import settings
+from tests import factories
 from kaptracker.exports.tables import csv_text, filename_part, safe_cell
 from kaptracker.extensions import db
 from kaptracker.models import (
@@ -72,8 +72,7 @@ def _reading(session, user, at, timepoint, systolic, diastolic, heart_rate, spo2
 @pytest.fixture
 def exported(app, make_user, make_client):
     admin = make_user("admin")
-    settings.change("clinic.timezone", ZONE, user=admin, reason="Test clinic")
-    db.session.commit()
+    factories.move_clinic(ZONE, admin)
     therapist, other, medical = make_user("therapist", name="Thera Pist"), make_user("therapist"), make_user("medical")
     mine = make_client(therapist, family_name="=HYPERLINK(\"http://x\")", given_name="Eve")
     quiet = make_client(therapist, status=ClientStatus.REFERRED)

@@ -83,8 +83,9 @@ SPECS: tuple[SettingSpec, ...] = (
         help="Shown in the page header and on printed reports.",
     ),
     SettingSpec(
-        "clinic.timezone", "Clinic time zone", "Clinic", str, "America/New_York", timezone=True,
-        help="Times are stored in UTC and shown in this zone.",
+        "clinic.timezone", "Network time zone", "Clinic", str, "America/New_York", timezone=True,
+        help="Times are stored in UTC. A site's records and lists show its own zone (Sites); "
+             "pages across sites in several zones, and commands, show this one.",
     ),
     SettingSpec(
         "clients.minimum_age_years", "Minimum client age", "Clients", int, 18, 0, 120, "years",

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import dataclasses
+import zoneinfo
 from typing import Any
 
-from sqlalchemy import select, union
+from sqlalchemy import or_, select, union
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..scope import listing_clause
@@ -19,13 +20,14 @@ from ..models import (
     SafetyAlert,
     SafetyOverride,
     SessionKind,
+    Site,
     VitalSign,
     utcnow,
 )
 from ..rules import vitals as rules
 from ..rules.access import Permission, may
 from ..rules.vitals import Finding, Reading, Thresholds
-from .. import clock
+from .. import clock, settings
 from ..templating import localtime
 from . import chart, service
 from .forms import AcknowledgeForm, EnteredInErrorForm, OverrideForm, VitalsForm
@@ -112,7 +114,6 @@ def todays_sessions(user, limit: int) -> tuple[list[DosingSession], bool]:
     """The most recent ``limit`` medicine sessions in ``user``'s scope (today's, then earlier ones
     not discharged), oldest first, and whether there were more: across a network there can be
     thousands of sessions nobody discharged."""
-    start = clock.today_range()[0]
     sessions = list(db.session.scalars(
         select(DosingSession)
         .join(Course, DosingSession.course_id == Course.id)
@@ -120,14 +121,31 @@ def todays_sessions(user, limit: int) -> tuple[list[DosingSession], bool]:
         .where(listing_clause(user), Course.end_reason.is_(None),
                DosingSession.id.in_(union(  # two indexed paths rather than an OR across tables
                    select(ClinicalSession.id).where(ClinicalSession.kind == SessionKind.DOSING,
-                                                    ClinicalSession.occurred_at >= start),
+                                                    *_since_midnight()),
                    select(DosingSession.__table__.c.id).where(DosingSession.discharged_at.is_(None)))))
-        .options(joinedload(DosingSession.course).joinedload(Course.client),
+        .options(joinedload(DosingSession.course).joinedload(Course.client), joinedload(DosingSession.site),
                  selectinload(DosingSession.administrations))
         .order_by(DosingSession.occurred_at.desc(), DosingSession.id.desc())
         .limit(limit + 1)
     ))
     return sessions[:limit][::-1], len(sessions) > limit
+
+
+def _since_midnight() -> list:
+    """Conditions on a session's time: since midnight on its site's wall. A page in one zone has
+    one midnight; across sites in several zones, each site's own (the earliest of them bounds
+    the index range)."""
+    if settings.page_zone_name() is not None:
+        return [ClinicalSession.occurred_at >= clock.today_range()[0]]
+    by_zone: dict[str, list[int]] = {}
+    for site_id, zone in db.session.execute(select(Site.id, Site.time_zone)):  # a handful of rows
+        by_zone.setdefault(zone, []).append(site_id)
+    if len(by_zone) < 2:
+        return [ClinicalSession.occurred_at >= clock.today_range()[0]]
+    starts = {name: clock.today_range(zoneinfo.ZoneInfo(name))[0] for name in by_zone}
+    return [ClinicalSession.occurred_at >= min(starts.values()),
+            or_(*(ClinicalSession.site_id.in_(ids) & (ClinicalSession.occurred_at >= starts[name])
+                  for name, ids in by_zone.items()))]
 
 
 def today_rows(sessions: list[DosingSession]) -> list[dict]:

@@ -105,4 +105,5 @@ def today():
     record(AuditAction.VIEW, "today", detail=f"{len(rows)} medicine sessions")
     db.session.commit()
     listed(s.course.client_id for s in sessions)
-    return render_template("vitals/today.html", rows=rows, more=more)
+    several_sites = len({s.site_id for s in sessions}) > 1
+    return render_template("vitals/today.html", rows=rows, more=more, several_sites=several_sites)
