@@ -15,6 +15,7 @@ from fhirclient.models.fhirelementfactory import FHIRElementFactory
 from sqlalchemy import func, select
 
 from kaptracker import clock
+from kaptracker import settings as clinic_settings
 from kaptracker.exports import fhir
 from kaptracker.extensions import db
 from kaptracker.models import (
@@ -30,6 +31,7 @@ from kaptracker.models import (
     OutcomeScore,
     PreparationSession,
     Screening,
+    Site,
     VitalSign,
     utcnow,
 )
@@ -172,8 +174,10 @@ def test_the_bundle_parses_as_fhir_r4_and_counts_every_record(record, client, lo
     assert fhir.resource_counts(data) == {
         "Encounter": 2 + 3 + 3,  # screening, preparation, 3 medicine and 3 integration sessions
         "EpisodeOfCare": 1,
+        "Location": 1,  # every session at the client's home site
         "MedicationAdministration": 4,  # a lozenge and its booster, IM, IV
         "Observation": 3 * (4 * 2 + 2) + 4,  # BP + HR per reading, SpO2 on two each; score totals
+        "Organization": 1,  # the clinic network
         "Patient": 1,
         "QuestionnaireResponse": 4,
     }
@@ -196,11 +200,17 @@ def _references(value):
             yield from _references(v)
 
 
-def test_the_validator_really_rejects_a_broken_resource():
-    bad = {"resourceType": "Bundle", "type": "collection", "entry": [
-        {"resource": {"resourceType": "Observation", "code": {"text": "x"}, "valueQuantity": {"value": "high"}}}]}
+@pytest.mark.parametrize("resource", [
+    {"resourceType": "Observation", "code": {"text": "x"}, "valueQuantity": {"value": "high"}},  # no status, text value
+    {"resourceType": "Location", "name": "Denver", "managingOrganization": "urn:uuid:x"},  # not a Reference
+    {"resourceType": "Location", "name": "Denver", "telecom": {"system": "phone", "value": "1"}},  # not a list
+    {"resourceType": "Organization", "name": ["KAP Clinic"]},  # a list for a string
+    {"resourceType": "Encounter", "status": "finished", "class": {"code": "AMB"},
+     "location": [{"reference": "urn:uuid:x"}]},  # location.location missing, reference unknown there
+], ids=["observation", "location-organization", "location-telecom", "organization-name", "encounter-location"])
+def test_the_validator_really_rejects_a_broken_resource(resource):
     with pytest.raises(FHIRValidationError):
-        parse(bad)  # status missing, value not a number
+        parse({"resourceType": "Bundle", "type": "collection", "entry": [{"resource": resource}]})
 
 
 def test_patient(record, client, login):
@@ -240,6 +250,120 @@ def test_encounters(record, client, login):
     dosing = [e for e in encounters if e["type"][0]["text"] == "Medicine session"]
     assert all(e["period"]["end"] > e["period"]["start"] for e in dosing)
     assert all(e["reasonCode"][0]["text"] for e in encounters)
+
+
+# --- places: the sites as Locations, the clinic network as their Organization ----------------
+
+
+@pytest.fixture
+def two_sites(record):
+    """The record's client at home at the default site (no DEA registration, address or phone);
+    one of their integration sessions (a draft) happened at Denver, which has all three."""
+    main = db.session.get(Site, record["client"].home_site_id)
+    den = Site(code="DEN", name="Denver", time_zone="America/Denver", address="1600 Market St\nDenver CO 80202",
+               phone="+1 303 555 0100", dea_registration="AB1234563")
+    db.session.add(den)
+    db.session.flush()
+    away = db.session.scalars(select(IntegrationSession).where(IntegrationSession.course_id == record["course"].id)
+                              .order_by(IntegrationSession.occurred_at)).first()
+    away.site_id = den.id
+    db.session.commit()
+    return {"main": main, "den": den, "away": away}
+
+
+def _resources(data):
+    return {e["fullUrl"]: e["resource"] for e in data["entry"]}
+
+
+def _assert_places_resolve(data):
+    """Every Encounter's location, every Location's and the Patient's managing organization
+    resolve inside the bundle, to a Location and the one Organization."""
+    urls = _resources(data)
+    [organization_url] = [u for u, r in urls.items() if r["resourceType"] == "Organization"]
+    for encounter in by_type(data, "Encounter"):
+        [place] = encounter["location"]
+        assert urls[place["location"]["reference"]]["resourceType"] == "Location"
+    assert by_type(data, "Location")
+    for resource in by_type(data, "Location") + by_type(data, "Patient"):
+        assert resource["managingOrganization"]["reference"] == organization_url
+
+
+def test_the_sites_of_the_record_are_locations(two_sites, record, client, login):
+    login(record["therapist"])
+    _, data = export(client, record["client"].id)
+    parse(data)
+    locations = {loc["name"]: loc for loc in by_type(data, "Location")}
+    assert set(locations) == {two_sites["main"].name, "Denver"}  # the home site and the session's
+    den, main = locations["Denver"], locations[two_sites["main"].name]
+    timezone = "http://hl7.org/fhir/StructureDefinition/timezone"
+    assert den["extension"] == [{"url": timezone, "valueCode": "America/Denver"}]
+    assert main["extension"] == [{"url": timezone, "valueCode": two_sites["main"].time_zone}]
+    assert den["status"] == main["status"] == "active"
+    assert den["address"] == {"text": "1600 Market St\nDenver CO 80202"}
+    assert den["telecom"] == [{"system": "phone", "value": "+1 303 555 0100", "use": "work"}]
+    assert "address" not in main and "telecom" not in main  # the default site has neither
+    assert {"system": "urn:kaptracker:site-code", "value": "DEN"} in den["identifier"]
+    _assert_places_resolve(data)
+
+    # The session at Denver names Denver; every other encounter the home site.
+    urls = _resources(data)
+    where = {e["identifier"][0]["value"]: urls[e["location"][0]["location"]["reference"]]["name"]
+             for e in by_type(data, "Encounter")}
+    assert where.pop(str(two_sites["away"].id)) == "Denver"
+    assert set(where.values()) == {two_sites["main"].name} and len(where) == 7
+
+
+def test_the_dea_registration_is_an_identifier_only_when_the_site_has_one(two_sites, record, client, login):
+    login(record["therapist"])
+    _, data = export(client, record["client"].id)
+    locations = {loc["name"]: loc for loc in by_type(data, "Location")}
+
+    def dea(location):
+        return [i for i in location["identifier"] if i.get("system") == fhir.DEA_SYSTEM]
+
+    [number] = dea(locations["Denver"])
+    assert number["value"] == "AB1234563"
+    assert number["system"] == "urn:oid:2.16.840.1.113883.4.814"
+    assert number["type"]["text"] == "DEA registration"
+    assert codes(number["type"]) == {("http://terminology.hl7.org/CodeSystem/v2-0203", "DEA")}
+    assert dea(locations[two_sites["main"].name]) == []
+    assert "AB1234563" not in json.dumps(locations[two_sites["main"].name])
+
+
+def test_the_organization_is_the_clinic_network_named_by_the_setting(two_sites, record, client, login, make_user):
+    login(record["therapist"])
+    _, data = export(client, record["client"].id)
+    [organization] = by_type(data, "Organization")
+    assert organization["name"] == "KAP Clinic"  # the setting's default
+    assert organization["active"] is True
+
+    clinic_settings.change("clinic.name", "Riverside Healing Centre", user=make_user("admin"), reason="renamed")
+    db.session.commit()
+    _, data = export(client, record["client"].id)
+    [organization] = by_type(data, "Organization")
+    assert organization["name"] == "Riverside Healing Centre"
+    _assert_places_resolve(data)
+
+
+def test_a_deactivated_site_is_an_inactive_location(two_sites, record, client, login):
+    two_sites["den"].active = False  # since the session there
+    db.session.commit()
+    login(record["therapist"])
+    _, data = export(client, record["client"].id)
+    parse(data)
+    status = {loc["name"]: loc["status"] for loc in by_type(data, "Location")}
+    assert status == {two_sites["main"].name: "active", "Denver": "inactive"}
+    _assert_places_resolve(data)
+
+
+def test_the_home_site_is_a_location_even_with_no_session_there(two_sites, record, client, login):
+    """A client moved to Denver after every session at the old site: both sites travel."""
+    record["client"].home_site_id = two_sites["den"].id
+    db.session.commit()
+    login(record["therapist"])
+    _, data = export(client, record["client"].id)
+    assert {loc["name"] for loc in by_type(data, "Location")} == {two_sites["main"].name, "Denver"}
+    assert fhir.resource_counts(data)["Location"] == 2
 
 
 def test_doses_are_ketamine_by_the_right_route_in_mg(record, client, login):
@@ -350,7 +474,8 @@ def test_an_empty_record_is_a_valid_bundle(make_user, make_client, client, login
     login(therapist)
     _, data = export(client, c.id)
     parse(data)
-    assert fhir.resource_counts(data) == {"Patient": 1}
+    # The home site and the clinic network travel even with no course yet.
+    assert fhir.resource_counts(data) == {"Location": 1, "Organization": 1, "Patient": 1}
 
 
 def test_the_query_count_does_not_grow_with_the_record(make_user, make_client, client, login, count_queries):
@@ -359,14 +484,26 @@ def test_the_query_count_does_not_grow_with_the_record(make_user, make_client, c
     build_course(small, therapist, medical, medicine_sessions=(Route.IM,), scores=False)
     build_course(large, therapist, medical, medicine_sessions=(Route.LOZENGE, Route.IM, Route.IV) * 3, ended=True)
     build_course(large, therapist, medical, medicine_sessions=(Route.IV,))  # a second course
+    # The large record's drafts happened at two more sites: Locations cost no query each.
+    for code in ("DEN", "BOS"):
+        site = Site(code=code, name=f"Site {code}", time_zone="America/Denver", dea_registration="AB1234563")
+        db.session.add(site)
+        db.session.flush()
+        draft = db.session.scalars(select(IntegrationSession).join(Course).where(
+            Course.client_id == large.id, IntegrationSession.signed_at.is_(None),
+            IntegrationSession.site_id == large.home_site_id).limit(1)).one()
+        draft.site_id = site.id
+    db.session.commit()
     login(therapist)
-    counts = []
+    counts, sites = [], []
     for c in (small, large):
         with count_queries() as counted:
-            export(client, c.id)
+            _, data = export(client, c.id)
         counts.append(counted.n)
+        sites.append(fhir.resource_counts(data)["Location"])
+    assert sites == [1, 3], sites
     assert counts[0] == counts[1], counts
-    assert counts[1] <= 14, counts
+    assert counts[1] <= 14, counts  # 12 before sites: the sites' query is the 13th
     print(f"FHIR export: {counts[1]} queries")
 
 
@@ -396,8 +533,12 @@ def test_a_demo_client_exports_completely(runner, client, login):
     readings = n(select(VitalSign.id).where(VitalSign.session_id.in_(sessions)))
     with_spo2 = n(select(VitalSign.id).where(VitalSign.session_id.in_(sessions), VitalSign.spo2.is_not(None)))
     scores = n(select(OutcomeScore.id).join(Course).where(Course.client_id == client_id))
+    home = db.session.get(Client, client_id).home_site_id
     expected = {
         "Patient": 1,
+        "Organization": 1,
+        "Location": n(select(Site.id).where(Site.id.in_(
+            select(ClinicalSession.site_id).where(ClinicalSession.id.in_(sessions))) | (Site.id == home))),
         "EpisodeOfCare": n(select(Course.id).where(Course.client_id == client_id)),
         "Encounter": n(sessions),
         "MedicationAdministration": n(select(Administration.id).where(Administration.session_id.in_(sessions))),
@@ -406,6 +547,7 @@ def test_a_demo_client_exports_completely(runner, client, login):
     }
     assert fhir.resource_counts(data) == expected
     assert expected["MedicationAdministration"] and readings
+    _assert_places_resolve(data)
     print(f"demo client {client_id}: {expected}")
     assert db.session.get(Client, client_id).family_name not in json.dumps(
         [e.detail for e in db.session.scalars(select(AuditEvent).where(AuditEvent.action == AuditAction.EXPORT))])

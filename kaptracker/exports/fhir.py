@@ -18,6 +18,13 @@ Codes (checked against the terminologies, see tests/test_fhir.py):
 * scale totals: PHQ-9 44261-6, GAD-7 70274-6, PCL-5 101698-9 ("PTSD PCL-5 score", LOINC 2.75);
   their panels (the questionnaires) PHQ-9 44249-1, GAD-7 69737-5, PCL-5 101697-1.
 
+Places: one Organization, the clinic network (named by the ``clinic.name`` setting), which the
+Patient and every Location name as ``managingOrganization``; a Location for each site the record
+mentions (the client's home site and every session's site), which each Encounter names. A Location
+carries the site's time zone in the standard extension (``timezone``, an IANA code) and its DEA
+registration, when it has one, under the DEA number's OID (2.16.840.1.113883.4.814) with the v2
+identifier type ``DEA``.
+
 References inside the Bundle are ``urn:uuid:`` full URLs made deterministically (UUID 5) from the
 identifier system and the record's id, so the same record exported twice gets the same URLs.
 Staff appear as display-only references (no Practitioner resources). Times are UTC with offset.
@@ -33,6 +40,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import with_polymorphic
 
+from .. import settings
 from ..extensions import db
 from ..models import (
     Administration,
@@ -42,6 +50,7 @@ from ..models import (
     DosingSession,
     OutcomeScore,
     SessionKind,
+    Site,
     User,
     VitalSign,
 )
@@ -58,6 +67,10 @@ RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 UCUM = "http://unitsofmeasure.org"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+IDENTIFIER_TYPE = "http://terminology.hl7.org/CodeSystem/v2-0203"
+# The DEA registration number's OID (HL7's OID registry; THO NamingSystem USDEANumber).
+DEA_SYSTEM = "urn:oid:2.16.840.1.113883.4.814"
+TIMEZONE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/timezone"
 
 KETAMINE = {"system": RXNORM, "code": "6130", "display": "ketamine"}
 
@@ -111,11 +124,14 @@ class ClientRecord:
     vitals: list[VitalSign]
     scores: list[OutcomeScore]
     staff: dict[int, str]  # user id -> name, for display-only references
+    sites: list[Site]  # the home site and every session's site, by id
+    clinic_name: str  # the clinic network (the Organization)
 
 
 def load_client_record(client: Client) -> ClientRecord:
-    """Six queries whatever the size of the record (the client is already loaded): courses,
-    sessions of every kind, doses, readings, scores, and the names of the staff involved."""
+    """Seven queries whatever the size of the record (the client is already loaded): courses,
+    sessions of every kind, doses, readings, scores, the names of the staff involved and the sites
+    (the settings, for the clinic's name, are read once a request)."""
     courses = list(db.session.scalars(
         select(Course).where(Course.client_id == client.id).order_by(Course.started_on, Course.id)
     ))
@@ -151,7 +167,10 @@ def load_client_record(client: Client) -> ClientRecord:
     user_ids |= {s.recorded_by_id for s in scores}
     user_ids.discard(None)
     staff = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(sorted(user_ids)))).all())
-    return ClientRecord(client, courses, sessions, administrations, vitals, scores, staff)
+    site_ids = {client.home_site_id} | {s.site_id for s in sessions}
+    sites = list(db.session.scalars(select(Site).where(Site.id.in_(sorted(site_ids))).order_by(Site.id)))
+    return ClientRecord(client, courses, sessions, administrations, vitals, scores, staff, sites,
+                        settings.get("clinic.name"))
 
 
 # --- the pure part ----------------------------------------------------------------------------
@@ -165,7 +184,8 @@ def client_bundle(
 ) -> dict:
     """The client's record as a FHIR R4 Bundle of type ``collection`` (a JSON-ready dict)."""
     b = _Builder(record, record_number_system)
-    entries = [b.patient()]
+    entries = [b.patient(), b.organization()]
+    entries += [b.location(site) for site in record.sites]
     entries += [b.episode_of_care(course) for course in record.courses]
     entries += [b.encounter(session) for session in record.sessions]
     entries += [b.medication_administration(a) for a in record.administrations]
@@ -205,12 +225,16 @@ class _Builder:
     def url(self, kind: str, record_id: int | str) -> str:
         return "urn:uuid:" + str(uuid.uuid5(_NAMESPACE, f"{self.system}|{kind}|{record_id}"))
 
-    def ref(self, kind: str, record_id: int) -> dict:
+    def ref(self, kind: str, record_id: int | str) -> dict:
         return {"reference": self.url(kind, record_id)}
 
     @property
     def patient_ref(self) -> dict:
         return self.ref("patient", self.record.client.id)
+
+    @property
+    def organization_ref(self) -> dict:
+        return self.ref("organization", "network")
 
     def staff(self, user_id: int | None) -> dict | None:
         if user_id is None:
@@ -238,8 +262,7 @@ class _Builder:
             "resourceType": "Patient",
             "identifier": [{
                 "use": "usual",
-                "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203",
-                                     "code": "MR", "display": "Medical record number"}]},
+                "type": {"coding": [{"system": IDENTIFIER_TYPE, "code": "MR", "display": "Medical record number"}]},
                 "system": self.system,
                 "value": c.record_number,
             }],
@@ -255,8 +278,43 @@ class _Builder:
                 "telecom": [{"system": "phone", "value": c.emergency_contact_phone}],
             }],
             "generalPractitioner": [self.staff(c.therapist_id)],
+            "managingOrganization": self.organization_ref,
         }
         return self.entry("patient", c.id, resource)
+
+    def organization(self) -> dict:
+        """The clinic network: one Organization, whose sites are the Locations."""
+        resource = {
+            "resourceType": "Organization",
+            "active": True,
+            "type": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/organization-type",
+                                  "code": "prov", "display": "Healthcare Provider"}]}],
+            "name": self.record.clinic_name,
+        }
+        return self.entry("organization", "network", resource)
+
+    def location(self, site: Site) -> dict:
+        identifiers = self.identifier("site", site.id) + [{"system": "urn:kaptracker:site-code", "value": site.code}]
+        if site.dea_registration:
+            identifiers.append({
+                "type": {"coding": [{"system": IDENTIFIER_TYPE, "code": "DEA",
+                                     "display": "Drug Enforcement Administration registration number"}],
+                         "text": "DEA registration"},
+                "system": DEA_SYSTEM,
+                "value": site.dea_registration,
+            })
+        resource = {
+            "resourceType": "Location",
+            "extension": [{"url": TIMEZONE_EXTENSION, "valueCode": site.time_zone}],
+            "identifier": identifiers,
+            "status": "active" if site.active else "inactive",
+            "name": site.name,
+            "mode": "instance",
+            "telecom": [{"system": "phone", "value": site.phone, "use": "work"}] if site.phone else None,
+            "address": {"text": site.address} if site.address else None,
+            "managingOrganization": self.organization_ref,
+        }
+        return self.entry("site", site.id, resource)
 
     def episode_of_care(self, course: Course) -> dict:
         resource = {
@@ -289,6 +347,7 @@ class _Builder:
             "participant": [{"individual": self.staff(session.author_id)}],
             "period": {"start": _instant(start), "end": _instant(end)},
             "reasonCode": [{"text": ENCOUNTER_REASONS[session.kind]}],
+            "location": [{"location": self.ref("site", session.site_id)}],
         }
         return self.entry("clinical-session", session.id, resource)
 
