@@ -1,6 +1,7 @@
 """Who reaches which clients, as SQL: the role's own scope (rules/access.py says which) plus any
 client the user holds unexpired emergency (break-glass) access to. Used by access.py to load
-records and by auditing.py to flag events written through emergency access; it imports neither."""
+records, by auditing.py to flag events written through emergency access (it imports neither),
+and by the audit search to cut the trail to the searcher's sites."""
 
 from __future__ import annotations
 
@@ -8,8 +9,19 @@ from flask import g
 from sqlalchemy import ColumnElement, false, select, true
 
 from .extensions import db
-from .models import IN_TREATMENT_STATUSES, BreakGlassGrant, Client, ClinicalSession, Course, Site, User, staff_site, utcnow
-from .rules.access import ClientScope, Permission, Role, client_scope, may, reaches_every_site
+from .models import (
+    IN_TREATMENT_STATUSES,
+    AuditEvent,
+    BreakGlassGrant,
+    Client,
+    ClinicalSession,
+    Course,
+    Site,
+    User,
+    staff_site,
+    utcnow,
+)
+from .rules.access import ClientScope, Permission, Role, audits_every_site, client_scope, may, reaches_every_site
 
 
 def client_scope_clause(user) -> ColumnElement[bool]:
@@ -154,6 +166,55 @@ def listing_clause(user) -> ColumnElement[bool]:
     site_id = listed_site_id(user)
     clause = client_scope_clause(user)
     return clause & (Client.home_site_id == site_id) if site_id is not None else clause
+
+
+def audited_sites(user) -> tuple[int, ...] | None:
+    """The sites whose audit trail the audit search shows ``user``: the switcher's one site, else
+    the user's sites; None for the whole trail (an administrator, a network lead who chose no
+    site); no site for a role that does not read the trail."""
+    if not may(user.role, Permission.VIEW_AUDIT):
+        return ()
+    if listed_site_id(user) is None and audits_every_site(user.role, network_lead=user.network_lead):
+        return None
+    return listed_sites(user)
+
+
+def audited_site_rows(user) -> list[Site] | None:
+    """The :class:`Site` rows of :func:`audited_sites`, by name (from the per-request caches)."""
+    sites = audited_sites(user)
+    if sites is None:
+        return None
+    lead = user.role == Role.SUPERVISOR and user.network_lead
+    pool = switchable_sites(user) if lead else _sites_of(user)
+    return [site for site in pool if site.id in sites]
+
+
+def audited_client_clause(user) -> ColumnElement[bool]:
+    """SQL condition on :class:`Client`: the clients whose audit trail ``user`` reads, those whose
+    home is an audited site. Not emergency access: a break-glass grant opens a record for care;
+    its trail is reviewed by the client's own site."""
+    sites = audited_sites(user)
+    return true() if sites is None else Client.home_site_id.in_(sites)
+
+
+def audit_clause(user) -> ColumnElement[bool]:
+    """SQL condition on :class:`AuditEvent`: the events the audit search shows ``user``. Cut to
+    sites, an event about a client shows when the client's home is one of them (whoever acted:
+    someone of another site, through emergency access too); an event about no client when it is
+    by or about a member of staff of one of them (signing in and out, list pages, refused pages,
+    an administrator's change to their account), about one of the sites, or about the clinic's
+    settings (they apply at every site). A failed sign-in names no account: only the whole
+    trail shows it (administrators, a network lead)."""
+    sites = audited_sites(user)
+    if sites is None:
+        return true()
+    staff = select(staff_site.c.user_id).where(staff_site.c.site_id.in_(sites))
+    about_client = AuditEvent.client_id.in_(select(Client.id).where(Client.home_site_id.in_(sites)))
+    about_staff = AuditEvent.user_id.in_(staff) | (
+        (AuditEvent.record_type == "user") & AuditEvent.record_id.in_(staff))
+    about_site = (AuditEvent.record_type == "site") & AuditEvent.record_id.in_(sites)
+    clinic_wide = AuditEvent.record_type == "setting"
+    return about_client | (AuditEvent.client_id.is_(None) & (about_staff | about_site | clinic_wide))
 
 
 def _own_scope_clause(user) -> ColumnElement[bool]:

@@ -180,11 +180,46 @@ def test_users_list_shows_state(admin_client, app, make_user):
     locked = make_user("medical", name="Lou Locked")
     make_user("supervisor", name="Ola Ordinary")
     fail_sign_ins(app, locked.email)
-    doc = parse(admin_client.get("/admin/users"))
-    rows = {tr.find_all("td")[0].text: tr.find_all("td")[3].text for tr in doc.find_all("tr") if tr.find_all("td")}
+    rows = users_column(admin_client, "State")
     assert rows["Dee Deactivated"] == "Deactivated"
     assert rows["Lou Locked"] == "Locked out"
     assert rows["Ola Ordinary"] == "Active"
+
+
+def users_column(admin_client, label: str) -> dict[str, str]:
+    """The staff list's column ``label``, by the account's name."""
+    doc = parse(admin_client.get("/admin/users"))
+    return {tr.find_all("td")[0].text: next(td.text for td in tr.find_all("td") if td.attrs.get("data-label") == label)
+            for tr in doc.find_all("tr") if tr.find_all("td")}
+
+
+def test_users_list_says_where_each_works(admin_client, admin, make_user):
+    main = db.session.scalar(select(Site).order_by(Site.id).limit(1))
+    den = Site(code="DEN", name="Denver", time_zone="America/Denver")
+    old = Site(code="OLD", name="Old Town", time_zone="America/New_York", active=False)
+    db.session.add_all([den, old])
+    db.session.commit()
+    make_user("therapist", name="Tess Both", sites=[den, main])
+    make_user("medical", name="Max Main", sites=[main])
+    make_user("supervisor", name="Leo Lead", sites=[], network_lead=True)
+    make_user("supervisor", name="Oona Old", sites=[old, den])
+    sites = users_column(admin_client, "Sites")
+    assert sites["Tess Both"] == f"DEN, {main.code}"  # by code
+    assert sites["Max Main"] == main.code
+    assert sites["Leo Lead"] == "Every site"
+    assert sites["Oona Old"] == "DEN, OLD (inactive)"
+    assert sites[admin.name] == "—"  # administrators work at no site
+
+
+def test_users_list_loads_the_sites_in_a_constant_number_of_queries(admin_client, make_user, count_queries):
+    counts = []
+    for n in (2, 12):
+        for _ in range(n):
+            make_user("therapist")
+        with count_queries() as counted:
+            assert admin_client.get("/admin/users").status_code == 200
+        counts.append(counted.n)
+    assert counts[0] == counts[1], counts
 
 
 # --- creating accounts -------------------------------------------------------------------------

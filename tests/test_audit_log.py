@@ -63,7 +63,9 @@ def add(detail, *, user=None, action=AuditAction.VIEW, record_type="client", rec
 
 @pytest.fixture
 def supervisor(make_user):
-    return make_user("supervisor", name="Sue Supervisor")
+    """A network lead: the whole trail, so these tests are about the search itself; what a
+    site's supervisor reads is in tests/test_site_scope.py."""
+    return make_user("supervisor", name="Sue Supervisor", network_lead=True)
 
 
 @pytest.fixture
@@ -77,7 +79,7 @@ def admin(make_user):
 @pytest.mark.parametrize("role", ["supervisor", "admin"])
 def test_supervisors_and_admins_read_the_log(client, login, make_user, role):
     user = make_user(role)
-    add("evt-visible")
+    add("evt-visible", user=make_user("therapist"))  # a colleague's, at the default site
     login(user)
     response = client.get("/audit/")
     assert response.status_code == 200

@@ -11,6 +11,7 @@ from kaptracker.rules.access import (
     ClientScope,
     Permission,
     Role,
+    audits_every_site,
     client_scope,
     may,
     may_see_client,
@@ -106,6 +107,20 @@ def test_may_see_client_at_another_site(role, therapist_id, authored, network_le
     """The site dimension: the client's home and sessions are at none of the user's sites."""
     assert may_see_client(role, user_id=7, therapist_id=therapist_id, in_treatment=True,
                           authored_sessions=authored, at_users_site=False, network_lead=network_lead) is visible
+
+
+@pytest.mark.parametrize(
+    "role, network_lead, whole_trail",
+    [
+        (A, False, True),  # administrators work at no site: the whole trail, without client names
+        (S, True, True),  # a network lead
+        (S, False, False),  # a site's supervisor: their sites' trail
+        (T, False, False),  # no audit search at all, though a caseload crosses sites
+        (M, True, False),
+    ],
+)
+def test_audits_every_site(role, network_lead, whole_trail):
+    assert audits_every_site(role, network_lead=network_lead) is whole_trail
 
 
 @pytest.mark.parametrize(

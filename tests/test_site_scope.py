@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from kaptracker import clock
 from kaptracker.extensions import db
-from kaptracker.models import ClientStatus, Site
+from kaptracker.models import AuditAction, AuditEvent, ClientStatus, Site
 from kaptracker.services.sites import CHOOSE_ONE_OF_YOURS
 from tests import factories
 from tests.html_support import parse
@@ -147,3 +148,127 @@ def test_today_lists_the_medicine_sessions_of_the_nurses_sites(clinic, network, 
         body = nurse.get("/today").get_data(as_text=True)
         mine, theirs = (network["clients"][s] for s in (site, "den" if site == "main" else "main"))
         assert mine.family_name in body and theirs.family_name not in body
+
+
+# --- the audit search ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def trail(network):
+    """Audit events about each site's client, each site's staff, a site, the clinic's settings,
+    and a failed sign-in that names no account."""
+    people, clients, sites = network["people"], network["clients"], network["sites"]
+
+    def add(detail, *, user=None, action=AuditAction.VIEW, record_type="client", record_id=None, client=None):
+        db.session.add(AuditEvent(detail=detail, user_id=getattr(user, "id", None), action=action,
+                                  record_type=record_type, record_id=record_id,
+                                  client_id=getattr(client, "id", None), at=clock.now()))
+
+    for site in ("main", "den"):
+        record = clients[site]
+        add(f"evt-{site}-client", user=people["therapist"], record_id=record.id, client=record)
+        nurse = people[f"medical_{site}"]
+        add(f"evt-{site}-sign-in", user=nurse, action=AuditAction.LOGIN, record_type="user", record_id=nurse.id)
+    # Someone of the main site refused a Denver record: Denver's trail.
+    add("evt-den-client-refused", user=people["medical_main"], action=AuditAction.DENIED, client=clients["den"])
+    add("evt-den-account", user=people["admin"], action=AuditAction.UPDATE, record_type="user",
+        record_id=people["medical_den"].id)
+    add("evt-den-site", user=people["admin"], action=AuditAction.UPDATE, record_type="site",
+        record_id=sites["den"].id)
+    add("evt-setting", user=people["admin"], action=AuditAction.UPDATE, record_type="setting")
+    add("evt-lead-sign-in", user=people["lead"], action=AuditAction.LOGIN, record_type="user",
+        record_id=people["lead"].id)
+    add("evt-anonymous-failed", action=AuditAction.LOGIN_FAILED, record_type="user")
+    db.session.commit()
+    return network
+
+
+MAIN_TRAIL = {"evt-main-client", "evt-main-sign-in", "evt-setting"}
+DEN_TRAIL = {"evt-den-client", "evt-den-client-refused", "evt-den-sign-in", "evt-den-account",
+             "evt-den-site", "evt-setting"}
+WHOLE_TRAIL = MAIN_TRAIL | DEN_TRAIL | {"evt-lead-sign-in", "evt-anonymous-failed"}
+
+
+def _audited(client, query="") -> set[str]:
+    doc = parse(client.get(f"/audit/{query}").get_data(as_text=True))
+    return {td.text for td in doc.find_all("td") if td.attrs.get("data-label") == "Detail"
+            and td.text.startswith("evt-")}
+
+
+@pytest.mark.parametrize("who, expected", [
+    ("supervisor_main", MAIN_TRAIL),
+    ("supervisor_den", DEN_TRAIL),
+    ("lead", WHOLE_TRAIL),
+    ("admin", WHOLE_TRAIL),  # administrators work at no site and read the whole trail
+])
+def test_the_audit_search_shows_the_trail_of_the_searchers_sites(trail, client, login, who, expected):
+    login(trail["people"][who])
+    assert _audited(client) == expected
+    body = client.get("/audit/").get_data(as_text=True)
+    numbers = {n for n in ("MAIN-1", "DEN-1") if n in body}
+    # Supervisors read the record numbers of their sites' clients; administrators none.
+    assert numbers == {"supervisor_main": {"MAIN-1"}, "supervisor_den": {"DEN-1"},
+                       "lead": {"MAIN-1", "DEN-1"}, "admin": set()}[who]
+
+
+def test_another_sites_client_trail_shows_neither_events_nor_name(trail, client, login):
+    den = trail["clients"]["den"]
+    login(trail["people"]["supervisor_main"])
+    response = client.get(f"/audit/?client={den.id}")
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert _audited(client, f"?client={den.id}") == set()
+    assert den.family_name not in text and "DEN-1" not in text
+    # Nor does a person filter reach past the site: the main nurse's events, at the main site only.
+    assert _audited(client, f"?user={trail['people']['medical_main'].id}") == {"evt-main-sign-in"}
+    # The site's own client's trail names the client.
+    main = trail["clients"]["main"]
+    assert main.family_name in client.get(f"/audit/?client={main.id}").get_data(as_text=True)
+
+
+def test_the_audit_search_says_which_sites_it_shows(trail, client, login):
+    login(trail["people"]["supervisor_den"])
+    caption = parse(client.get("/audit/").get_data(as_text=True)).by_id("audit-sites")
+    assert caption is not None and caption.text.startswith("The trail of Denver:")
+    other = client.application.test_client()
+    login(trail["people"]["lead"], http=other)
+    assert parse(other.get("/audit/").get_data(as_text=True)).by_id("audit-sites") is None
+
+
+def test_a_network_lead_switches_the_audit_search_to_a_site(trail, client, login):
+    login(trail["people"]["lead"])
+    den = trail["sites"]["den"]
+    client.post("/site", data={"site": str(den.id), "next": "/audit/"})
+    assert _audited(client) == DEN_TRAIL
+    caption = parse(client.get("/audit/").get_data(as_text=True)).by_id("audit-sites")
+    assert "Denver" in caption.text and "Choose another site" in caption.text
+    client.post("/site", data={"site": "", "next": "/audit/"})
+    assert _audited(client) == WHOLE_TRAIL
+
+
+def test_a_supervisor_of_both_sites_switches_between_their_trails(trail, client, login, make_user):
+    sites = trail["sites"]
+    both = make_user("supervisor", sites=[sites["main"], sites["den"]])
+    login(both)
+    assert _audited(client) == MAIN_TRAIL | DEN_TRAIL
+    client.post("/site", data={"site": str(sites["main"].id), "next": "/audit/"})
+    assert _audited(client) == MAIN_TRAIL
+
+
+@pytest.mark.parametrize("who", ["supervisor_den", "lead", "admin"])
+def test_the_audit_search_runs_as_many_queries_whatever_the_trail(trail, client, login, make_client,
+                                                                 count_queries, who):
+    login(trail["people"][who])
+    counts = []
+    for _ in range(2):
+        with count_queries() as counted:
+            assert client.get("/audit/").status_code == 200
+        counts.append(counted.n)
+        people, den = trail["people"], trail["sites"]["den"]
+        for n in range(20):  # more clients and events at both sites
+            record = make_client(people["therapist"], home_site_id=den.id if n % 2 else trail["sites"]["main"].id)
+            db.session.add(AuditEvent(detail=f"evt-more-{n}", user_id=people["therapist"].id,
+                                      action=AuditAction.VIEW, record_type="client", client_id=record.id,
+                                      at=clock.now()))
+        db.session.commit()
+    assert counts[0] == counts[1], counts

@@ -7,7 +7,7 @@ import datetime as dt
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from .. import settings as clinic_settings
 from ..access import requires
@@ -53,7 +53,9 @@ def _to_account(user: User, outcome=None):
 @bp.route("/users")
 @requires(Permission.MANAGE_USERS)
 def users():
-    rows = db.session.scalars(select(User).order_by(User.active.desc(), User.name)).all()
+    # Where each works, in one more query however many accounts (the Sites column).
+    rows = db.session.scalars(select(User).options(selectinload(User.sites))
+                              .order_by(User.active.desc(), User.name)).all()
     return render_template("admin/users.html", users=rows, locked=_locked_emails())
 
 

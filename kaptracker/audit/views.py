@@ -16,6 +16,7 @@ from ..auditing import listed, shown
 from ..extensions import db
 from ..models import AuditAction, AuditEvent, Client, User
 from ..rules.access import Permission, Role
+from ..scope import audit_clause, audited_client_clause, audited_site_rows
 from .. import clock
 from . import bp
 
@@ -55,8 +56,11 @@ class AuditSearch:
     client: Client | None = None
 
     @classmethod
-    def from_args(cls, query, *, see_clients: bool) -> AuditSearch:
-        search = cls(see_clients=see_clients)
+    def from_args(cls, query, user) -> AuditSearch:
+        """The search ``user`` makes: cut to the sites they read the trail of (scope.audit_clause);
+        supervisors see the clients' record numbers, administrators only their ids."""
+        see_clients = user.role == Role.SUPERVISOR
+        search = cls(see_clients=see_clients, conditions=[audit_clause(user)])
         user_id = query.get("user", type=_positive_int)
         if user_id:
             search._keep("user", user_id, AuditEvent.user_id == user_id)
@@ -69,8 +73,9 @@ class AuditSearch:
         client_id = query.get("client", type=_positive_int)
         if client_id:
             search._keep("client", client_id, AuditEvent.client_id == client_id)
-            if see_clients:  # admins open no clinical record
-                search.client = db.session.get(Client, client_id)
+            if see_clients:  # admins open no clinical record; nor the trail of another site's client
+                search.client = db.session.scalar(
+                    select(Client).where(Client.id == client_id, audited_client_clause(user)))
         search._dates(query)
         return search
 
@@ -102,25 +107,26 @@ class AuditSearch:
         return select(AuditEvent.id).where(*self.conditions)
 
 
-def record_numbers(events) -> dict[int, str]:
-    """The record numbers of the clients the events name (supervisors see them)."""
+def record_numbers(events, user) -> dict[int, str]:
+    """The record numbers of the clients the events name (supervisors see them, of the clients
+    whose trail they read)."""
     ids = {e.client_id for e in events if e.client_id}
     if not ids:
         return {}
     # Not dict(result): a Result has keys(), so dict() would take it for a mapping.
-    return {cid: number for cid, number in
-            db.session.execute(select(Client.id, Client.record_number).where(Client.id.in_(ids)))}
+    return {cid: number for cid, number in db.session.execute(
+        select(Client.id, Client.record_number).where(Client.id.in_(ids), audited_client_clause(user)))}
 
 
 @bp.route("/")
 @requires(Permission.VIEW_AUDIT)
 def index():
-    search = AuditSearch.from_args(request.args, see_clients=current_user.role == Role.SUPERVISOR)
+    search = AuditSearch.from_args(request.args, current_user)
     page = paging.paginate(
         search.statement(), page=request.args.get("page", 1, type=_positive_int) or 1,
         per_page=current_app.config["AUDIT_PER_PAGE"], count_stmt=search.count_statement(),
     )
-    client_numbers = record_numbers(page.items) if search.see_clients else {}
+    client_numbers = record_numbers(page.items, current_user) if search.see_clients else {}
     if search.see_clients:
         listed(client_numbers, "audit_trail")  # the page shows their record numbers
     if search.client is not None:
@@ -129,5 +135,5 @@ def index():
     return render_template(
         "audit/index.html", page=page, args=search.args, errors=search.errors, users=users,
         actions=list(AuditAction), record_types=RECORD_TYPES, client=search.client,
-        client_numbers=client_numbers, raw=request.args,
+        client_numbers=client_numbers, raw=request.args, sites=audited_site_rows(current_user),
     )

@@ -132,6 +132,16 @@ def reaches_every_site(role: Role | str | None, *, network_lead: bool = False) -
     return role == Role.SUPERVISOR and network_lead
 
 
+def audits_every_site(role: Role | str | None, *, network_lead: bool = False) -> bool:
+    """Whose audit search is not cut to their sites: administrators, who work at no site and look
+    after every account and the clinic's settings (they read the whole trail, without a client's
+    name or record number), and a network lead. A site's supervisor reads the trail of the site's
+    clients and of its staff (see :func:`kaptracker.scope.audit_clause`)."""
+    if not may(role, Permission.VIEW_AUDIT):
+        return False
+    return role == Role.ADMIN or reaches_every_site(role, network_lead=network_lead)
+
+
 def may_see_client(
     role: Role | str | None,
     *,
