@@ -13,7 +13,7 @@ from . import clock, settings
 from .extensions import db
 from .models import SessionKind
 from .scope import listed_site_id, switchable_sites
-from .rules.access import Permission, may
+from .rules.access import Permission, may, reaches_every_site
 
 # (endpoint, label, permission or None for any signed-in user), in the order shown.
 NAVIGATION = (
@@ -54,6 +54,16 @@ def site_time(value: dt.datetime | None, site, fmt: str = "%d %b %Y %H:%M") -> s
     if settings.page_zone_name() != site.time_zone:
         text += f" {shown.tzname()}"
     return text
+
+
+def _sites_shown(sites, chosen: int | None) -> str:
+    """What the lists show, in words: the chosen site, every site (a network lead), or the
+    user's sites by name."""
+    if chosen is not None:
+        return next((site.name for site in sites if site.id == chosen), "")
+    if reaches_every_site(current_user.role, network_lead=current_user.network_lead):
+        return "Every site"
+    return ", ".join(site.name for site in sites)
 
 
 def quantity(value) -> str:
@@ -99,9 +109,13 @@ def init_app(app: Flask) -> None:
             signed_in = current_user.is_authenticated
             nav = navigation_for(current_user.role) if signed_in else []
             sites = switchable_sites(current_user) if signed_in else []
+            chosen = listed_site_id(current_user) if signed_in else None
             return {"navigation": nav, "clinic_name": settings.get("clinic.name"), "bare": False,
                     "switchable_sites": sites if len(sites) > 1 else [],
-                    "listed_site_id": listed_site_id(current_user) if signed_in else None}
+                    "listed_site_id": chosen, "sites_shown": _sites_shown(sites, chosen) if signed_in else "",
+                    "every_site": signed_in and reaches_every_site(current_user.role,
+                                                                   network_lead=current_user.network_lead),
+                    "zone_shown": settings.clinic_zone_name}
         except SQLAlchemyError:
             # The database failed while rendering (often an error page): render without it.
             db.session.rollback()

@@ -96,7 +96,7 @@ def test_the_dashboard_lists_the_therapists_of_the_supervisors_sites(network, cl
 def test_a_network_lead_switches_between_sites_and_back(network, client, login):
     login(network["people"]["lead"])
     options = [o.text for o in _switcher(client).find_all("option")]
-    assert options[0] == "All my sites" and set(options[1:]) == {"Denver", "KAP Clinic"}
+    assert options[0] == "Every site" and set(options[1:]) == {"Denver", "KAP Clinic"}
     den = network["sites"]["den"]
     response = client.post("/site", data={"site": str(den.id), "next": "/clients/?sort=name"})
     assert response.status_code == 302 and response.headers["Location"] == "/clients/?sort=name"
@@ -272,3 +272,27 @@ def test_the_audit_search_runs_as_many_queries_whatever_the_trail(trail, client,
                                       at=clock.now()))
         db.session.commit()
     assert counts[0] == counts[1], counts
+
+
+def _site_rows(client) -> dict[str, list[str]]:
+    tables = [t for t in parse(client.get("/dashboard/").get_data(as_text=True)).find_all("table")
+              if "site-table" in t.classes]
+    if not tables:
+        return {}
+    table = tables[0]
+    return {row.find_all("th")[0].text: [td.text for td in row.find_all("td")]
+            for row in table.find_all("tr") if row.find_all("td")}
+
+
+def test_the_network_lead_sees_each_sites_rollup_and_a_site_supervisor_none(network, client, login, clinic):
+    factories.course(clinic, network["clients"]["den"])
+    login(network["people"]["lead"])
+    rows = _site_rows(client)
+    # Clients, no open course, preparation, medicine, integration, completed, discontinued
+    assert rows["Denver"][:3] == ["1", "0", "1"]
+    assert rows[network["sites"]["main"].name][:3] == ["2", "2", "0"]  # with the clinic's referred client
+    assert "Every site" in client.get("/dashboard/").get_data(as_text=True)
+    client.post("/site", data={"site": str(network["sites"]["den"].id)})
+    assert _site_rows(client) == {}  # one site chosen: its own lists, no rollup
+    login(network["people"]["supervisor_den"], http=(other := client.application.test_client()))
+    assert _site_rows(other) == {}

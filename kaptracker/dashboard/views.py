@@ -13,11 +13,11 @@ from sqlalchemy import case, func, select, union_all
 
 from .. import settings
 from ..access import requires
-from ..scope import listed_sites, listing_clause, lists_everyone, staff_clause
+from ..scope import listed_site_id, listed_sites, listing_clause, lists_everyone, staff_clause
 from ..auditing import record, listed
 from ..extensions import db
 from ..forms import positive_int
-from ..models import AuditAction, Client, ClientStatus, Course, Indication, User, utcnow
+from ..models import AuditAction, Client, ClientStatus, Course, Indication, Site, User, utcnow
 from ..rules.access import Permission, Role
 from ..rules.dosing import Route
 from ..rules.phases import Phase
@@ -63,28 +63,46 @@ def phase_table(filters, page_number: int):
         staff = staff.where(User.id == filters["therapist"])
     staff_page = db.paginate(staff.order_by(User.active.desc(), User.name, User.id), page=page_number,
                              per_page=current_app.config.get("STAFF_PER_PAGE", 25), error_out=False)
-    ids = [u.id for u in staff_page.items]
-    counts: dict[int, dict[str, int]] = {i: {} for i in ids}
-    if ids:
-        course_counts = select(Client.therapist_id, Course.phase, func.count()).join(
-            Course, Course.client_id == Client.id).where(Client.therapist_id.in_(ids))
-        if "route" in filters:
-            course_counts = course_counts.where(Course.planned_route == filters["route"])
-        for therapist_id, phase, n in db.session.execute(
-            _scoped(course_counts, filters).group_by(Client.therapist_id, Course.phase)
-        ):
-            counts[therapist_id][Phase(phase).value] = n
-        has_open = select(Course.id).where(Course.client_id == Client.id, Course.end_reason.is_(None)).exists()
-        for therapist_id, waiting, total in db.session.execute(
-            _scoped(select(Client.therapist_id,
-                           func.sum(case((~has_open & (Client.status != ClientStatus.DISCHARGED), 1), else_=0)),
-                           func.count())
-                    .where(Client.therapist_id.in_(ids)), filters)
-            .group_by(Client.therapist_id)
-        ):
-            counts[therapist_id]["no_course"] = int(waiting or 0)
-            counts[therapist_id]["clients"] = total
+    counts = _phase_counts(Client.therapist_id, [u.id for u in staff_page.items], filters)
     return staff_page, counts
+
+
+def _phase_counts(group, ids: list[int], filters) -> dict[int, dict[str, int]]:
+    """Per ``group`` value in ``ids`` (a therapist, a site): courses by phase from the course
+    rollup, clients, and clients with no open course; two grouped queries."""
+    counts: dict[int, dict[str, int]] = {i: {} for i in ids}
+    if not ids:
+        return counts
+    course_counts = select(group, Course.phase, func.count()).join(
+        Course, Course.client_id == Client.id).where(group.in_(ids))
+    if "route" in filters:
+        course_counts = course_counts.where(Course.planned_route == filters["route"])
+    for key, phase, n in db.session.execute(_scoped(course_counts, filters).group_by(group, Course.phase)):
+        counts[key][Phase(phase).value] = n
+    has_open = select(Course.id).where(Course.client_id == Client.id, Course.end_reason.is_(None)).exists()
+    for key, waiting, total in db.session.execute(
+        _scoped(select(group, func.sum(case((~has_open & (Client.status != ClientStatus.DISCHARGED), 1), else_=0)),
+                       func.count()).where(group.in_(ids)), filters)
+        .group_by(group)
+    ):
+        counts[key]["no_course"] = int(waiting or 0)
+        counts[key]["clients"] = total
+    return counts
+
+
+def site_table(filters) -> tuple[list[Site], dict[int, dict[str, int]]]:
+    """The network's rollup, for a supervisor whose lists span sites: each site's clients by
+    phase (none when the lists show one site)."""
+    if current_user.role != Role.SUPERVISOR or listed_site_id(current_user) is not None:
+        return [], {}
+    sites = listed_sites(current_user)
+    stmt = select(Site).order_by(Site.name)
+    if sites is not None:
+        if len(sites) < 2:
+            return [], {}
+        stmt = stmt.where(Site.id.in_(sites))
+    rows = list(db.session.scalars(stmt))
+    return rows, _phase_counts(Client.home_site_id, [site.id for site in rows], filters)
 
 
 def worklist(filters, page_number: int):
@@ -147,6 +165,7 @@ def index():
     page_number = request.args.get("page", 1, type=positive_int) or 1
     staff_page_number = request.args.get("tpage", 1, type=positive_int) or 1
     staff_page, counts = phase_table(filters, staff_page_number)
+    sites, site_counts = site_table(filters)
     rows, kind_counts, total, per_page = worklist(filters, page_number)
     pages = max(1, -(-total // per_page))
     # Counts beyond the cap are shown as "1,000+" (and a total that includes one, with a "+").
@@ -166,7 +185,7 @@ def index():
         kinds=[k for k in KINDS if supervisor or not k.supervisors_only], kinds_by_key=KINDS_BY_KEY,
         kind_counts=shown_counts, total=total, page=page_number, pages=pages, sorts=SORTS,
         phases=OPEN_PHASES, routes=list(Route), therapists=therapists, supervisor=supervisor,
-        now=utcnow(),
+        now=utcnow(), sites=sites, site_counts=site_counts,
     )
 
 
