@@ -107,6 +107,9 @@ PAGES = [
          get("/audit/?user={ids[medical]}&action=create")),
     Page("co-sign worklist", "supervisor", "list", "supervision.cosign_worklist", get("/supervision/")),
     Page("outcomes dashboard", "supervisor", "list", "dashboard.outcomes", get("/dashboard/outcomes")),
+    Page("dashboard (network lead)", "lead", "list", "dashboard.index", get("/dashboard/")),
+    Page("outcomes (network lead)", "lead", "list", "dashboard.outcomes", get("/dashboard/outcomes")),
+    Page("audit search (network lead)", "lead", "list", "audit.index", get("/audit/")),
     Page("report: course summary", "therapist", "report", "reports.course_summary", get("/courses/{course}/summary")),
     Page("accounting of disclosures", "therapist", "record", "disclosures.client_disclosures",
          get("/clients/{client}/disclosures")),
@@ -143,7 +146,7 @@ def add_floor(app) -> None:
     app.add_url_rule("/bench/floor", "bench_floor", floor)
 
 
-def ensure_clinic(app, clients: int | None, seed: int) -> None:
+def ensure_clinic(app, clients: int | None, seed: int, sites: int = 1) -> None:
     from . import scale
     from ..auth.sessions import hash_password
     from ..extensions import db
@@ -155,10 +158,11 @@ def ensure_clinic(app, clients: int | None, seed: int) -> None:
             return
         if not clients:
             sys.exit("No generated clinic in this database: give --clients N to load one.")
-        print(f"Loading {clients:,} clients (seed-scale)...", flush=True)
+        print(f"Loading {clients:,} clients over {sites} sites (seed-scale)...", flush=True)
         started = time.perf_counter()
         with db.engine.begin() as connection:
-            scale.load(connection, clients, seed=seed, password_hash=hash_password(scale.DEFAULT_PASSWORD))
+            scale.load(connection, clients, sites=sites, seed=seed,
+                       password_hash=hash_password(scale.DEFAULT_PASSWORD))
         print(f"  loaded in {time.perf_counter() - started:.0f} s", flush=True)
 
 
@@ -172,8 +176,12 @@ def context(app, password: str, after_user: int = 0) -> dict:
         q = lambda sql, **kw: db.session.execute(sa.text(sql), kw).first()  # noqa: E731
         like = f"%@{scale.DOMAIN}"
         ids = {role: q("SELECT id FROM \"user\" WHERE role = :r AND email LIKE :d AND id > :a"
-                       " ORDER BY id LIMIT 1", r=role, d=like, a=after_user)[0]
+                       " AND NOT network_lead ORDER BY id LIMIT 1", r=role, d=like, a=after_user)[0]
                for role in ("therapist", "medical", "supervisor", "admin")}
+        lead = q("SELECT id FROM \"user\" WHERE network_lead AND email LIKE :d AND id > :a ORDER BY id LIMIT 1",
+                 d=like, a=after_user)
+        if lead:  # a clinic generated before seed-scale made one has none
+            ids["lead"] = lead[0]
         emails = {role: q("SELECT email FROM \"user\" WHERE id = :i", i=i)[0] for role, i in ids.items()}
         course = q("SELECT c.id, c.client_id FROM course c JOIN client cl ON cl.id = c.client_id"
                    " JOIN clinical_session s ON s.course_id = c.id WHERE cl.therapist_id = :t"
@@ -242,6 +250,9 @@ def measure(app, ctx: dict, requests: int, warmup: int = 3, pages: list[Page] | 
                 continue
             if page.endpoint == "vitals.record_vitals" and not ctx["open_dosing"]:
                 print(f"  (skipped {page.name}: no open medicine session in this clinic)")
+                continue
+            if page.role not in ctx["emails"] and page.role != "anonymous":
+                print(f"  (skipped {page.name}: no {page.role} in this clinic)")
                 continue
             if page.role == "anonymous":
                 http, token = app.test_client(), None
@@ -419,6 +430,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", required=True, help="a migrated database (sqlite:///... or postgresql://...)")
     parser.add_argument("--clients", type=int, help="load this many clients with seed-scale when none are there")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--sites", type=int, default=1, help="sites the loaded clients are spread over")
     parser.add_argument("--requests", type=int, default=40, help="measured requests per page")
     parser.add_argument("--load-seconds", type=int, default=20, help="gunicorn load test length; 0 skips it")
     parser.add_argument("--workers", type=int, default=4)
@@ -431,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
 
     url = normalise_database_url(args.database_url)
     app = make_app(url)
-    ensure_clinic(app, args.clients, args.seed)
+    ensure_clinic(app, args.clients, args.seed, args.sites)
     ctx = context(app, scale.DEFAULT_PASSWORD)
     ctx["endpoints"] = {e.split(".")[0] for e in app.view_functions}
     with app.app_context():

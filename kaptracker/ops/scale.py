@@ -274,10 +274,14 @@ class Generator:
                 family = FAMILY[(user_id * 7 + 3) % len(FAMILY)]
                 title = "Dr " if role in ("medical", "supervisor") and n % 2 == 0 else ""
                 rows.append((user_id, f"{role}{user_id}@{DOMAIN}", f"{title}{given} {family}", role,
-                             self.password_hash, True, created, created))
+                             self.password_hash, True, created, created, False))
                 staff[role].append(user_id)
+        # The network's medical lead: a supervisor of every site, without staff_site rows.
+        lead = self.ids("user")
+        rows.append((lead, f"lead{lead}@{DOMAIN}", f"Dr {GIVEN[lead % len(GIVEN)]} {FAMILY[(lead * 7 + 3) % len(FAMILY)]}",
+                     "supervisor", self.password_hash, True, created, created, True))
         self.writer.write("user", ("id", "email", "name", "role", "password_hash", "active",
-                                   "created_at", "password_changed_at"), rows)
+                                   "created_at", "password_changed_at", "network_lead"), rows)
         self.staff_ids = staff
         self.staff_sites = self.writer.write("staff_site", ("user_id", "site_id"), sorted(self._staff_sites(staff)))
         return staff
@@ -674,7 +678,8 @@ def load(connection: Connection, clients: int, *, sites: int = 1, seed: int = 1,
     generator = Generator(writer, seed=seed, now=now, zone=zone, password_hash=password_hash)
     new_sites = generator.sites(sites)
     staff = generator.staff(clients)
-    totals = {"site": new_sites, "user": sum(len(v) for v in staff.values()), "staff_site": generator.staff_sites}
+    totals = {"site": new_sites, "user": sum(len(v) for v in staff.values()) + 1,  # and the network lead
+              "staff_site": generator.staff_sites}
     for first in range(0, clients, CHUNK):
         count = min(CHUNK, clients - first)
         for table, n in generator.write(generator.chunk(first, count)).items():
