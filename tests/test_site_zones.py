@@ -16,6 +16,7 @@ from kaptracker import scope, settings
 from kaptracker.extensions import db
 from kaptracker.models import ClientStatus, Site, VitalSign
 from tests import factories
+from tests.course_support import error_beside
 
 # 17:00 UTC on 15 January 2027: 12:00 in New York, 10:00 in Denver.
 NOON_IN_NEW_YORK = "2027-01-15T17:00Z"
@@ -137,3 +138,56 @@ def test_the_network_zone_setting_rules_commands_and_pages_across_zones(app, net
         from kaptracker import clock
 
         assert str(clock.clinic_zone()) == "America/Chicago"  # no request: the network's zone
+
+
+# --- where a session takes place -----------------------------------------------------------------
+
+
+def test_a_session_is_held_at_the_site_chosen_and_its_time_read_on_that_wall(clinic, network):
+    """A New York client's preparation session held at Denver: typed 09:30 is 09:30 in Denver."""
+    course = factories.course(clinic, network["client_main"])
+    form = clinic.get(clinic.therapist, f"/courses/{course.id}/sessions/new/preparation").get_data(as_text=True)
+    assert 'name="site_id"' in form and "Denver" in form  # two active sites: the choice is offered
+    response = clinic.post(clinic.therapist, f"/courses/{course.id}/sessions/new/preparation",
+                           {"occurred_at": "2027-01-15T09:30", "site_id": str(network["den"].id),
+                            "intentions": "Rest.", "note": "Held at the Denver office."})
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    from kaptracker.models import PreparationSession
+
+    held = db.session.scalar(select(PreparationSession).where(PreparationSession.course_id == course.id))
+    assert held.site_id == network["den"].id
+    assert held.occurred_at.astimezone(dt.UTC) == dt.datetime(2027, 1, 15, 16, 30, tzinfo=dt.UTC)
+    page = clinic.get(clinic.therapist, f"/sessions/{held.id}").get_data(as_text=True)
+    assert "at Denver" in page and _heading(page).endswith("15 Jan 2027 09:30")
+
+
+def test_a_session_left_without_a_site_stays_at_the_home_site(clinic, network):
+    course = factories.course(clinic, network["client_den"])
+    response = clinic.post(clinic.therapist, f"/courses/{course.id}/sessions/new/preparation",
+                           {"occurred_at": "2027-01-15T09:30", "note": "n"})
+    assert response.status_code == 302
+    from kaptracker.models import PreparationSession
+
+    held = db.session.scalar(select(PreparationSession).where(PreparationSession.course_id == course.id))
+    assert held.site_id == network["den"].id
+
+
+@pytest.mark.parametrize("value", ["999999", "abc", "-1", "9" * 40, " "])
+def test_a_site_that_is_not_one_is_refused_beside_the_field(clinic, network, value):
+    course = factories.course(clinic, network["client_main"])
+    response = clinic.post(clinic.therapist, f"/courses/{course.id}/sessions/new/preparation",
+                           {"occurred_at": "2027-01-15T09:30", "site_id": value, "note": "Kept."})
+    if value.strip() == "":
+        assert response.status_code == 302  # no choice sent: the home site
+        return
+    assert response.status_code == 200  # the form again, as for any refused field
+    assert error_beside(response, "site_id") == "Choose one of the clinic's active sites."
+    assert "Kept." in response.get_data(as_text=True)
+
+
+def test_a_deactivated_site_is_no_longer_offered(clinic, network):
+    network["den"].active = False
+    db.session.commit()
+    course = factories.course(clinic, network["client_main"])
+    form = clinic.get(clinic.therapist, f"/courses/{course.id}/sessions/new/preparation").get_data(as_text=True)
+    assert 'name="site_id"' not in form  # one active site: nothing to choose

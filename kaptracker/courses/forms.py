@@ -167,6 +167,10 @@ class SessionForm(Form):
     and the check of when it took place (each kind's own ``occurred_at``)."""
 
     version = HiddenField()
+    # Where it takes place (choices: the active sites, set by the page); its times are typed on
+    # that site's wall. Shown only in a clinic of several sites; left out, the session stays where
+    # it is (a new one: at the client's home site).
+    site_id = SelectField("Site", validators=[Optional()], validate_choice=False)  # checked by the service
     submit = SubmitField("Save draft")
     validate_occurred_at = not_far_future
 

@@ -112,6 +112,7 @@ def load_session(session_id: int) -> ClinicalSession:
     clinical = get_session_for(current_user, session_id, options=(
         joinedload(ClinicalSession.course).joinedload(Course.client),
         joinedload(ClinicalSession.author),
+        joinedload(ClinicalSession.site),
         joinedload(ClinicalSession.signed_by),
         joinedload(ClinicalSession.cosigned_by),
         selectinload(ClinicalSession.addenda),
@@ -191,9 +192,11 @@ def _integration_choices(sessions) -> list:
 def new_session_form(course: Course, kind: SessionKind, sessions, facts: phases.CourseFacts):
     """The form that opens a session of ``kind``, filled with what is likely when first shown."""
     form = (NewDosingForm if kind is SessionKind.DOSING else FORMS[kind])()
+    form.site_id.choices = _site_choices(course.client.home_site_id)
     if isinstance(form, IntegrationForm):
         form.dosing_session_id.choices = _integration_choices(sessions)
     if not form.is_submitted():
+        form.site_id.data = str(course.client.home_site_id)
         form.occurred_at.data = clock.local_now()
         if isinstance(form, NewDosingForm):
             form.route.data = course.planned_route.value
@@ -204,7 +207,15 @@ def new_session_form(course: Course, kind: SessionKind, sessions, facts: phases.
     return form
 
 
+def _site_choices(current: int) -> list:
+    """The sites a session may take place at: the active ones, and the one it is at."""
+    return choices((str(site.id), site.name) for site in session_commands.session_sites(current))
+
+
 def _prepare_session_form(form, clinical: ClinicalSession, *, sent_only: bool) -> None:
+    form.site_id.choices = _site_choices(clinical.site_id)
+    if not sent_only or "site_id" not in request.form:
+        form.site_id.data = str(clinical.site_id)
     if isinstance(form, IntegrationForm):
         form.dosing_session_id.choices = _integration_choices(service.load_course_sessions(clinical.course))
     for name in session_commands.TIME_FIELDS:

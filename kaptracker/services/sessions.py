@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from .. import clock
+from .. import clock, settings
 from ..auditing import changed_fields, record
 from ..courses import service as course_service
 from ..extensions import db
@@ -24,6 +24,7 @@ from ..models import (
     InjectionSite,
     Screening,
     SessionKind,
+    Site,
 )
 from ..rules import dosing, phases
 from ..rules import screening as screening_rules
@@ -33,7 +34,8 @@ from . import FORM, Outcome, changes_saved, created, refusal
 
 DECISION_FIELDS = ("decision", "decision_rationale", "medical_clearance", "safety_plan")
 TIME_FIELDS = ("occurred_at", "ended_at", "discharged_at")
-NOT_COPIED = {"csrf_token", "submit", "version", "route", *DECISION_FIELDS}
+NOT_COPIED = {"csrf_token", "submit", "version", "route", "site_id", *DECISION_FIELDS}
+NOT_A_SITE = "Choose one of the clinic's active sites."
 
 NOT_YOUR_ROLE = "Your role does not write this kind of session."
 NOT_OWN_WRITE = "Only the client's own therapist writes their sessions."
@@ -93,9 +95,12 @@ def create(course: Course, data: Mapping, user, *, kind: SessionKind,
     refused = opening_refusal(course, kind, user, facts)
     if refused is not None:
         return Outcome(problems={FORM: refused.reasons}, message=refused.title, category="error")
+    clinical = course_service.SESSION_CLASSES[kind](course_id=course.id, author_id=user.id, note="")
+    if (site := _chosen_site(clinical, data, course.client.home_site_id)) is None:
+        return Outcome(problems={"site_id": [NOT_A_SITE]})
+    clinical.site_id = site.id
     if kind is SessionKind.DOSING and (blockers := _dated_before_gates(data, facts)):
         return Outcome(problems={"occurred_at": blockers})
-    clinical = course_service.SESSION_CLASSES[kind](course_id=course.id, author_id=user.id, note="")
     if kind is SessionKind.DOSING:
         clinical.route = dosing.Route(data["route"])
         clinical.administered_by_id = user.id
@@ -118,6 +123,25 @@ def create(course: Course, data: Mapping, user, *, kind: SessionKind,
     record(AuditAction.CREATE, kind.value, clinical.id, client_id=course.client_id, user=user)
     db.session.commit()
     return Outcome(record=clinical, message=f"{kind.label} saved as a draft.")
+
+
+def session_sites(current: int | None) -> list[Site]:
+    """The sites a session may be placed at: every active site, and ``current`` (where it is)."""
+    return list(db.session.scalars(select(Site).where((Site.active.is_(True)) | (Site.id == current))
+                                   .order_by(Site.name)))
+
+
+def _chosen_site(clinical: ClinicalSession, data: Mapping, home_site_id: int) -> Site | None:
+    """The site chosen for the session (where it is, or the home site, when none is sent), or
+    None when the choice is not a site it may be at. The request's typed times are read on that
+    site's wall from here on."""
+    value = (data.get("site_id") or "").strip()
+    current = clinical.site_id or home_site_id
+    site_id = int(value) if value.isdigit() and len(value) < 10 else (current if not value else None)
+    site = next((s for s in session_sites(current) if s.id == site_id), None)
+    if site is not None:
+        settings.use_zone(site.time_zone)
+    return site
 
 
 def _dated_before_gates(data: Mapping, facts: phases.CourseFacts, stored=None) -> list[str]:
@@ -174,8 +198,11 @@ def save_draft(clinical: ClinicalSession, data: Mapping, user, *, changes=change
         return refusal(reason)
     if data.get("version") != str(clinical.version):
         return Outcome(record=clinical, conflict=True)
+    if (site := _chosen_site(clinical, data, clinical.course.client.home_site_id)) is None:
+        return Outcome(problems={"site_id": [NOT_A_SITE]})
     if isinstance(clinical, DosingSession) and (problem := _medicine_draft_problem(clinical, data)):
         return problem
+    clinical.site_id = site.id
     _copy_into(data, clinical)
     if decides(clinical, user):
         # Optional() lets white space through as "no answer": it is no decision, not a crash.
