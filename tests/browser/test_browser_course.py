@@ -13,13 +13,14 @@ the end of the infusion).
 
 Everything is done through the pages: links and buttons by their visible text, fields by their
 labels; the therapist and medical staff each use their own browser. Times are typed in the
-clinic's time zone (the setting clinic.timezone) and lie in the last eleven hours, in order,
+zone of the client's home site, where the sessions are held, and lie in the last eleven hours, in order,
 since the app refuses sessions far in the future and discharges after "now".
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 import re
 import time
 from urllib.parse import urlsplit
@@ -65,16 +66,15 @@ def referred_client_without_course(app) -> tuple[str, str]:
             .order_by(Client.id)
         ).first()
         assert client is not None, "the demo seed has no referred client without a course"
-        names = client.display_name, client.family_name
+        names = client.display_name, client.family_name, client.home_site.time_zone
         db.session.remove()
     return names
 
 
-def clinic_now(app) -> dt.datetime:
-    """Now, to the minute, on the clinic's wall (setting clinic.timezone): a ``clock.on_wall``
-    time, so minutes added or taken away count truly across a DST change."""
-    with app.test_request_context():
-        return clock.on_wall(clock.now().replace(second=0, microsecond=0))
+def clinic_now(zone: str) -> dt.datetime:
+    """Now, to the minute, on the wall of the client's home site (where its sessions are held):
+    a ``clock.on_wall`` time, so minutes added or taken away count truly across a DST change."""
+    return clock.on_wall(clock.now().replace(second=0, microsecond=0), zoneinfo.ZoneInfo(zone))
 
 
 def local(moment: dt.datetime) -> str:
@@ -120,8 +120,8 @@ def test_a_whole_course_from_referral_to_completion(
     # ``page`` is whichever the person acting now uses; the helpers below act on it.
     therapist_desk, medical_desk = page, second_page
     app = live_server.app
-    display_name, family_name = referred_client_without_course(app)
-    now = clinic_now(app)
+    display_name, family_name, zone = referred_client_without_course(app)
+    now = clinic_now(zone)
 
     def at(minutes_before_now: int) -> dt.datetime:
         return now - dt.timedelta(minutes=minutes_before_now)

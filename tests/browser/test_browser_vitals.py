@@ -3,7 +3,7 @@
 The client: the demo clinic's open IM course with nothing blocking a medicine session (eligible
 screening signed, a preparation note signed), preferring one in the medicine phase. Each test
 opens a NEW IM medicine session for it through the course page, started in the past in the
-clinic's time zone, and types every later time relative to that start.
+zone of the client's home site, and types every later time relative to that start.
 
 1. From the keyboard alone (type, Tab, Enter): a baseline in the order the cuff shows it, the IM
    dose on the session page, a reading every 15 minutes; discharge is refused before the minimum
@@ -17,6 +17,7 @@ clinic's time zone, and types every later time relative to that start.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -39,7 +40,7 @@ VITALS_TAB_ORDER = ["systolic", "diastolic", "heart_rate", "spo2", "timepoint", 
 # --- looking things up ---------------------------------------------------------------------
 
 
-def im_course(app) -> tuple[int, str]:
+def im_course(app) -> tuple[int, str, str]:
     """(course id, client name) of the demo's open IM course that may have a medicine session
     now, preferring one in the medicine phase."""
     from kaptracker.courses import service
@@ -56,18 +57,18 @@ def im_course(app) -> tuple[int, str]:
         ):
             facts = service.facts(course, service.load_course_sessions(course))
             if not phases.medicine_blockers(facts):
-                found.append((phases.phase(facts) is not phases.Phase.MEDICINE, course.id, course.client.full_name))
+                found.append((phases.phase(facts) is not phases.Phase.MEDICINE, course.id, course.client.full_name,
+                              course.client.home_site.time_zone))
         db.session.remove()
     assert found, "the demo seed has no open IM course ready for a medicine session"
-    _, course_id, name = min(found)
-    return course_id, name
+    _, course_id, name, zone = min(found)
+    return course_id, name, zone
 
 
-def clinic_now(app) -> dt.datetime:
-    """Now, to the minute, on the clinic's wall (setting clinic.timezone): a ``clock.on_wall``
-    time, so minutes added or taken away count truly across a DST change."""
-    with app.test_request_context():
-        return clock.on_wall(clock.now().replace(second=0, microsecond=0))
+def clinic_now(zone: str) -> dt.datetime:
+    """Now, to the minute, on the wall of the client's home site (where its sessions are held):
+    a ``clock.on_wall`` time, so minutes added or taken away count truly across a DST change."""
+    return clock.on_wall(clock.now().replace(second=0, microsecond=0), zoneinfo.ZoneInfo(zone))
 
 
 def local(moment: dt.datetime) -> str:
@@ -206,8 +207,8 @@ def keyboard_reading(page, bp, pulse: int, spo2: int, at: dt.datetime, timepoint
 
 def test_vitals_from_the_keyboard_from_baseline_to_discharge(page, live_server, sign_in, shot, request):
     app = live_server.app
-    course_id, client_name = im_course(app)
-    start = clinic_now(app) - dt.timedelta(minutes=120)
+    course_id, client_name, zone = im_course(app)
+    start = clinic_now(zone) - dt.timedelta(minutes=120)
     dose_at = start + dt.timedelta(minutes=5)
     test = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
 
@@ -350,8 +351,8 @@ def cuff_fields(page) -> list[dict]:
 
 def test_vitals_through_every_band_with_alerts_acknowledged(page, live_server, sign_in, shot, watch):
     app = live_server.app
-    course_id, _ = im_course(app)
-    start = clinic_now(app) - dt.timedelta(minutes=100)
+    course_id, _, zone = im_course(app)
+    start = clinic_now(zone) - dt.timedelta(minutes=100)
     # A dose refused while the baseline is held answers 409, which Chromium logs.
     watch.allow(r"/administrations(#add-dose)?: .*status of 409")
 
