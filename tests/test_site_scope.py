@@ -296,3 +296,38 @@ def test_the_network_lead_sees_each_sites_rollup_and_a_site_supervisor_none(netw
     assert _site_rows(client) == {}  # one site chosen: its own lists, no rollup
     login(network["people"]["supervisor_den"], http=(other := client.application.test_client()))
     assert _site_rows(other) == {}
+
+
+# Every record route of one client, with the permission it needs: own site / other site for every
+# role, the exports, the PDF, FHIR, CSV and the disclosures included.
+RECORD_ROUTES = [
+    ("/clients/{client}", "view_clients"),
+    ("/courses/{course}", "view_courses"),
+    ("/sessions/{session}", "view_courses"),
+    ("/sessions/{session}/vitals", "view_courses"),
+    ("/courses/{course}/summary", "view_courses"),
+    ("/courses/{course}/summary.pdf", "view_courses"),
+    ("/clients/{client}/fhir", "export_records"),
+    ("/courses/{course}/vitals.csv", "export_vitals"),
+    ("/clients/{client}/disclosures", "view_disclosures"),
+]
+
+
+@pytest.mark.parametrize("who", list(SEEN))
+def test_every_record_route_opens_at_ones_own_site_and_is_404_at_another(clinic, network, who):
+    from kaptracker.rules.access import Permission, may
+
+    records = {}
+    for site, record in network["clients"].items():
+        course = factories.ready(clinic, record)
+        session = factories.medicine(clinic, course, state="dosed")
+        records[site] = {"client": record.id, "course": course.id, "session": session.id}
+    person = network["people"][who]
+    for site, ids in records.items():
+        for url, permission in RECORD_ROUTES:
+            status = clinic.get(person, url.format(**ids)).status_code
+            if not may(person.role, Permission(permission)):
+                expected = 403
+            else:
+                expected = 200 if network["clients"][site].record_number in SEEN[who] else 404
+            assert status == expected, (who, site, url, status)

@@ -72,7 +72,7 @@ def text_area(label, required=False, n=5000, description="", message=None):
     )
 
 
-def when(label="Date and time", description="In the clinic's time zone."):
+def when(label="Date and time", description="Local time at the session's site."):
     return DateTimeLocalField(
         label, format=DATETIME_FORMAT, validators=[InputRequired(f"Enter the {label.lower()}.")],
         description=description,
