@@ -89,6 +89,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     rollup.init_app()
     clock.read_zone_from(settings.clinic_zone_name)
     settings.zone_of_lists_from(scope.request_zone_name)
+    settings.site_of_lists_from(scope.request_site_id)
     if app.config.get("RAISE_ON_LAZY_LOAD"):
         lazyload.init_app()  # tests: a lazy load during a request raises
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)

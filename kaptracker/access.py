@@ -19,7 +19,7 @@ from .extensions import db, login_manager
 from .models import AuditAction, Client, ClinicalSession, Course, Site
 from .rules.access import Permission, may
 from .scope import client_scope_clause
-from .settings import use_zone
+from .settings import use_site
 
 ACCESS_ATTR = "_kap_access"
 
@@ -75,6 +75,7 @@ def forget_cached_user() -> None:
     g.pop("_login_user", None)
     g.pop("kap_settings", None)
     g.pop("kap_zone_name", None)
+    g.pop("kap_site_id", None)
 
 
 def enforce_declared_access() -> None:
@@ -108,7 +109,7 @@ def get_client_for(user, client_id: int, *, options=()) -> Client:
     if row is None:
         deny(404, "client", client_id, detail="outside the user's scope or no such record")
     client, zone = row
-    use_zone(zone)
+    use_site(client.home_site_id, zone)  # its rules are its home site's, its times on its wall
     shown("client", client.id, client_id=client.id, default=True)  # audited after the response
     return client
 
@@ -116,7 +117,7 @@ def get_client_for(user, client_id: int, *, options=()) -> Client:
 def get_course_for(user, course_id: int, *, options=()) -> Course:
     """The course ``course_id`` if its client is in ``user``'s scope; otherwise an audited 404."""
     stmt = (
-        select(Course, Site.time_zone)
+        select(Course, Client.home_site_id, Site.time_zone)
         .join(Client, Course.client_id == Client.id)
         .join(Site, Client.home_site_id == Site.id)
         .where(Course.id == course_id, client_scope_clause(user))
@@ -125,8 +126,8 @@ def get_course_for(user, course_id: int, *, options=()) -> Course:
     row = db.session.execute(stmt).unique().first()
     if row is None:
         deny(404, "course", course_id, detail="outside the user's scope or no such record")
-    course, zone = row
-    use_zone(zone)  # a course is shown in its client's home site's zone
+    course, home_site_id, zone = row
+    use_site(home_site_id, zone)  # a course follows its client's home site: its settings, its zone
     shown("course", course.id, client_id=course.client_id, default=True)
     return course
 
@@ -146,6 +147,6 @@ def get_session_for(user, session_id: int, *, options=()) -> ClinicalSession:
     if row is None:
         deny(404, "session", session_id, detail="outside the user's scope or no such record")
     session, client_id, zone = row
-    use_zone(zone)  # its times, typed and shown, are on its site's wall
+    use_site(session.site_id, zone)  # its rules are its site's settings; its times on its wall
     shown(session.kind.value, session.id, client_id=client_id, default=True)
     return session

@@ -139,6 +139,23 @@ def listing_zone_name(user) -> str | None:
     return zones.pop() if len(zones) == 1 else None
 
 
+def listing_site_id(user) -> int | None:
+    """The one site ``user``'s lists show, whose settings their rules apply: the switcher's
+    choice, else the user's only site; None (the network's values) across sites, and for a role
+    that lists no clients (administrators)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    if client_scope(user.role) is ClientScope.NONE:
+        return None
+    sites = listed_sites(user)
+    return sites[0] if sites is not None and len(sites) == 1 else None
+
+
+def request_site_id() -> int | None:
+    """The site of this request's lists (kaptracker.settings asks for it), once its user is loaded."""
+    return listing_site_id(g.get("_login_user"))
+
+
 def request_zone_name() -> str | None:
     """The zone of this request's lists (kaptracker.settings asks for it): only once the request
     has authenticated its user, so that loading the user never asks for the time zone."""
@@ -202,9 +219,10 @@ def audit_clause(user) -> ColumnElement[bool]:
     sites, an event about a client shows when the client's home is one of them (whoever acted:
     someone of another site, through emergency access too); an event about no client when it is
     by or about a member of staff of one of them (signing in and out, list pages, refused pages,
-    an administrator's change to their account), about one of the sites, or about the clinic's
-    settings (they apply at every site). A failed sign-in names no account: only the whole
-    trail shows it (administrators, a network lead)."""
+    an administrator's change to their account), about one of the sites, or about the network's
+    settings (they apply at every site) or one of the sites' own (the event's record id is the
+    site's). A failed sign-in names no account: only the whole trail shows it (administrators,
+    a network lead)."""
     sites = audited_sites(user)
     if sites is None:
         return true()
@@ -213,8 +231,9 @@ def audit_clause(user) -> ColumnElement[bool]:
     about_staff = AuditEvent.user_id.in_(staff) | (
         (AuditEvent.record_type == "user") & AuditEvent.record_id.in_(staff))
     about_site = (AuditEvent.record_type == "site") & AuditEvent.record_id.in_(sites)
-    clinic_wide = AuditEvent.record_type == "setting"
-    return about_client | (AuditEvent.client_id.is_(None) & (about_staff | about_site | clinic_wide))
+    settings = (AuditEvent.record_type == "setting") & (
+        AuditEvent.record_id.is_(None) | AuditEvent.record_id.in_(sites))
+    return about_client | (AuditEvent.client_id.is_(None) & (about_staff | about_site | settings))
 
 
 def _own_scope_clause(user) -> ColumnElement[bool]:

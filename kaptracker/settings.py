@@ -1,4 +1,5 @@
-"""Settings in force, read from the database once per request (one query)."""
+"""Settings in force, read from the database once per request (one query): the network's
+values, and each site's overrides of the settings that may differ per site."""
 
 from __future__ import annotations
 
@@ -14,23 +15,58 @@ from .models import SettingChange, SettingRevision
 from .rules import settings as registry
 
 
-def _load(at: dt.datetime | None = None) -> dict[str, Any]:
-    values = registry.defaults()
-    newest = select(SettingChange.key, func.max(SettingChange.id).label("id"))
+class Stored:
+    """The values in force, from one query: the network's (built-in defaults, then its newest
+    rows) and each site's overrides (its newest row per key, unless that row is a clear)."""
+
+    def __init__(self, network: dict[str, Any], overrides: dict[int, dict[str, Any]]):
+        self.network = network
+        self.overrides = overrides
+        self._sites: dict[int, dict[str, Any]] = {}
+
+    def values(self, site_id: int | None) -> dict[str, Any]:
+        """Every setting in force at ``site_id`` (None: the network's)."""
+        if site_id is None or not self.overrides.get(site_id):
+            return self.network
+        if site_id not in self._sites:
+            self._sites[site_id] = {**self.network, **self.overrides[site_id]}
+        return self._sites[site_id]
+
+
+def _load(at: dt.datetime | None = None, *, sites: tuple[int, ...] | None = None) -> Stored:
+    """One query: the newest row per key and site (changed by ``at``, when given), for the
+    network and ``sites`` (every site when None). A site's newest row wins over the network's
+    unless it is a clear (or its value no longer parses); only a ``per_site`` setting is
+    overridden. A network value that no longer parses is the built-in default, as before."""
+    newest = select(func.max(SettingChange.id).label("id"))
     if at is not None:
         newest = newest.where(SettingChange.changed_at <= at)
-    newest = newest.group_by(SettingChange.key).subquery()
+    if sites is not None:
+        newest = newest.where(SettingChange.site_id.is_(None) | SettingChange.site_id.in_(sites) if sites
+                              else SettingChange.site_id.is_(None))
+    newest = newest.group_by(SettingChange.key, SettingChange.site_id).subquery()
     rows = db.session.execute(
-        select(SettingChange.key, SettingChange.value).join(newest, SettingChange.id == newest.c.id)
+        select(SettingChange.key, SettingChange.site_id, SettingChange.cleared, SettingChange.value)
+        .join(newest, SettingChange.id == newest.c.id)
     )
-    for key, value in rows:
-        if key in registry.SPECS_BY_KEY:
-            values[key] = registry.decode(key, value)
-    return values
+    network = registry.defaults()
+    overrides: dict[int, dict[str, Any]] = {}
+    for key, site_id, cleared, value in rows:
+        spec = registry.SPECS_BY_KEY.get(key)
+        if spec is None:
+            continue
+        if site_id is None:
+            network[key] = registry.decode(key, value)
+        elif spec.per_site and not cleared:
+            try:
+                overrides.setdefault(site_id, {})[key] = spec.parse(value)
+            except ValueError:  # no longer a usable value (its bounds changed): the network's holds
+                pass
+    return Stored(network, overrides)
 
 
-def current() -> dict[str, Any]:
-    """All settings in force now; cached for the rest of the request."""
+def stored() -> Stored:
+    """The settings in force now, network and sites; read once per request (one query)."""
     if has_request_context():
         if "kap_settings" not in g:
             g.kap_settings = _load()
@@ -38,8 +74,60 @@ def current() -> dict[str, Any]:
     return _load()
 
 
-def get(key: str) -> Any:
-    return current()[key]
+def current(site_id: int | None = None) -> dict[str, Any]:
+    """All settings in force now at ``site_id``; without one, at the request's site
+    (:func:`request_site_id`: the record's page's, or the one site the lists show), else the
+    network's. Cached for the rest of the request."""
+    if site_id is None:
+        site_id = request_site_id()
+    return stored().values(site_id)
+
+
+def network() -> dict[str, Any]:
+    """The network's values (what a site without override has)."""
+    return stored().network
+
+
+def get(key: str, site_id: int | None = None) -> Any:
+    """One setting in force (at ``site_id``, else the request's site); a setting that is not
+    per site is the network's, without asking where the request is."""
+    if not registry.SPECS_BY_KEY[key].per_site:
+        return network()[key]
+    return current(site_id)[key]
+
+
+def overrides(site_id: int) -> dict[str, Any]:
+    """The settings ``site_id`` overrides now, with its values."""
+    return dict(stored().overrides.get(site_id, {}))
+
+
+def use_site(site_id: int | None, zone_name: str | None) -> None:
+    """This request shows a record of ``site_id``: its rules use that site's settings, its times
+    are on that site's wall (``zone_name``). The kaptracker.access loaders call it."""
+    g.kap_site_id = site_id
+    use_zone(zone_name)
+
+
+# The one site a request's lists show when no record page chose one (kaptracker.scope registers it).
+_listing_site: Callable[[], int | None] | None = None
+
+
+def site_of_lists_from(reader: Callable[[], int | None]) -> None:
+    global _listing_site
+    _listing_site = reader
+
+
+def request_site_id() -> int | None:
+    """The site whose settings this request applies: the site of the record shown
+    (:func:`use_site`), else the one site its lists show; None (the network's values) outside a
+    request, on lists across sites, and while the user is being loaded."""
+    if not has_request_context():
+        return None
+    if "kap_site_id" not in g:
+        if "_login_user" not in g:  # asked while the user is being loaded: not settled yet
+            return None
+        g.kap_site_id = _listing_site() if _listing_site is not None else None
+    return g.kap_site_id
 
 
 # The zone of a request's lists when no record page chose one (kaptracker.scope registers it:
@@ -84,9 +172,13 @@ def network_zone_name() -> str:
         return get("clinic.timezone")
 
 
-def at(moment: dt.datetime) -> dict[str, Any]:
-    """The settings that were in force at ``moment`` (for rules applied to past readings)."""
-    return _load(moment)
+def at(moment: dt.datetime, site_id: int | None = None) -> dict[str, Any]:
+    """The settings that were in force at ``moment`` at ``site_id`` (else the request's site;
+    for rules applied to past readings): one query each time."""
+    if site_id is None:
+        site_id = request_site_id()
+    sites = () if site_id is None else (site_id,)
+    return _load(moment, sites=sites).values(site_id)
 
 
 def revision(*, fresh: bool = False) -> SettingRevision:
@@ -115,13 +207,33 @@ def _insert_first_revision():
     return dialect.insert(SettingRevision).values(id=1, version=1).on_conflict_do_nothing(index_elements=["id"])
 
 
-def change(key: str, value: Any, *, user, reason: str, approved_by: str | None = None) -> SettingChange:
-    """Add a change and count it in the revision: the UPDATE names the revision read when the
-    form was checked, so a save racing another one fails with StaleDataError (the caller shows
-    the conflict page) rather than both succeeding."""
+def change(key: str, value: Any, *, user, reason: str, approved_by: str | None = None,
+           site_id: int | None = None) -> SettingChange:
+    """Add a change (the network's value, or an override at ``site_id`` of a per-site setting)
+    and count it in the revision: the UPDATE names the revision read when the form was checked,
+    so a save racing another one fails with StaleDataError (the caller shows the conflict page)
+    rather than both succeeding."""
+    spec = _spec_at(key, site_id)
+    return _add(SettingChange(key=spec.key, value=registry.encode(value), changed_by=user, reason=reason,
+                              approved_by=approved_by, site_id=site_id))
+
+
+def clear(key: str, *, site_id: int, user, reason: str, approved_by: str | None = None) -> SettingChange:
+    """Send ``site_id`` back to the network's value of ``key`` (a row too: the history keeps
+    when the site's override ended, and why)."""
+    spec = _spec_at(key, site_id)
+    return _add(SettingChange(key=spec.key, value="", cleared=True, changed_by=user, reason=reason,
+                              approved_by=approved_by, site_id=site_id))
+
+
+def _spec_at(key: str, site_id: int | None) -> registry.SettingSpec:
     spec = registry.SPECS_BY_KEY[key]
-    row = SettingChange(key=spec.key, value=registry.encode(value), changed_by=user, reason=reason,
-                        approved_by=approved_by)
+    if site_id is not None and not spec.per_site:
+        raise ValueError(f"{key} holds at every site: it has no per-site value")
+    return spec
+
+
+def _add(row: SettingChange) -> SettingChange:
     db.session.add(row)
     counter = revision()
     counter.version = (counter.version or 0) + 1

@@ -48,8 +48,10 @@ def _reading(session: str, systolic: int, diastolic: int) -> str:
 
 
 def _session(course: str, kind: str) -> str:
+    # Every session is held at a site (NOT NULL since migration 0013): the default site here.
     return ("INSERT INTO clinical_session (course_id, kind, occurred_at, author_id, note, created_at, "
-            f"updated_at, version) VALUES ({{{course}}}, '{kind}', {NOW}, {{therapist}}, '', {NOW}, {NOW}, 1)")
+            f"updated_at, version, site_id) VALUES ({{{course}}}, '{kind}', {NOW}, {{therapist}}, '', {NOW}, {NOW}, 1,"
+            " (SELECT min(id) FROM site))")
 
 
 # (rule, statement refused, control statement accepted or None)

@@ -234,3 +234,63 @@ def test_0013_puts_staff_at_every_site_and_each_session_at_its_clients_home(app)
             conn.execute(text("DELETE FROM clinical_session WHERE id = :id"), {"id": ids["signed"]})
     upgrade()
     test_models_and_migrations_agree(app)
+
+
+def _setting_rows() -> list[tuple]:
+    with db.engine.connect() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("setting_change")}
+        wanted = "key, value" + (", site_id, cleared" if "site_id" in columns else "")
+        return [tuple(row) for row in conn.execute(text(f"SELECT {wanted} FROM setting_change ORDER BY id"))]
+
+
+def test_0014_makes_the_stored_settings_the_networks_and_a_downgrade_drops_the_sites_own(app):
+    """Upgrading: every stored change is the network's (no site, not a clear) and still in force.
+    Sites' own values are stored beside them; a clear names a site and a site is one that exists.
+    Downgrading deletes the sites' rows (without a site column they would read as the network's)
+    and keeps the network's; down and up again, the models match the schema."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from kaptracker import settings
+
+    downgrade(revision="0013")
+    now = "2026-12-01 10:00:00"
+    with db.engine.begin() as conn:
+        _insert(conn, "site", code="DEN", name="Denver", time_zone="America/Denver", crisis_line="988",
+                active=True, created_at=now, version=1)
+        den = conn.execute(text("SELECT id FROM site WHERE code = 'DEN'")).scalar()
+        _insert(conn, "user", email="admin@clinic.example.org", name="Admin", role="admin", password_hash="x",
+                active=True, created_at=now, password_changed_at=now, network_lead=False)
+        admin = conn.execute(text("SELECT id FROM \"user\"")).scalar()
+        for key, value in (("vitals.critical_systolic", "195"), ("clinic.name", "Harbour Clinic"),
+                           ("vitals.critical_systolic", "190")):
+            _insert(conn, "setting_change", key=key, value=value, changed_at=now, changed_by_id=admin,
+                    reason="set up", approved_by="Dr Lead" if key.startswith("vitals") else None)
+    network_rows = [("vitals.critical_systolic", "195"), ("clinic.name", "Harbour Clinic"),
+                    ("vitals.critical_systolic", "190")]
+    for _ in range(2):
+        upgrade()
+        assert _setting_rows() == [(key, value, None, False) for key, value in network_rows]
+        assert "ix_setting_change_key_site_at" in {i["name"] for i in inspect(db.engine).get_indexes("setting_change")}
+        with db.engine.begin() as conn:
+            for key, value, cleared in (("vitals.critical_systolic", "185", False),
+                                        ("vitals.hold_systolic", "150", False),
+                                        ("vitals.hold_systolic", "", True)):
+                _insert(conn, "setting_change", key=key, value=value, changed_at=now, changed_by_id=admin,
+                        reason="Denver", approved_by="Dr Lead", site_id=den, cleared=cleared)
+        for bad in ({"site_id": None, "cleared": True}, {"site_id": 999, "cleared": False}):
+            with pytest.raises(IntegrityError), db.engine.begin() as conn:
+                _insert(conn, "setting_change", key="vitals.hold_systolic", value="", changed_at=now,
+                        changed_by_id=admin, reason="r", **bad)
+        db.session.remove()
+        assert settings.network()["vitals.critical_systolic"] == 190
+        assert settings.current(den)["vitals.critical_systolic"] == 185
+        assert settings.current(den)["vitals.hold_systolic"] == 160  # cleared: the network's (the default)
+        assert settings.network()["clinic.name"] == "Harbour Clinic"
+        db.session.remove()
+        downgrade(revision="0013")
+        assert _setting_rows() == network_rows
+        assert {"site_id", "cleared"}.isdisjoint(c["name"] for c in inspect(db.engine).get_columns("setting_change"))
+        assert "ix_setting_change_key_at" in {i["name"] for i in inspect(db.engine).get_indexes("setting_change")}
+    upgrade()
+    test_models_and_migrations_agree(app)

@@ -155,8 +155,8 @@ def test_today_lists_the_medicine_sessions_of_the_nurses_sites(clinic, network, 
 
 @pytest.fixture
 def trail(network):
-    """Audit events about each site's client, each site's staff, a site, the clinic's settings,
-    and a failed sign-in that names no account."""
+    """Audit events about each site's client, each site's staff, a site, the network's settings
+    and Denver's own, and a failed sign-in that names no account."""
     people, clients, sites = network["people"], network["clients"], network["sites"]
 
     def add(detail, *, user=None, action=AuditAction.VIEW, record_type="client", record_id=None, client=None):
@@ -176,6 +176,8 @@ def trail(network):
     add("evt-den-site", user=people["admin"], action=AuditAction.UPDATE, record_type="site",
         record_id=sites["den"].id)
     add("evt-setting", user=people["admin"], action=AuditAction.UPDATE, record_type="setting")
+    add("evt-den-setting", user=people["admin"], action=AuditAction.UPDATE, record_type="setting",
+        record_id=sites["den"].id)  # Denver's own value of a setting
     add("evt-lead-sign-in", user=people["lead"], action=AuditAction.LOGIN, record_type="user",
         record_id=people["lead"].id)
     add("evt-anonymous-failed", action=AuditAction.LOGIN_FAILED, record_type="user")
@@ -185,7 +187,7 @@ def trail(network):
 
 MAIN_TRAIL = {"evt-main-client", "evt-main-sign-in", "evt-setting"}
 DEN_TRAIL = {"evt-den-client", "evt-den-client-refused", "evt-den-sign-in", "evt-den-account",
-             "evt-den-site", "evt-setting"}
+             "evt-den-site", "evt-setting", "evt-den-setting"}
 WHOLE_TRAIL = MAIN_TRAIL | DEN_TRAIL | {"evt-lead-sign-in", "evt-anonymous-failed"}
 
 

@@ -181,3 +181,50 @@ def grouped_fields(form: SettingsForm) -> dict[str, list]:
     for spec in registry.SPECS:
         groups.setdefault(spec.group, []).append((spec, form[field_name(spec.key)]))
     return groups
+
+
+def clear_name(key: str) -> str:
+    """The site settings form's "Use the network default" box of the setting ``key``."""
+    return "c_" + key.replace(".", "__")
+
+
+def _shown(spec, value) -> str:
+    return f"{value} {spec.unit}".strip()
+
+
+def site_settings_form(values: dict, network: dict, overridden, **kwargs) -> SettingsForm:
+    """A site's settings form: one text field per per-site setting, holding the value in force
+    at the site (``values``), its hint saying the network's (``network``); and, for each setting
+    the site overrides (``overridden``), a box to go back to the network's value."""
+
+    class Form(SettingsForm):
+        pass
+
+    for spec in registry.SPECS:
+        if not spec.per_site:
+            continue
+        network_value = _shown(spec, network[spec.key])
+        where = (f"This site's own value; the network's is {network_value}." if spec.key in overridden
+                 else f"The network's value, {network_value}; a different one becomes this site's own.")
+        setattr(
+            Form, field_name(spec.key),
+            StringField(spec.label, validators=[DataRequired(f"Enter a value for {spec.label.lower()}."),
+                                                no_control_characters],
+                        description=" ".join(p for p in (spec.help, where) if p),
+                        default=str(values[spec.key])),
+        )
+        if spec.key in overridden:
+            setattr(Form, clear_name(spec.key), BooleanField(f"Use the network default ({network_value})"))
+    return Form(**kwargs)
+
+
+def grouped_site_fields(form: SettingsForm, overridden) -> dict[str, list]:
+    """{group: [(spec, field, box or None, overridden)]} of a site's settings form, in the
+    registry's order; the settings that hold at every site are left out (the page lists them)."""
+    groups: dict[str, list] = {}
+    for spec in registry.SPECS:
+        if spec.per_site:
+            box = form[clear_name(spec.key)] if spec.key in overridden else None
+            groups.setdefault(spec.group, []).append((spec, form[field_name(spec.key)], box,
+                                                      spec.key in overridden))
+    return groups

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -14,14 +15,23 @@ from ..access import requires
 from ..extensions import db
 from ..forms import submitted
 from ..main import conflicts
-from ..models import LoginAttempt, SettingChange, User, utcnow
+from ..models import LoginAttempt, SettingChange, Site, User, utcnow
 from ..rules import settings as registry
 from ..rules.access import Permission, Role
 from ..services import apply_problems
 from ..services import staff as staff_commands
 from ..services.once import told
 from . import bp
-from .forms import EditUserForm, NewUserForm, ResetPasswordForm, StaffSitesForm, grouped_fields, settings_form
+from .forms import (
+    EditUserForm,
+    NewUserForm,
+    ResetPasswordForm,
+    StaffSitesForm,
+    grouped_fields,
+    grouped_site_fields,
+    settings_form,
+    site_settings_form,
+)
 
 
 def _get_user(user_id: int) -> User:
@@ -158,10 +168,38 @@ def user_toggle_active(user_id: int):
     return _to_account(user, staff_commands.toggle_active(user, {}, current_user))
 
 
+def _settings_site() -> Site | None:
+    """The site whose settings the page shows (``?site=<id>``); None for the network's. Anything
+    but the id of a site is a 404."""
+    raw = request.args.get("site", "")
+    if raw == "":
+        return None
+    site = db.session.get(Site, int(raw)) if re.fullmatch(r"[0-9]{1,9}", raw) else None
+    if site is None:
+        abort(404)
+    return site
+
+
+def _all_sites() -> list[Site]:
+    """Every site, active first, by name: the page's site selector."""
+    return list(db.session.scalars(select(Site).order_by(Site.active.desc(), Site.name)))
+
+
+def _history(site: Site | None) -> list[SettingChange]:
+    """The 50 newest changes of the network's values, or of ``site``'s own."""
+    where = SettingChange.site_id.is_(None) if site is None else SettingChange.site_id == site.id
+    return list(db.session.scalars(
+        select(SettingChange).options(joinedload(SettingChange.changed_by)).where(where)
+        .order_by(SettingChange.id.desc()).limit(50)))
+
+
 @bp.route("/settings", methods=["GET", "POST"])
 @requires(Permission.MANAGE_SETTINGS)
 def settings():
-    values = clinic_settings.current()
+    site = _settings_site()
+    if site is not None:
+        return _site_settings(site)
+    values = clinic_settings.network()
     form = settings_form(values)
     if not form.is_submitted():
         # The revision as read now: a save names it, so of two saves racing, one loses.
@@ -170,32 +208,65 @@ def settings():
         form.validate()  # every field is checked on every submit, so all problems show at once
         outcome = staff_commands.save_settings(values, form.data, current_user, form_errors=form.errors)
         if outcome.conflict:
-            return _settings_conflict(form, clinic_settings.current())
+            return _settings_conflict(form, clinic_settings.network())
         if outcome.ok:
             flash(outcome.message, outcome.category)
             return redirect(url_for("admin.settings"))
-        apply_problems(form, outcome)
-    history = db.session.scalars(
-        select(SettingChange).options(joinedload(SettingChange.changed_by))
-        .order_by(SettingChange.id.desc()).limit(50)
-    ).all()
-    return render_template("admin/settings.html", form=form, groups=grouped_fields(form), history=history,
-                           specs=registry.SPECS_BY_KEY)
+        for message in apply_problems(form, outcome):
+            flash(message, "error")
+    sites = _all_sites()
+    stored = clinic_settings.stored()
+    # Where a network value does not hold: {key: [(site, its value)]}.
+    overridden_at = {}
+    for other in sites:
+        for key, value in stored.overrides.get(other.id, {}).items():
+            overridden_at.setdefault(key, []).append((other, value))
+    return render_template("admin/settings.html", form=form, groups=grouped_fields(form), history=_history(None),
+                           specs=registry.SPECS_BY_KEY, sites=sites, site=None, overridden_at=overridden_at)
 
 
-def _settings_conflict(yours, values: dict):
-    """409: a setting was changed since this form was opened; the values in force beside the
-    ones this administrator sent."""
-    saved = settings_form(values, formdata=None)
+def _site_settings(site: Site):
+    """A site's page: its own values of the per-site settings (an override each), the box that
+    gives one back to the network's value, and the settings that hold at every site, read-only."""
+    network, values = clinic_settings.network(), clinic_settings.current(site.id)
+    overridden = set(clinic_settings.overrides(site.id))
+    form = site_settings_form(values, network, overridden)
+    if not form.is_submitted():
+        form.version.data = str(clinic_settings.revision(fresh=True).version)
+    else:
+        form.validate()
+        outcome = staff_commands.save_site_settings(site, values, overridden, form.data, current_user,
+                                                    form_errors=form.errors)
+        if outcome.conflict:
+            return _settings_conflict(form, clinic_settings.current(site.id), site=site)
+        if outcome.ok:
+            flash(outcome.message, outcome.category)
+            return redirect(url_for("admin.settings", site=site.id))
+        for message in apply_problems(form, outcome):
+            flash(message, "error")
+    network_wide = [spec for spec in registry.SPECS if not spec.per_site]
+    return render_template("admin/settings.html", form=form, groups=grouped_site_fields(form, overridden),
+                           history=_history(site), specs=registry.SPECS_BY_KEY, sites=_all_sites(), site=site,
+                           network=network, network_wide=network_wide)
+
+
+def _settings_conflict(yours, values: dict, *, site: Site | None = None):
+    """409: a setting was changed since this form was opened; the values in force (at ``site``,
+    else the network's) beside the ones this administrator sent."""
+    if site is None:
+        saved = settings_form(values, formdata=None)
+    else:
+        saved = site_settings_form(values, clinic_settings.network(), set(clinic_settings.overrides(site.id)),
+                                   formdata=None)
     newest = db.session.scalars(
         select(SettingChange).options(joinedload(SettingChange.changed_by))
         .order_by(SettingChange.id.desc()).limit(1)
     ).first()
     conflict = conflicts.Conflict(
-        what="settings page",
+        what="settings page" if site is None else f"settings page of {site.name}",
         rows=conflicts.compare(saved, yours, skip={"reason", "approved_by"}),
         saved_by=newest.changed_by.name if newest else None,
         saved_at=newest.changed_at if newest else None,
-        restart_url=url_for("admin.settings"),
+        restart_url=url_for("admin.settings", site=site.id if site is not None else None),
     )
     return render_template("errors/conflict.html", conflict=conflict), 409

@@ -65,7 +65,8 @@ def render_course(course: Course, *, status: int = 200, **forms):
     flag acknowledgements, review comments)."""
     sessions = service.load_course_sessions(course)
     facts = service.facts(course, sessions)
-    due_days = service.settings.get("integration.due_days")
+    home = course.client.home_site_id  # a course's rules are its client's home site's
+    due_days = service.settings.get("integration.due_days", home)
     can = {kind: course.is_open and _writes_for(course, kind=kind)
            for kind in ("screening", "preparation", "dosing", "integration")}
     scores = outcome_service.scores_of([course.id])
@@ -86,7 +87,7 @@ def render_course(course: Course, *, status: int = 200, **forms):
         facts=facts,
         can=can,
         has_screening=any(s.kind.value == "screening" for s in sessions),
-        integration_due=lambda s: service.integration_due(s),
+        integration_due=lambda s: service.integration_due(s, home),
         integrated={s.dosing_session_id for s in sessions if s.kind.value == "integration"},
         may_end=course.is_open and _writes_for(course, permission=Permission.MANAGE_COURSE),
         DosingSession=DosingSession,
@@ -146,7 +147,7 @@ def render_show(clinical, *, administration_form=None, addendum_form=None, previ
         addendum_reason=service.addendum_reason(clinical, current_user),
         addendum_form=addendum_form or AddendumForm(),
         administration_form=administration_form, preview=preview, dose_check=dose_check,
-        dose_range=service.dose_range(clinical.route) if isinstance(clinical, DosingSession) else None,
+        dose_range=service.dose_range(clinical.route, clinical.site_id) if isinstance(clinical, DosingSession) else None,
         integrates=integrates, confirm_form=ConfirmForm(), vitals=vitals, vitals_chart=vitals_chart,
         open_alerts=open_alerts, injection_sites=INJECTION_SITES,
     ), status
@@ -168,7 +169,7 @@ def _vitals_of(clinical):
     vitals_chart = chart.build(
         vitals_service.as_rule_readings(vitals),
         [a.given_at for a in clinical.administrations] if isinstance(clinical, DosingSession) else [],
-        vitals_service.thresholds_now(), lambda d: localtime(d, "%H:%M"),
+        vitals_service.thresholds_now(clinical.site_id), lambda d: localtime(d, "%H:%M"),
     )
     return vitals, vitals_chart, vitals_service.open_alerts([clinical.id])
 

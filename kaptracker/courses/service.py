@@ -86,8 +86,9 @@ def facts(course: Course, sessions: list[ClinicalSession]) -> phases.CourseFacts
     )
 
 
-def dose_range(route: dosing.Route) -> dosing.DoseRange:
-    values = settings.current()
+def dose_range(route: dosing.Route, site_id: int | None = None) -> dosing.DoseRange:
+    """The route's usual session total at the site ``site_id`` (a session's), else the request's."""
+    values = settings.current(site_id)
     default = dosing.default_ranges()[route]
     if route is dosing.Route.LOZENGE:
         low, high = values["dose.lozenge.low_mg"], values["dose.lozenge.high_mg"]
@@ -121,12 +122,14 @@ def dose_check(session: DosingSession, extra_mg: Decimal = Decimal(0), weight_kg
     asked = sum((prescribed_mg(a, weight) for a in session.administrations), Decimal(0))
     asked += extra_mg if extra_prescribed is None else extra_prescribed
     return dosing.check_total(
-        session.route, session.total_mg + extra_mg, weight, dose_range(session.route), prescribed_mg=asked,
+        session.route, session.total_mg + extra_mg, weight, dose_range(session.route, session.site_id),
+        prescribed_mg=asked,
     )
 
 
-def contraindication_severities() -> dict[str, str]:
-    return contraindication_overrides(settings.current())
+def contraindication_severities(site_id: int | None = None) -> dict[str, str]:
+    """Each configurable contraindication's severity at ``site_id`` (a screening's), else the request's site."""
+    return contraindication_overrides(settings.current(site_id))
 
 
 # --- who may do what to a session -------------------------------------------------------------
@@ -198,5 +201,7 @@ def cosign(session: ClinicalSession, user, *, detail: str = "co-signed") -> str 
     return None
 
 
-def integration_due(dosing_session: DosingSession) -> dt.datetime:
-    return dosing_session.occurred_at + dt.timedelta(days=settings.get("integration.due_days"))
+def integration_due(dosing_session: DosingSession, home_site_id: int | None = None) -> dt.datetime:
+    """When the integration of ``dosing_session`` is due, by the course's rule at its client's
+    home site ``home_site_id`` (else the request's site)."""
+    return dosing_session.occurred_at + dt.timedelta(days=settings.get("integration.due_days", home_site_id))

@@ -43,11 +43,11 @@ def summary_context(course: Course) -> dict:
             .options(joinedload(VitalSign.recorded_by)).order_by(VitalSign.taken_at, VitalSign.id)
         ):
             vitals_by_session[v.session_id].append(v)
-    t = vitals_service.thresholds_now()
     fmt = lambda d: localtime(d, "%H:%M")  # noqa: E731
     charts = {
         s.id: vitals_chart.build(vitals_service.as_rule_readings(vitals_by_session[s.id]),
-                                 [a.given_at for a in s.administrations], t, fmt)
+                                 [a.given_at for a in s.administrations],
+                                 vitals_service.thresholds_now(s.site_id), fmt)
         for s in dosing
     }
     scores = outcome_service.scores_of([course.id])

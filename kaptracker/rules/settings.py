@@ -2,6 +2,8 @@
 
 Values in force are stored in the database (``setting_change`` rows, newest wins) so that every
 app process and server sees the same ones; this module only describes them and validates input.
+A setting marked ``per_site`` has the network's value and may be overridden at a site; the others
+hold at every site alike (kaptracker.settings).
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ class SettingSpec:
     timezone: bool = False
     # A clinical setting changes only with the medical lead's sign-off recorded.
     clinical: bool = False
+    # A site may override the network's value (the rules applied to its sessions and clients);
+    # otherwise the network's value holds at every site (sign-in, the network's name and zone,
+    # figures across sites).
+    per_site: bool = False
 
     def parse(self, raw: str) -> Any:
         """Return the typed value of ``raw`` or raise ``ValueError`` with a sentence for the form."""
@@ -236,6 +242,21 @@ SPECS = tuple(
     if s.group in ("Treatment course", "Dose ranges", "Contraindications", "Outcome measures") else s
     for s in SPECS
 )
+# The clinical rules applied to one site's sessions and clients may differ per site (a site's
+# medical lead signs off its own thresholds): vital signs, dose ranges, contraindications, the
+# course's integration rule and the scales' cut-offs. Not the smallest group an outcome rate is
+# shown for (a disclosure rule for figures across sites), nor sign-in and emergency access (a
+# person works at several sites; their sign-in is not at one), the network's name and zone (a
+# site has its own, on its Sites record), the minimum age (the network's admission policy,
+# checked when a client is registered or edited, whatever site they move to) or the supervision
+# windows (figures per therapist, who may work at several sites).
+_PER_SITE_GROUPS = ("Treatment course", "Dose ranges", "Contraindications", "Vital signs")
+_PER_SITE_KEYS = ("outcomes.response_drop_percent", "outcomes.phq9_remission_below",
+                  "outcomes.gad7_remission_below", "outcomes.pcl5_cutoff")
+SPECS = tuple(
+    dataclasses.replace(s, per_site=True) if s.group in _PER_SITE_GROUPS or s.key in _PER_SITE_KEYS else s
+    for s in SPECS
+)
 SPECS_BY_KEY: dict[str, SettingSpec] = {spec.key: spec for spec in SPECS}
 
 
@@ -243,6 +264,10 @@ def contraindication_overrides(values: dict[str, Any]) -> dict[str, str]:
     """The clinic's severity for each configurable contraindication, from settings values."""
     prefix = "contraindication."
     return {k[len(prefix):]: v for k, v in values.items() if k.startswith(prefix)}
+
+
+def per_site_keys() -> tuple[str, ...]:
+    return tuple(spec.key for spec in SPECS if spec.per_site)
 
 
 def defaults() -> dict[str, Any]:

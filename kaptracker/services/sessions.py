@@ -279,7 +279,7 @@ def decision_problems(screening: Screening, data: Mapping) -> dict[str, list[str
     found = screening_rules.decision_problems(
         data.get("decision"), screening.contraindications,
         rationale=data.get("decision_rationale"), medical_clearance=data.get("medical_clearance"),
-        safety_plan=data.get("safety_plan"), overrides=course_service.contraindication_severities(),
+        safety_plan=data.get("safety_plan"), overrides=course_service.contraindication_severities(screening.site_id),
     )
     return {name: [message] for name, message in found.items()}
 

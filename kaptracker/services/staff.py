@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import settings as clinic_settings
-from ..admin.forms import field_name
+from ..admin.forms import clear_name, field_name
 from ..auditing import record
 from ..auth import sessions
 from ..extensions import db
@@ -172,11 +172,11 @@ def _updated(account: User, user, detail: str, message: str) -> Outcome:
     return Outcome(record=account, message=message)
 
 
-def _parsed(data: Mapping, problems: dict[str, list[str]]) -> dict[str, Any]:
-    """Each setting's value parsed by its spec (a field already refused is left out; one its
-    spec refuses gets the spec's message in ``problems``)."""
+def _parsed(data: Mapping, problems: dict[str, list[str]], specs=None) -> dict[str, Any]:
+    """Each setting's value (of ``specs``, else every setting) parsed by its spec (a field
+    already refused is left out; one its spec refuses gets the spec's message in ``problems``)."""
     parsed = {}
-    for spec in registry.SPECS:
+    for spec in registry.SPECS if specs is None else specs:
         name = field_name(spec.key)
         if name in problems:
             continue
@@ -199,10 +199,7 @@ def save_settings(values: dict, data: Mapping, user, *, form_errors: Errors = NO
     problems = form_problems(form_errors)
     parsed = _parsed(data, problems)
     changed = [key for key, value in parsed.items() if value != values[key]]
-    clinical = [key for key in changed if registry.SPECS_BY_KEY[key].clinical]
-    if not problems and clinical and not data.get("approved_by"):
-        problems["approved_by"] = ["Name the medical lead who signed off the change to: "
-                                   + ", ".join(registry.SPECS_BY_KEY[k].label for k in clinical) + "."]
+    _needs_sign_off(changed, data, problems)
     if problems:
         return Outcome(problems=problems, category="error")
     if not changed:
@@ -219,5 +216,58 @@ def save_settings(values: dict, data: Mapping, user, *, form_errors: Errors = NO
     return Outcome(message=f"{len(changed)} setting(s) changed.")
 
 
-__all__ = ["create_user", "edit_user", "reset_password", "save_settings", "toggle_active", "unlock",
-           "version_of", "would_remove_last_admin"]
+BOTH = "Either change the value or go back to the network default, not both."
+
+
+def _needs_sign_off(keys, data: Mapping, problems: dict[str, list[str]]) -> None:
+    clinical = [key for key in keys if registry.SPECS_BY_KEY[key].clinical]
+    if not problems and clinical and not data.get("approved_by"):
+        problems["approved_by"] = ["Name the medical lead who signed off the change to: "
+                                   + ", ".join(registry.SPECS_BY_KEY[k].label for k in clinical) + "."]
+
+
+def save_site_settings(site: Site, values: dict, overridden, data: Mapping, user, *,
+                       form_errors: Errors = NO_ERRORS) -> Outcome:
+    """Save a site's own values of the per-site settings: a value that differs from ``values``
+    (in force at ``site`` when the form was checked) becomes the site's override; a setting
+    ``overridden`` there whose "Use the network default" box is ticked goes back to the
+    network's value (a clearing row). As on the network's page: the revision the form was
+    opened at (``data["version"]``), every field checked at once, and a clinical setting
+    (changed or given back to the network) needs the medical lead's sign-off."""
+    if not may(user.role, Permission.MANAGE_SETTINGS):
+        return refusal("Only administrators change the clinic's settings.")
+    if data.get("version") != str(clinic_settings.revision(fresh=True).version):
+        return Outcome(conflict=True)
+    problems = form_problems(form_errors)
+    specs = [spec for spec in registry.SPECS if spec.per_site]
+    parsed = _parsed(data, problems, specs)
+    cleared = [spec.key for spec in specs if spec.key in overridden and data.get(clear_name(spec.key))]
+    for key in cleared:
+        if key in parsed and parsed[key] != values[key]:
+            problems.setdefault(field_name(key), []).append(BOTH)
+    changed = [key for key, value in parsed.items() if key not in cleared and value != values[key]]
+    _needs_sign_off(changed + cleared, data, problems)
+    if problems:
+        return Outcome(problems=problems, category="error")
+    if not changed and not cleared:
+        return Outcome(message=f"No setting of {site.name} was changed.", category="info")
+    for key in changed:
+        clinic_settings.change(key, parsed[key], user=user, reason=data["reason"], site_id=site.id,
+                               approved_by=data.get("approved_by") if registry.SPECS_BY_KEY[key].clinical else None)
+    for key in cleared:
+        clinic_settings.clear(key, site_id=site.id, user=user, reason=data["reason"],
+                              approved_by=data.get("approved_by") if registry.SPECS_BY_KEY[key].clinical else None)
+    detail = "; ".join(part for part in (
+        changed and "changed: " + ", ".join(changed),
+        cleared and "network default again: " + ", ".join(cleared)) if part)
+    record(AuditAction.UPDATE, "setting", site.id, detail=f"at site {site.code}: {detail}", user=user)
+    try:
+        db.session.commit()
+    except StaleDataError:  # another administrator's save won by a moment
+        db.session.rollback()
+        return Outcome(conflict=True)
+    return Outcome(message=f"{len(changed) + len(cleared)} setting(s) of {site.name} changed.")
+
+
+__all__ = ["create_user", "edit_user", "reset_password", "save_settings", "save_site_settings", "toggle_active",
+           "unlock", "version_of", "would_remove_last_admin"]

@@ -86,7 +86,7 @@ def build(clinical: ClinicalSession, user, *, form: VitalsForm | None = None,
     readings = service.as_rule_readings(vitals)
     overrides = service.overrides_of(clinical)
     dosing = isinstance(clinical, DosingSession)
-    t = service.thresholds_now()
+    t = service.thresholds_now(clinical.site_id)
     given = [a.given_at for a in clinical.administrations] if dosing else []
     page = VitalsPage(
         session=clinical, course=clinical.course, client=clinical.course.client,

@@ -60,13 +60,15 @@ def as_rule_readings(vitals: list[VitalSign]) -> list[rules.Reading]:
     ]
 
 
-def thresholds_at(moment: dt.datetime) -> Thresholds:
-    """The thresholds in force at ``moment`` (a later settings change does not rewrite history)."""
-    return Thresholds.from_settings(settings.at(moment))
+def thresholds_at(moment: dt.datetime, site_id: int | None = None) -> Thresholds:
+    """The thresholds in force at ``moment`` at the site ``site_id`` (a session's: where its
+    readings are taken), else the request's (a later settings change does not rewrite history)."""
+    return Thresholds.from_settings(settings.at(moment, site_id))
 
 
-def thresholds_now() -> Thresholds:
-    return Thresholds.from_settings(settings.current())
+def thresholds_now(site_id: int | None = None) -> Thresholds:
+    """The thresholds in force now at ``site_id`` (else the request's site)."""
+    return Thresholds.from_settings(settings.current(site_id))
 
 
 def baseline(readings: list[rules.Reading], before: dt.datetime | None = None) -> rules.Reading | None:
@@ -104,12 +106,13 @@ def _override_after(overrides, kind: OverrideKind, moment: dt.datetime | None) -
     return matching[-1] if matching else None
 
 
-def current_findings(readings: list[rules.Reading]) -> list[Finding]:
+def current_findings(readings: list[rules.Reading], site_id: int | None = None) -> list[Finding]:
     """What the readings (not in error, in time order) justify: the clinical rules and the latest
-    baseline's, with the thresholds in force when the newest reading was taken."""
+    baseline's, with the thresholds in force at the session's site ``site_id`` when the newest
+    reading was taken."""
     if not readings:
         return []
-    t = thresholds_at(max(r.taken_at for r in readings))
+    t = thresholds_at(max(r.taken_at for r in readings), site_id)
     findings = list(rules.session_findings(readings, t))
     base = baseline(readings)
     if base is not None:
@@ -120,7 +123,7 @@ def current_findings(readings: list[rules.Reading]) -> list[Finding]:
 def record_alerts(clinical: ClinicalSession, vitals: list[VitalSign]) -> list[SafetyAlert]:
     """Store an alert for every finding not stored yet (among the alerts not withdrawn). Each
     alert keeps the message it was raised with, and the readings it rests on."""
-    findings = current_findings(as_rule_readings(vitals))
+    findings = current_findings(as_rule_readings(vitals), clinical.site_id)
     if not findings:
         return []
     existing = {
@@ -156,7 +159,7 @@ def withdraw_alerts(clinical: ClinicalSession, reading: VitalSign, vitals: list[
     withdrawn too, so the history says they no longer stand. Each withdrawal is done once
     (``set_once``): an alert withdrawn or acknowledged by someone else meanwhile is left as is.
     """
-    justified = {(f.rule, f.reading_id) for f in current_findings(as_rule_readings(vitals))}
+    justified = {(f.rule, f.reading_id) for f in current_findings(as_rule_readings(vitals), clinical.site_id)}
     alerts = db.session.scalars(select(SafetyAlert).where(SafetyAlert.session_id == clinical.id,
                                                           SafetyAlert.withdrawn_at.is_(None))).all()
     reason, now = withdrawal_reason(reading), utcnow()
@@ -211,7 +214,7 @@ def dose_gate(session: DosingSession, vitals: list[VitalSign], overrides: list[S
     readings = as_rule_readings(vitals)
     times = dose_times(session)
     base = baseline(readings, before=times.first_dose_at)
-    t = thresholds_at(base.taken_at) if base else thresholds_now()
+    t = thresholds_at(base.taken_at, session.site_id) if base else thresholds_now(session.site_id)
     findings = rules.baseline_findings(base, t)
     holds = [f for f in findings if f.level in (Level.HOLD, Level.CRITICAL, Level.ALERT)]
     cautions = [f for f in findings if f.level is Level.CAUTION]
@@ -232,7 +235,7 @@ def discharge_gate(session: DosingSession, vitals: list[VitalSign], overrides: l
     times = dose_times(session)
     findings = rules.discharge_findings(
         as_rule_readings(vitals), route=session.route.value, last_dose_at=times.last_dose_at,
-        infusion_ends_at=times.infusion_ends_at, at=at, t=thresholds_at(at),
+        infusion_ends_at=times.infusion_ends_at, at=at, t=thresholds_at(at, session.site_id),
     )
     found = {f.rule for f in findings}
     covering = [o for o in overrides if o.kind is OverrideKind.DISCHARGE and found <= set(o.rules.split(","))]
@@ -246,7 +249,7 @@ def schedule(session: DosingSession, vitals: list[VitalSign], now: dt.datetime |
     return rules.reading_schedule(
         as_rule_readings(vitals), route=session.route.value, dosed_at=times.first_dose_at,
         infusion_ends_at=times.infusion_ends_at, discharged_at=session.discharged_at,
-        now=now or utcnow(), t=thresholds_now(),
+        now=now or utcnow(), t=thresholds_now(session.site_id),
     )
 
 
