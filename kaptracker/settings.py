@@ -121,13 +121,19 @@ def request_site_id() -> int | None:
     """The site whose settings this request applies: the site of the record shown
     (:func:`use_site`), else the one site its lists show; None (the network's values) outside a
     request, on lists across sites, and while the user is being loaded."""
+    return _settled_per_request("kap_site_id", _listing_site)
+
+
+def _settled_per_request(name: str, reader: Callable[[], Any] | None) -> Any:
+    """``g.<name>``, read once a request from ``reader`` (kaptracker.scope) unless a record page
+    set it first; None outside a request, and while the user is being loaded (not settled yet)."""
     if not has_request_context():
         return None
-    if "kap_site_id" not in g:
-        if "_login_user" not in g:  # asked while the user is being loaded: not settled yet
+    if name not in g:
+        if "_login_user" not in g:
             return None
-        g.kap_site_id = _listing_site() if _listing_site is not None else None
-    return g.kap_site_id
+        setattr(g, name, reader() if reader is not None else None)
+    return g.get(name)
 
 
 # The zone of a request's lists when no record page chose one (kaptracker.scope registers it:
@@ -157,13 +163,7 @@ def clinic_zone_name() -> str:
 def page_zone_name() -> str | None:
     """The one site zone this request's page is in; None outside a request, or on a page across
     sites in several zones (which labels each time with its own)."""
-    if not has_request_context():
-        return None
-    if "kap_zone_name" not in g:
-        if "_login_user" not in g:  # asked while the user is being loaded: not settled yet
-            return None
-        g.kap_zone_name = _listing_zone() if _listing_zone is not None else None
-    return g.kap_zone_name
+    return _settled_per_request("kap_zone_name", _listing_zone)
 
 
 def network_zone_name() -> str:

@@ -208,12 +208,7 @@ def save_settings(values: dict, data: Mapping, user, *, form_errors: Errors = NO
         clinic_settings.change(key, parsed[key], user=user, reason=data["reason"],
                                approved_by=data.get("approved_by") if registry.SPECS_BY_KEY[key].clinical else None)
     record(AuditAction.UPDATE, "setting", detail="changed: " + ", ".join(changed), user=user)
-    try:
-        db.session.commit()
-    except StaleDataError:  # another administrator's save won by a moment
-        db.session.rollback()
-        return Outcome(conflict=True)
-    return Outcome(message=f"{len(changed)} setting(s) changed.")
+    return _settings_committed(f"{len(changed)} setting(s) changed.")
 
 
 BOTH = "Either change the value or go back to the network default, not both."
@@ -261,12 +256,18 @@ def save_site_settings(site: Site, values: dict, overridden, data: Mapping, user
         changed and "changed: " + ", ".join(changed),
         cleared and "network default again: " + ", ".join(cleared)) if part)
     record(AuditAction.UPDATE, "setting", site.id, detail=f"at site {site.code}: {detail}", user=user)
+    return _settings_committed(f"{len(changed) + len(cleared)} setting(s) of {site.name} changed.")
+
+
+def _settings_committed(message: str) -> Outcome:
+    """Commit a settings save; the revision's version check makes a save that raced another
+    administrator's a conflict, nothing written."""
     try:
         db.session.commit()
     except StaleDataError:  # another administrator's save won by a moment
         db.session.rollback()
         return Outcome(conflict=True)
-    return Outcome(message=f"{len(changed) + len(cleared)} setting(s) of {site.name} changed.")
+    return Outcome(message=message)
 
 
 __all__ = ["create_user", "edit_user", "reset_password", "save_settings", "save_site_settings", "toggle_active",
